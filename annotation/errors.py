@@ -1,0 +1,86 @@
+"""Errors raised by the annotation package.
+
+Every error carries ``message``: one line for the user that names the file or thing and says what is wrong.
+Front ends print exactly that line; ``detail`` (optional) is for the log.
+
+    AnnotationError
+    ├── EafError                       an ELAN file (.eaf/.etf/.ecv) cannot be read or written
+    │   ├── EafFileNotFound            the path does not exist or is not a file
+    │   ├── EafParseError              not well-formed XML, truncated, unreadable encoding
+    │   └── EafStructureError          well-formed but not a valid ELAN document
+    │       ├── WrongRootElement
+    │       ├── DanglingReference      time slot, parent tier, annotation, type, CV ... that does not exist
+    │       └── DuplicateId            an id that must be unique occurs twice
+    ├── StoreError                     the database
+    │   ├── StoreUnavailable           cannot connect / open
+    │   ├── NotFound                   unknown document, tier, annotation ... id
+    │   ├── ConflictError              someone else changed the row since it was read (row versioning)
+    │   └── InvalidEdit                an edit that would break ELAN's rules (end before start, ...)
+    └── ExportError                    an export format cannot represent the document
+"""
+
+from __future__ import annotations
+
+
+class AnnotationError(Exception):
+    """Base of every error the annotation package raises on purpose."""
+
+    def __init__(self, message: str, detail: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.detail = detail
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class EafError(AnnotationError):
+    """An ELAN file cannot be read or written."""
+
+
+class EafFileNotFound(EafError):
+    """The path does not exist or is not a regular file."""
+
+
+class EafParseError(EafError):
+    """Not well-formed XML, truncated, or in an encoding that cannot be decoded."""
+
+
+class EafStructureError(EafError):
+    """Well-formed XML that breaks ELAN's document rules."""
+
+
+class WrongRootElement(EafStructureError):
+    """The root element is not the one this file type needs."""
+
+
+class DanglingReference(EafStructureError):
+    """A reference to a time slot, tier, annotation, type or vocabulary that does not exist."""
+
+
+class DuplicateId(EafStructureError):
+    """An id that must be unique within the document occurs twice."""
+
+
+class StoreError(AnnotationError):
+    """A problem with the annotation store."""
+
+
+class StoreUnavailable(StoreError):
+    """The database cannot be reached or opened."""
+
+
+class NotFound(StoreError):
+    """An id names nothing in the store."""
+
+
+class ConflictError(StoreError):
+    """The row was changed by another writer since it was read."""
+
+
+class InvalidEdit(StoreError):
+    """An edit that would break the document's rules."""
+
+
+class ExportError(AnnotationError):
+    """An export cannot be produced."""

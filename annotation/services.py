@@ -1,0 +1,255 @@
+"""Service functions: what the CLI and the app call. Each opens its own unit of work on the store.
+
+Front ends never hold a Session: they get plain data back (ids, dataclasses, dicts).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from datetime import UTC
+from pathlib import Path
+
+from sqlalchemy import select
+
+from annotation.commands import EditCommand
+from annotation.eaf_model import EafDocument
+from annotation.eaf_reader import read_eaf
+from annotation.eaf_writer import write_eaf
+from annotation.errors import EafError, NotFound
+from annotation.exports import export_document
+from annotation.repository import (
+    DocumentInfo,
+    get_document_row,
+    list_documents,
+    load_document,
+    store_document,
+)
+from annotation.scheme import load_scheme
+from annotation.store import Store
+from annotation.store_models import Project, Recording
+from annotation.timing import Segment, document_segments
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    doc_id: int
+    kind: str
+    tiers: int
+    annotations: int
+    notes: tuple[str, ...]
+
+
+def import_file(
+    store: Store,
+    path: str | os.PathLike[str],
+    *,
+    recording_id: int | None = None,
+    name: str | None = None,
+    project_id: int | None = None,
+) -> ImportResult:
+    """Read an ELAN file (.eaf, .etf or .ecv) and store it in one transaction.
+
+    Raises:
+        EafError: the file is missing or is not a valid ELAN file (nothing is stored).
+        NotFound: ``recording_id`` names no recording.
+    """
+    p = Path(path)
+    doc = read_eaf(p)
+    with store.session() as s:
+        if recording_id is not None and s.get(Recording, recording_id) is None:
+            raise NotFound(f"recording {recording_id}: no such recording in the store")
+        did = store_document(
+            s,
+            doc,
+            name or p.name,
+            source_path=str(p.resolve()),
+            recording_id=recording_id,
+            project_id=project_id,
+        )
+    return ImportResult(did, doc.kind, len(doc.tiers), doc.annotation_count(), tuple(doc.upgrade_notes))
+
+
+def get_document(store: Store, doc_id: int) -> EafDocument:
+    """The whole stored document. Raises NotFound."""
+    with store.session() as s:
+        return load_document(s, doc_id)
+
+
+def export_eaf(store: Store, doc_id: int, out: str | os.PathLike[str]) -> EafDocument:
+    """Write a stored document as EAF 3.0 (ECV for a stored vocabulary file), atomically.
+
+    Raises:
+        NotFound: no such document.
+        EafError: the file cannot be written.
+    """
+    doc = get_document(store, doc_id)
+    write_eaf(doc, out)
+    return doc
+
+
+def export_other(
+    store: Store, doc_id: int, fmt: str, out: str | os.PathLike[str], tiers: list[str] | None = None
+) -> None:
+    """Export a stored document as tsv, csv, srt, vtt, textgrid or json. Raises NotFound, ExportError."""
+    export_document(get_document(store, doc_id), fmt, out, tiers)
+
+
+def roundtrip(store: Store, src: str | os.PathLike[str], out: str | os.PathLike[str]) -> int:
+    """Import ``src`` and export it again to ``out`` through the store; returns the document id."""
+    result = import_file(store, src)
+    export_eaf(store, result.doc_id, out)
+    return result.doc_id
+
+
+def documents(store: Store) -> list[DocumentInfo]:
+    with store.session() as s:
+        return list_documents(s)
+
+
+def new_document(
+    store: Store,
+    scheme: str = "referral",
+    *,
+    name: str | None = None,
+    recording_id: int | None = None,
+    media_url: str | None = None,
+    project_id: int | None = None,
+) -> int:
+    """A new, empty document made from a coding scheme ("referral" or a path to an ``.etf``).
+
+    Raises:
+        EafError: the scheme file is missing or invalid.
+        NotFound: ``recording_id`` names no recording.
+    """
+    doc = load_scheme(scheme)
+    doc.kind = "eaf"
+    doc.root_attrs.pop("DATE", None)
+    with store.session() as s:
+        rec = None
+        if recording_id is not None:
+            rec = s.get(Recording, recording_id)
+            if rec is None:
+                raise NotFound(f"recording {recording_id}: no such recording in the store")
+            media_url = media_url or Path(rec.abs_path).resolve().as_uri()
+        if media_url:
+            m = {"MEDIA_URL": media_url}
+            if rec is not None and rec.mime_type:
+                m["MIME_TYPE"] = rec.mime_type
+            if rec is not None and rec.rel_path:
+                m["RELATIVE_MEDIA_URL"] = "./" + Path(rec.rel_path).as_posix()
+            doc.media = [m]
+        from datetime import datetime
+
+        doc.root_attrs["DATE"] = datetime.now(UTC).astimezone().isoformat(timespec="seconds")
+        return store_document(
+            s,
+            doc,
+            name or (rec.name if rec else "untitled"),
+            recording_id=recording_id,
+            project_id=project_id,
+        )
+
+
+def apply_edit(store: Store, cmd: EditCommand) -> None:
+    """Apply an edit and commit it. Raises ConflictError, InvalidEdit, NotFound."""
+    with store.session() as s:
+        cmd.apply(s)
+
+
+def revert_edit(store: Store, cmd: EditCommand) -> None:
+    """Undo an applied edit and commit that. Raises ConflictError, NotFound."""
+    with store.session() as s:
+        cmd.revert(s)
+
+
+def document_display(store: Store, doc_id: int) -> dict[str, list[Segment]]:
+    """Every tier's annotations placed in time, for the timeline and exports."""
+    return document_segments(get_document(store, doc_id))
+
+
+def sha256_file(path: str | os.PathLike[str], chunk: int = 1 << 20) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+def ensure_project(store: Store, name: str) -> int:
+    with store.session() as s:
+        p = s.scalar(select(Project).where(Project.name == name))
+        if p is None:
+            p = Project(name=name)
+            s.add(p)
+            s.flush()
+        return p.id
+
+
+def add_recording(
+    store: Store,
+    project_id: int,
+    media: str | os.PathLike[str],
+    *,
+    project_dir: str | None = None,
+    duration_ms: int | None = None,
+    fps: float | None = None,
+    mime_type: str | None = None,
+) -> int:
+    """Register a media file (hash, paths, duration, fps) with a project; returns the recording id.
+
+    Raises:
+        EafError: the media file does not exist.
+    """
+    p = Path(media)
+    if not p.is_file():
+        raise EafError(f"{p}: media file not found")
+    rel = os.path.relpath(p.resolve(), Path(project_dir).resolve()) if project_dir else None
+    digest = sha256_file(p)
+    with store.session() as s:
+        rec = Recording(
+            project_id=project_id,
+            name=p.name,
+            sha256=digest,
+            abs_path=str(p.resolve()),
+            rel_path=rel,
+            duration_ms=duration_ms,
+            fps=fps,
+            mime_type=mime_type,
+        )
+        s.add(rec)
+        s.flush()
+        return rec.id
+
+
+def relink_recording(store: Store, recording_id: int, search_dir: str | os.PathLike[str]) -> str:
+    """Find a moved media file by its SHA-256 under ``search_dir`` and update the recording's paths.
+
+    Raises:
+        NotFound: no such recording, or no file with its hash under the folder.
+    """
+    with store.session() as s:
+        rec = s.get(Recording, recording_id)
+        if rec is None:
+            raise NotFound(f"recording {recording_id}: no such recording in the store")
+        want, name = rec.sha256, rec.name
+    candidates = sorted(Path(search_dir).rglob("*"), key=lambda q: (q.name != name, str(q)))
+    for c in candidates:
+        if c.is_file() and sha256_file(c) == want:
+            with store.session() as s:
+                rec = s.get(Recording, recording_id)
+                assert rec is not None
+                rec.abs_path = str(c.resolve())
+            return str(c.resolve())
+    raise NotFound(f"recording {recording_id}: no file with its SHA-256 under {search_dir}")
+
+
+def document_info(store: Store, doc_id: int) -> DocumentInfo:
+    """One document's summary. Raises NotFound."""
+    with store.session() as s:
+        get_document_row(s, doc_id)
+        for d in list_documents(s):
+            if d.id == doc_id:
+                return d
+    raise NotFound(f"document {doc_id}: no such document in the store")

@@ -1,0 +1,99 @@
+"""The demo project behind ``make run``: a generated duty-room recording, a document from the referral
+scheme with a few example annotations, and its ELAN and table exports. Running it again reuses what
+exists, so the user's own edits to the demo survive."""
+
+from __future__ import annotations
+
+import os
+
+from annotation.commands import CreateAnnotation
+from annotation.services import (
+    add_recording,
+    apply_edit,
+    documents,
+    ensure_project,
+    export_eaf,
+    export_other,
+    new_document,
+)
+from annotation.store import default_db_url, open_store, user_data_dir
+from media_tools.probe import probe
+from media_tools.synth import make_test_recording
+
+DEMO_PROJECT = "Demo: duty room"
+DEMO_NAME = "duty-room-demo"
+
+#: (tier, start ms, end ms, value): one referral call, coded with the referral scheme.
+EXAMPLE_CODES: list[tuple[str, int, int, str]] = [
+    ("Call phase", 0, 4000, "opening"),
+    ("Call phase", 4000, 11000, "reason for call"),
+    ("Call phase", 11000, 20000, "information gathering"),
+    ("Call phase", 20000, 24000, "consultation"),
+    ("Call phase", 24000, 27000, "decision"),
+    ("Call phase", 27000, 29000, "feedback to referrer"),
+    ("Call phase", 29000, 30000, "closing"),
+    ("Referrer type", 4000, 11000, "school"),
+    ("Concern", 5000, 11000, "neglect"),
+    ("Manager consulted", 20000, 24000, "manager consulted"),
+    ("Response", 24000, 27000, "initial assessment"),
+    ("Feedback to referrer", 27000, 29000, "feedback given"),
+    ("Initial assessment after professional referral", 24000, 27000, "initial assessment agreed"),
+    ("Participants", 0, 30000, "Duty worker A"),
+    ("Participants", 20000, 24000, "Team manager B"),
+    ("Sensitive identifier", 7200, 8100, "child name"),
+    ("Notes", 11000, 20000, "Worker reads back the school's concerns and checks previous contacts."),
+]
+
+
+def _has_display() -> bool:
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def run_demo(db: str | None = None, open_app: bool = True) -> int:
+    folder = user_data_dir() / "demo"
+    folder.mkdir(parents=True, exist_ok=True)
+    media = folder / f"{DEMO_NAME}.mp4"
+    url = db or default_db_url()
+    store = open_store(url)
+    print(f"store:      {store.label}")
+    existing = [d for d in documents(store) if d.name == DEMO_NAME]
+    if existing:
+        doc_id = existing[-1].id
+        print(f"demo:       document {doc_id} exists already; reusing it (your edits are kept)")
+    else:
+        if not media.exists():
+            print("recording:  generating a 30 s demo recording with ffmpeg ...")
+            make_test_recording(media, seconds=30, label="Frontdoor demo")
+        info = probe(media)
+        pid = ensure_project(store, DEMO_PROJECT)
+        rid = add_recording(
+            store,
+            pid,
+            media,
+            project_dir=str(folder),
+            duration_ms=info.duration_ms,
+            fps=info.fps,
+            mime_type=info.mime_type,
+        )
+        doc_id = new_document(store, "referral", name=DEMO_NAME, recording_id=rid, project_id=pid)
+        for tier, start, end, value in EXAMPLE_CODES:
+            apply_edit(store, CreateAnnotation(doc_id, tier, start, end, value))
+        print(f"demo:       created document {doc_id} from the referral scheme with {len(EXAMPLE_CODES)} annotations")
+    eaf = folder / f"{DEMO_NAME}.eaf"
+    tsv = folder / f"{DEMO_NAME}.tsv"
+    export_eaf(store, doc_id, eaf)
+    export_other(store, doc_id, "tsv", tsv)
+    print(f"recording:  {media}")
+    print(f"ELAN file:  {eaf}  (open it in ELAN 6)")
+    print(f"table:      {tsv}")
+    print(f"next:       frontdoor show {doc_id} --annotations")
+    if open_app and _has_display():
+        try:
+            from app.main_window import launch  # type: ignore[import-not-found,unused-ignore]
+        except ImportError:
+            print("app:        the desktop app is not part of this version yet; the demo ran headless")
+        else:
+            return int(launch(store_url=url, document_id=doc_id))
+    else:
+        print("app:        no display (or --headless): ran the demo headless")
+    return 0
