@@ -89,7 +89,7 @@ class CVEntry:
 class ControlledVocabulary:
     cv_id: str
     ext_ref: str | None = None
-    #: (LANG_REF, text); text None for an empty element
+    #: (LANG_REF, text); text None for an empty element (ELAN makes no difference between None and "")
     descriptions: list[tuple[str | None, str | None]] = field(default_factory=list)
     entries: list[CVEntry] = field(default_factory=list)
 

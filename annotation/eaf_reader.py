@@ -78,6 +78,9 @@ def parse_eaf_bytes(data: bytes, name: str = "<bytes>", kind: DocKind = "eaf") -
     """Parse the bytes of an ELAN file; ``name`` is used in error messages. See :func:`read_eaf`."""
     if not data.strip():
         raise EafParseError(f"{name}: file is empty")
+    head = data.lstrip()[:4]
+    if not head.startswith((b"<", b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")):
+        raise EafParseError(f"{name}: not an XML file (an ELAN file begins with '<?xml' or '<ANNOTATION_DOCUMENT')")
     try:
         root = etree.fromstring(data, _parser())
     except etree.XMLSyntaxError as exc:
@@ -167,7 +170,7 @@ class _Reader:
         _check_root(self.root, "ANNOTATION_DOCUMENT", self.name)
         doc = self.doc
         handlers: dict[str, Callable[[etree._Element], object]] = {
-            "LICENSE": lambda el: doc.licenses.append((el.get("LICENSE_URL"), el.text)),
+            "LICENSE": lambda el: doc.licenses.append((el.get("LICENSE_URL"), el.text or "")),
             "HEADER": self._header,
             "TIME_ORDER": self._time_order,
             "TIER": self._tier,
@@ -201,7 +204,7 @@ class _Reader:
             elif child.tag == "LINKED_FILE_DESCRIPTOR":
                 self.doc.linked_files.append(_attrs(child))
             elif child.tag == "PROPERTY":
-                self.doc.properties.append((child.get("NAME"), child.text))
+                self.doc.properties.append((child.get("NAME"), child.text or ""))
 
     def _time_order(self, el: etree._Element) -> None:
         slots = self.doc.time_slots

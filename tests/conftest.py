@@ -1,0 +1,85 @@
+"""Shared fixtures: a store on a real SQLite file and on the real PostgreSQL server, the ELAN corpus.
+
+PostgreSQL comes from ``FRONTDOOR_TEST_PG`` (``make test`` starts the server and sets it). Each test gets a
+fresh schema of its own, so tests can run in parallel on one database. On CI (``CI`` set) a missing server
+is a failure, never a skip.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from annotation.store import Store, open_store, sqlite_url
+
+ROOT = Path(__file__).resolve().parents[1]
+CORPUS = ROOT.parent / "shared" / "corpus"
+
+
+def corpus_files(*exts: str) -> list[Path]:
+    if not CORPUS.is_dir():
+        return []
+    return sorted(p for p in CORPUS.glob("*/*") if p.suffix.lstrip(".") in exts)
+
+
+@pytest.fixture(scope="session")
+def corpus() -> Path:
+    if not CORPUS.is_dir():
+        if os.environ.get("CI"):
+            pytest.fail(f"the ELAN corpus is missing at {CORPUS}")
+        pytest.skip(f"no ELAN corpus at {CORPUS}")
+    return CORPUS
+
+
+def _pg_base_url() -> str | None:
+    url = os.environ.get("FRONTDOOR_TEST_PG")
+    if not url:
+        if os.environ.get("CI"):
+            pytest.fail("FRONTDOOR_TEST_PG is not set: run the suite with 'make test', which starts PostgreSQL")
+        return None
+    return url
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A URL whose connections use a fresh, empty schema on the test PostgreSQL server."""
+    base = _pg_base_url()
+    if base is None:
+        pytest.skip("FRONTDOOR_TEST_PG not set (make test starts PostgreSQL)")
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(base)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    sep = "&" if "?" in base else "?"
+    try:
+        yield f"{base}{sep}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture
+def sqlite_path(tmp_path: Path) -> Path:
+    return tmp_path / "store ü.sqlite"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return sqlite_url(tmp_path / "store ü.sqlite")
+    return str(request.getfixturevalue("pg_url"))
+
+
+@pytest.fixture
+def store(db_url: str) -> Iterator[Store]:
+    s = open_store(db_url)
+    try:
+        yield s
+    finally:
+        s.close()
