@@ -39,9 +39,7 @@ ident = st.text(alphabet=string.ascii_letters + string.digits + "_-. éß", min_
 @st.composite
 def documents(draw: st.DrawFn) -> EafDocument:
     n_slots = draw(st.integers(2, 20))
-    slots = [
-        TimeSlot(f"ts{i + 1}", draw(st.one_of(st.none(), st.integers(0, 10_000_000)))) for i in range(n_slots)
-    ]
+    slots = [TimeSlot(f"ts{i + 1}", draw(st.one_of(st.none(), st.integers(0, 10_000_000)))) for i in range(n_slots)]
     slot_ids = [s.slot_id for s in slots]
     lt = {"LINGUISTIC_TYPE_ID": "default", "TIME_ALIGNABLE": "true", "GRAPHIC_REFERENCES": "false"}
     assoc = {"CONSTRAINTS": "Symbolic_Association", "LINGUISTIC_TYPE_ID": "assoc", "TIME_ALIGNABLE": "false"}
@@ -57,7 +55,10 @@ def documents(draw: st.DrawFn) -> EafDocument:
             n += 1
             anns.append(
                 Annotation(
-                    f"a{n}", draw(xml_text), draw(st.sampled_from(slot_ids)), draw(st.sampled_from(slot_ids)),
+                    f"a{n}",
+                    draw(xml_text),
+                    draw(st.sampled_from(slot_ids)),
+                    draw(st.sampled_from(slot_ids)),
                     ext_ref=draw(st.one_of(st.none(), st.just("er1"))),
                     lang_ref=draw(st.one_of(st.none(), st.just("eng"))),
                     cve_ref=draw(st.one_of(st.none(), ident)),
@@ -74,8 +75,10 @@ def documents(draw: st.DrawFn) -> EafDocument:
     cv = ControlledVocabulary(
         cv_id=draw(ident),
         descriptions=[("eng", draw(st.one_of(st.none(), xml_text.filter(bool))))],
-        entries=[CVEntry(f"cveid{i}", [CVEValue(draw(xml_text), "eng", draw(st.one_of(st.none(), xml_text)))])
-                 for i in range(draw(st.integers(0, 3)))],
+        entries=[
+            CVEntry(f"cveid{i}", [CVEValue(draw(xml_text), "eng", draw(st.one_of(st.none(), xml_text)))])
+            for i in range(draw(st.integers(0, 3)))
+        ],
     )
     media = {"MEDIA_URL": "file:///" + draw(ident), "MIME_TYPE": "video/mp4"}
     if draw(st.booleans()):
@@ -92,9 +95,20 @@ def documents(draw: st.DrawFn) -> EafDocument:
         constraints=[{"DESCRIPTION": "1-1 association with a parent annotation", "STEREOTYPE": "Symbolic_Association"}],
         vocabularies=[cv],
         external_refs=[{"EXT_REF_ID": "er1", "TYPE": "iso12620", "VALUE": draw(xml_text)}],
-        ref_link_sets=[RefLinkSet({"LINK_SET_ID": "ls1", "LINK_SET_NAME": draw(xml_text)},
-                                  [RefLink("CROSS_REF_LINK", {"REF_LINK_ID": "rl1", "REF1": "a1", "REF2": "a1"},
-                                           draw(st.one_of(st.none(), xml_text.filter(bool))))])] if n else [],
+        ref_link_sets=[
+            RefLinkSet(
+                {"LINK_SET_ID": "ls1", "LINK_SET_NAME": draw(xml_text)},
+                [
+                    RefLink(
+                        "CROSS_REF_LINK",
+                        {"REF_LINK_ID": "rl1", "REF1": "a1", "REF2": "a1"},
+                        draw(st.one_of(st.none(), xml_text.filter(bool))),
+                    )
+                ],
+            )
+        ]
+        if n
+        else [],
     )
 
 

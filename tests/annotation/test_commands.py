@@ -104,8 +104,9 @@ def test_shared_slots_are_not_moved_under_other_annotations(store: Store, corpus
     src = corpus / "eaf" / "dopefishh__pympi__sample_3.0.eaf"
     r = import_file(store, src)
     with store.session() as s:
-        row = s.scalars(select(AnnotationRow).where(AnnotationRow.document_id == r.doc_id,
-                                                    AnnotationRow.ts1.is_not(None))).first()
+        row = s.scalars(
+            select(AnnotationRow).where(AnnotationRow.document_id == r.doc_id, AnnotationRow.ts1.is_not(None))
+        ).first()
         assert row is not None
         aid = row.ann_id
     before = document_display(store, r.doc_id)
@@ -120,12 +121,15 @@ def test_shared_slots_are_not_moved_under_other_annotations(store: Store, corpus
     assert compare_eaf(src, out) == []
 
 
-def test_deleting_a_parent_deletes_its_dependents_and_undo_restores_all(store: Store, corpus: Path, tmp_path: Path) -> None:
+def test_deleting_a_parent_deletes_its_dependents_and_undo_restores_all(
+    store: Store, corpus: Path, tmp_path: Path
+) -> None:
     src = corpus / "eaf" / "dopefishh__pympi__sample_3.0.eaf"
     r = import_file(store, src)
     with store.session() as s:
-        parent = s.scalar(select(AnnotationRow.ref).where(AnnotationRow.document_id == r.doc_id,
-                                                          AnnotationRow.ref.is_not(None)))
+        parent = s.scalar(
+            select(AnnotationRow.ref).where(AnnotationRow.document_id == r.doc_id, AnnotationRow.ref.is_not(None))
+        )
     assert parent is not None
     cmd = DeleteAnnotation(r.doc_id, parent)
     apply_edit(store, cmd)
@@ -151,8 +155,9 @@ time.sleep(60)
 
 
 def test_every_edit_survives_kill_9(db_url: str, tmp_path: Path) -> None:
-    proc = subprocess.Popen([sys.executable, "-c", EDITOR, db_url], stdout=subprocess.PIPE, text=True,
-                            cwd=Path(__file__).parents[2])
+    proc = subprocess.Popen(
+        [sys.executable, "-c", EDITOR, db_url], stdout=subprocess.PIPE, text=True, cwd=Path(__file__).parents[2]
+    )
     assert proc.stdout is not None
     doc = int(proc.stdout.readline())
     os.kill(proc.pid, signal.SIGKILL)

@@ -45,11 +45,9 @@ def test_db_upgrade_on_an_empty_database(db_url: str, capsys: pytest.CaptureFixt
 
 def test_references_are_enforced_by_the_database(store: Store, corpus: Path) -> None:
     r = import_file(store, corpus / "eaf" / "dopefishh__pympi__fto.eaf")
-    with pytest.raises(Exception, match="(?i)foreign key"), store.session() as s:
+    with pytest.raises(Exception, match=r"(?i)foreign key"), store.session() as s:
         s.execute(
-            AnnotationRow.__table__.update()
-            .where(AnnotationRow.document_id == r.doc_id)
-            .values(ts1="no-such-slot")
+            AnnotationRow.__table__.update().where(AnnotationRow.document_id == r.doc_id).values(ts1="no-such-slot")
         )
     assert get_document(store, r.doc_id).annotation_count() == 7
 

@@ -33,12 +33,21 @@ BAD: dict[str, tuple[bytes, str]] = {
     "not-xml": (b"this is not an ELAN file\n", "not an XML"),
     "truncated": (GOOD.encode()[: len(GOOD) // 2], "truncated"),
     "wrong-root": (b'<?xml version="1.0"?><CV_RESOURCE VERSION="0.2"/>', "root element is <CV_RESOURCE>"),
-    "dangling-slot": (GOOD.replace('TIME_SLOT_REF2="ts2">\n            <ANNOTATION_VALUE>closing',
-                                   'TIME_SLOT_REF2="ts9">\n            <ANNOTATION_VALUE>closing').encode(),
-                      "time slot 'ts9', which does not exist"),
-    "dangling-parent": (GOOD.replace('TIER_ID="Call phase"', 'TIER_ID="Call phase" PARENT_REF="Nope"').encode(),
-                        "PARENT_REF 'Nope', which is no tier"),
-    "duplicate-id": (GOOD.replace('ANNOTATION_ID="a2"', 'ANNOTATION_ID="a1"').encode(), "annotation id 'a1' occurs twice"),
+    "dangling-slot": (
+        GOOD.replace(
+            'TIME_SLOT_REF2="ts2">\n            <ANNOTATION_VALUE>closing',
+            'TIME_SLOT_REF2="ts9">\n            <ANNOTATION_VALUE>closing',
+        ).encode(),
+        "time slot 'ts9', which does not exist",
+    ),
+    "dangling-parent": (
+        GOOD.replace('TIER_ID="Call phase"', 'TIER_ID="Call phase" PARENT_REF="Nope"').encode(),
+        "PARENT_REF 'Nope', which is no tier",
+    ),
+    "duplicate-id": (
+        GOOD.replace('ANNOTATION_ID="a2"', 'ANNOTATION_ID="a1"').encode(),
+        "annotation id 'a1' occurs twice",
+    ),
     "bad-encoding": (GOOD.replace("opening", "op\u00e9ning").encode("latin-1"), "encoding"),
     "empty": (b"", "file is empty"),
 }
@@ -116,7 +125,9 @@ def test_database_unreachable(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert "does not exist" in _one_error_line(err)
 
 
-def test_unwritable_output_keeps_nothing_partial(seeded: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_unwritable_output_keeps_nothing_partial(
+    seeded: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     capsys.readouterr()
     code, _, err = run(["--db", seeded, "export-eaf", "1", str(tmp_path / "missing dir" / "x.eaf")], capsys)
     assert code == 2
@@ -136,7 +147,9 @@ def test_console_script_reports_without_traceback(tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path}/s.sqlite"
     proc = subprocess.run(
         [sys.executable, "-m", "app.cli", "--db", db, "import-eaf", "--", str(bad)],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert proc.returncode == 2
     assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr

@@ -1,0 +1,98 @@
+"""The command line as a user meets it: help with examples, version, the demo, an edit session."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import pytest
+
+from app.cli import build_parser, main, parse_time
+
+
+def _subparsers(p: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    for action in p._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return dict(action.choices)
+    return {}
+
+
+def test_every_subcommand_has_help_with_an_example() -> None:
+    subs = _subparsers(build_parser())
+    assert {"import-eaf", "export-eaf", "roundtrip", "export", "new-document", "db", "demo"} <= set(subs)
+    for name, sub in subs.items():
+        text = sub.format_help()
+        assert "example:" in text and "frontdoor" in text, name
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["--version"])
+    assert exc.value.code == 0
+    assert capsys.readouterr().out.startswith("frontdoor ")
+
+
+def test_parse_time() -> None:
+    assert parse_time("1500") == 1500
+    assert parse_time("1.5s") == 1500
+    assert parse_time("01:02.5") == 62_500
+    assert parse_time("1:00:00.001") == 3_600_001
+    with pytest.raises(argparse.ArgumentTypeError):
+        parse_time("soon")
+
+
+def test_db_option_and_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("FRONTDOOR_DB", f"sqlite:///{tmp_path}/env.sqlite")
+    assert main(["db", "info"]) == 0
+    assert "env.sqlite" in capsys.readouterr().out
+    monkeypatch.delenv("FRONTDOOR_DB")
+    monkeypatch.setenv("FRONTDOOR_HOME", str(tmp_path / "home"))
+    (tmp_path / "home").mkdir()
+    assert main(["db", "info"]) == 0
+    assert str(tmp_path / "home" / "frontdoor.sqlite") in capsys.readouterr().out
+
+
+def test_roundtrip_and_edit_session(tmp_path: Path, corpus: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from annotation.eaf_compare import compare_eaf
+
+    db = f"sqlite:///{tmp_path}/s.sqlite"
+    src = corpus / "eaf" / "TheLanguageArchive__EAF-parser__example.eaf"
+    out = tmp_path / "sub dir ü" / "out.eaf"
+    out.parent.mkdir()
+    assert main(["--db", db, "roundtrip", str(src), str(out)]) == 0
+    assert compare_eaf(src, out) == []
+    assert main(["--db", db, "new-document", "--name", "coding"]) == 0
+    doc = capsys.readouterr().out.strip().splitlines()[-1]
+    assert main(["--db", db, "annotate", "add", doc, "Call phase", "0:01.000", "0:04.500", "opening"]) == 0
+    ann = capsys.readouterr().out.strip().splitlines()[-1]
+    assert main(["--db", db, "annotate", "set", doc, ann, "closing"]) == 0
+    assert main(["--db", db, "annotate", "move", doc, ann, "2s", "5s"]) == 0
+    assert main(["--db", db, "show", doc, "--annotations"]) == 0
+    assert "00:00:02.000  00:00:05.000  closing" in capsys.readouterr().out
+    assert main(["--db", db, "annotate", "delete", doc, ann]) == 0
+    assert main(["--db", db, "documents"]) == 0
+    assert "coding" in capsys.readouterr().out
+
+
+def test_demo_runs_headless(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from annotation.eaf_reader import read_eaf
+    from media_tools.probe import probe
+
+    monkeypatch.setenv("FRONTDOOR_HOME", str(tmp_path))
+    monkeypatch.delenv("FRONTDOOR_DB", raising=False)
+    monkeypatch.delenv("DISPLAY", raising=False)
+    assert main(["demo"]) == 0
+    out = capsys.readouterr().out
+    assert "created document 1" in out and "ran the demo headless" in out
+    media = tmp_path / "demo" / "duty-room-demo.mp4"
+    info = probe(media)
+    assert info.has_video and 29_000 <= (info.duration_ms or 0) <= 31_000
+    doc = read_eaf(tmp_path / "demo" / "duty-room-demo.eaf")
+    assert doc.annotation_count() == 17
+    assert doc.media[0]["MEDIA_URL"] == media.resolve().as_uri()
+    assert main(["demo", "--headless"]) == 0
+    assert "reusing it" in capsys.readouterr().out
