@@ -10,11 +10,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import groupby
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
+from annotation._gc import gc_paused
 from annotation.eaf_model import (
     Annotation,
     Attrs,
@@ -74,6 +77,24 @@ _ATTR_TABLES: list[tuple[type[_AttrElement], str]] = [
 ]
 
 
+_ANN_INSERT_COLUMNS = (
+    "document_id",
+    "tier_pk",
+    "pos",
+    "ann_id",
+    "ts1",
+    "ts2",
+    "ref",
+    "prev",
+    "value",
+    "ext_ref",
+    "lang_ref",
+    "cve_ref",
+    "svg_ref",
+    "version",
+)
+
+
 def _pairs(attrs: Attrs) -> list[list[str]]:
     return [[k, v] for k, v in attrs.items()]
 
@@ -102,8 +123,22 @@ def _insert_returning_ids(session: Session, model: Any, rows: list[dict[str, Any
 
 
 def _bulk(session: Session, model: Any, rows: list[dict[str, Any]]) -> None:
+    # Core, not the ORM bulk path: the ORM leaves out None columns and splits the batch wherever the set of
+    # non-None columns changes (every unaligned time slot), which made 1,500 statements out of 14.
     if rows:
-        session.execute(insert(model), rows)
+        session.connection().execute(insert(model.__table__), rows)
+
+
+def _bulk_tuples(session: Session, model: Any, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
+    """The two big tables (time slots, annotations): tuples straight to the driver's executemany, in chunks.
+    Measured on 100k annotations: about half the time of Core inserts with dicts."""
+    if not rows:
+        return
+    conn = session.connection()
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    sql = f"INSERT INTO {model.__tablename__} ({', '.join(columns)}) VALUES ({', '.join([mark] * len(columns))})"
+    for i in range(0, len(rows), 20_000):
+        conn.exec_driver_sql(sql, rows[i : i + 20_000])
 
 
 def store_document(
@@ -142,10 +177,11 @@ def store_document(
     for model, attr in _ATTR_TABLES:
         items: list[Attrs] = getattr(doc, attr)
         _bulk(session, model, [{"document_id": did, "pos": i, "attrs": _pairs(a)} for i, a in enumerate(items)])
-    _bulk(
+    _bulk_tuples(
         session,
         TimeSlotRow,
-        [{"document_id": did, "pos": i, "slot_id": s.slot_id, "time_ms": s.time} for i, s in enumerate(doc.time_slots)],
+        ("document_id", "pos", "slot_id", "time_ms"),
+        [(did, i, s.slot_id, s.time) for i, s in enumerate(doc.time_slots)],
     )
     tier_rows = []
     for i, t in enumerate(doc.tiers):
@@ -159,25 +195,11 @@ def store_document(
         tier_rows.append(r)
     tier_pks = _insert_returning_ids(session, TierRow, tier_rows)
     ann_rows = [
-        {
-            "document_id": did,
-            "tier_pk": pk,
-            "pos": j,
-            "ann_id": a.ann_id,
-            "ts1": a.ts1,
-            "ts2": a.ts2,
-            "ref": a.ref,
-            "prev": a.prev,
-            "value": a.value,
-            "ext_ref": a.ext_ref,
-            "lang_ref": a.lang_ref,
-            "cve_ref": a.cve_ref,
-            "svg_ref": a.svg_ref,
-        }
+        (did, pk, j, a.ann_id, a.ts1, a.ts2, a.ref, a.prev, a.value, a.ext_ref, a.lang_ref, a.cve_ref, a.svg_ref, 1)
         for pk, t in zip(tier_pks, doc.tiers, strict=True)
         for j, a in enumerate(t.annotations)
     ]
-    _bulk(session, AnnotationRow, ann_rows)
+    _bulk_tuples(session, AnnotationRow, _ANN_INSERT_COLUMNS, ann_rows)
     _store_vocabularies(session, did, doc.vocabularies)
     set_pks = _insert_returning_ids(
         session,
@@ -252,6 +274,11 @@ def load_document(session: Session, doc_id: int) -> EafDocument:
     Raises:
         NotFound: no document has that id.
     """
+    with gc_paused():
+        return _load_document(session, doc_id)
+
+
+def _load_document(session: Session, doc_id: int) -> EafDocument:
     row = get_document_row(session, doc_id)
     doc = EafDocument(
         kind=row.kind,  # type: ignore[arg-type]
@@ -269,7 +296,7 @@ def load_document(session: Session, doc_id: int) -> EafDocument:
         setattr(doc, attr, [_unpairs(r.attrs) for r in ordered(model)])
     doc.time_slots = [
         TimeSlot(sid, t)
-        for sid, t in session.execute(
+        for sid, t in session.connection().execute(
             select(TimeSlotRow.slot_id, TimeSlotRow.time_ms)
             .where(TimeSlotRow.document_id == doc_id)
             .order_by(TimeSlotRow.pos)
@@ -296,13 +323,9 @@ def load_document(session: Session, doc_id: int) -> EafDocument:
         .where(AnnotationRow.document_id == doc_id)
         .order_by(AnnotationRow.tier_pk, AnnotationRow.pos)
     )
-    current_pk = -1
-    anns: list[Annotation] = []
-    for tier_pk, *rest in session.execute(q):
-        if tier_pk != current_pk:
-            anns = tiers_by_pk[tier_pk].annotations
-            current_pk = tier_pk
-        anns.append(Annotation(*rest))
+    # Core rows on the connection: the ORM result layer costs more than building the annotations.
+    for tier_pk, rows in groupby(session.connection().execute(q), key=itemgetter(0)):
+        tiers_by_pk[tier_pk].annotations.extend(Annotation(*r[1:]) for r in rows)
     doc.vocabularies = _load_vocabularies(session, doc_id)
     sets = list(ordered(RefLinkSetRow))
     doc.ref_link_sets = []
