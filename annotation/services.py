@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import os
 from dataclasses import dataclass
-from datetime import UTC
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import select
@@ -140,7 +140,6 @@ def new_document(
             if rec is not None and rec.rel_path:
                 m["RELATIVE_MEDIA_URL"] = "./" + Path(rec.rel_path).as_posix()
             doc.media = [m]
-        from datetime import datetime
 
         doc.root_attrs["DATE"] = datetime.now(UTC).astimezone().isoformat(timespec="seconds")
         return store_document(

@@ -96,3 +96,12 @@ def test_demo_runs_headless(
     assert doc.media[0]["MEDIA_URL"] == media.resolve().as_uri()
     assert main(["demo", "--headless"]) == 0
     assert "reusing it" in capsys.readouterr().out
+
+
+def test_doctor_names_ffmpeg_and_the_database(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["--db", f"sqlite:///{tmp_path}/d.sqlite", "doctor"])
+    out = capsys.readouterr().out
+    assert "ffmpeg " in out and "(system: " in out
+    assert f"database {tmp_path}/d.sqlite" in out
+    assert code in (0, 1)  # 1 only when an optional GUI part (PySide6, libvlc) is missing
+    assert ("MISSING" in out) == (code == 1)
