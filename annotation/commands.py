@@ -9,7 +9,6 @@ Updates are optimistic: an edit may name the ``expected_version`` of the annotat
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -17,6 +16,7 @@ from typing import Any, Protocol
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
+from annotation.eaf_writer import ILLEGAL_XML
 from annotation.errors import ConflictError, InvalidEdit, NotFound
 from annotation.repository import get_document_row
 from annotation.store_models import (
@@ -27,8 +27,6 @@ from annotation.store_models import (
     TierRow,
     TimeSlotRow,
 )
-
-_ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 
 
 class EditCommand(Protocol):
@@ -43,7 +41,7 @@ class EditCommand(Protocol):
 
 
 def _check_value(value: str) -> None:
-    if _ILLEGAL_XML.search(value):
+    if ILLEGAL_XML.search(value):
         raise InvalidEdit("annotation value: holds a control character that ELAN files cannot store")
 
 

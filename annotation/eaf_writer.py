@@ -23,8 +23,8 @@ EAF_SCHEMA = "http://www.mpi.nl/tools/elan/EAFv3.0.xsd"
 ECV_SCHEMA = "http://www.mpi.nl/tools/elan/ECVv0.2.xsd"
 _XSI = "{http://www.w3.org/2001/XMLSchema-instance}"
 _IND = "    "
-# Characters XML 1.0 cannot carry at all, even as references.
-_ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+# Characters XML 1.0 cannot carry at all, even as references (and lone surrogates, which UTF-8 cannot).
+ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 
 
 def _esc_text(s: str) -> str:
@@ -129,7 +129,7 @@ def eaf_to_string(doc: EafDocument) -> str:
             continue
         out.append(f"{_IND}<TIER{_attr_str(tier.attrs.items())}>\n")
         for a in tier.annotations:
-            if _ILLEGAL_XML.search(a.value):
+            if ILLEGAL_XML.search(a.value):
                 raise ExportError(f"annotation {a.ann_id!r}: value holds a character XML cannot store")
             if a.ref is None:
                 attrs = _attr_str(
