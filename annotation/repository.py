@@ -393,16 +393,22 @@ def _load_vocabularies(session: Session, doc_id: int) -> list[ControlledVocabula
     return list(cvs.values())
 
 
-def list_documents(session: Session) -> list[DocumentInfo]:
-    """Every document in the store with its tier and annotation counts."""
-    n_tiers = select(TierRow.document_id, func.count().label("n")).group_by(TierRow.document_id).subquery()
-    n_anns = select(AnnotationRow.document_id, func.count().label("n")).group_by(AnnotationRow.document_id).subquery()
+def list_documents(session: Session, doc_id: int | None = None) -> list[DocumentInfo]:
+    """Every document in the store (or only ``doc_id``) with its tier and annotation counts."""
+    tiers_q = select(TierRow.document_id, func.count().label("n")).group_by(TierRow.document_id)
+    anns_q = select(AnnotationRow.document_id, func.count().label("n")).group_by(AnnotationRow.document_id)
+    if doc_id is not None:  # count one document's rows, not the whole store's
+        tiers_q = tiers_q.where(TierRow.document_id == doc_id)
+        anns_q = anns_q.where(AnnotationRow.document_id == doc_id)
+    n_tiers, n_anns = tiers_q.subquery(), anns_q.subquery()
     q = (
         select(Document, func.coalesce(n_tiers.c.n, 0), func.coalesce(n_anns.c.n, 0))
         .outerjoin(n_tiers, n_tiers.c.document_id == Document.id)
         .outerjoin(n_anns, n_anns.c.document_id == Document.id)
         .order_by(Document.id)
     )
+    if doc_id is not None:
+        q = q.where(Document.id == doc_id)
     return [
         DocumentInfo(d.id, d.name, d.kind, nt, na, d.recording_id, d.source_path, d.modified_at)
         for d, nt, na in session.execute(q)

@@ -21,7 +21,6 @@ from annotation.errors import EafError, NotFound
 from annotation.exports import export_document
 from annotation.repository import (
     DocumentInfo,
-    get_document_row,
     list_documents,
     load_document,
     store_document,
@@ -247,8 +246,7 @@ def relink_recording(store: Store, recording_id: int, search_dir: str | os.PathL
 def document_info(store: Store, doc_id: int) -> DocumentInfo:
     """One document's summary. Raises NotFound."""
     with store.session() as s:
-        get_document_row(s, doc_id)
-        for d in list_documents(s):
-            if d.id == doc_id:
-                return d
-    raise NotFound(f"document {doc_id}: no such document in the store")
+        found = list_documents(s, doc_id)
+    if not found:
+        raise NotFound(f"document {doc_id}: no such document in the store")
+    return found[0]

@@ -195,18 +195,11 @@ def run_pympi(src: str, out: str) -> dict[str, float]:
     return {"parse": t1 - t0, "write": t2 - t1, "total": t2 - t0, "rss_base": base, "rss_peak": _rss_mb()}
 
 
-def run_frontdoor(src: str, db: str, out: str) -> dict[str, float]:
-    """One Frontdoor import + export through a fresh SQLite store; runs in its own process."""
+def _frontdoor_roundtrip(store: Any, src: str | Path, out: str | Path) -> tuple[int, dict[str, float]]:
+    """Read, store, load and write once; returns the document id and each phase's seconds."""
     from annotation.eaf_reader import read_eaf
     from annotation.eaf_writer import write_eaf
     from annotation.repository import load_document, store_document
-    from annotation.services import document_display
-    from annotation.store import open_store, sqlite_url
-
-    base = _rss_mb()
-    t = time.perf_counter()
-    store = open_store(sqlite_url(db))
-    migration = time.perf_counter() - t
 
     t0 = time.perf_counter()
     doc = read_eaf(src)
@@ -220,7 +213,19 @@ def run_frontdoor(src: str, db: str, out: str) -> dict[str, float]:
     t3 = time.perf_counter()
     write_eaf(doc2, out)
     t4 = time.perf_counter()
-    del doc2
+    return did, {"parse": t1 - t0, "insert": t2 - t1, "load": t3 - t2, "write": t4 - t3}
+
+
+def run_frontdoor(src: str, db: str, out: str) -> dict[str, float]:
+    """One Frontdoor import + export through a fresh SQLite store; runs in its own process."""
+    from annotation.services import document_display
+    from annotation.store import open_store, sqlite_url
+
+    base = _rss_mb()
+    t = time.perf_counter()
+    store = open_store(sqlite_url(db))
+    migration = time.perf_counter() - t
+    did, ph = _frontdoor_roundtrip(store, src, out)
     peak = _rss_mb()
 
     gc.collect()
@@ -231,13 +236,10 @@ def run_frontdoor(src: str, db: str, out: str) -> dict[str, float]:
     store.close()
     return {
         "migration": migration,
-        "parse": t1 - t0,
-        "insert": t2 - t1,
-        "import": t2 - t0,
-        "load": t3 - t2,
-        "write": t4 - t3,
-        "export": t4 - t2,
-        "total": t4 - t0,
+        **ph,
+        "import": ph["parse"] + ph["insert"],
+        "export": ph["load"] + ph["write"],
+        "total": sum(ph.values()),
         "display": display,
         "rss_base": base,
         "rss_peak": peak,
@@ -271,30 +273,15 @@ def _in_subprocess(fn: Callable[..., T], *args: Any) -> T:
 
 def profile_frontdoor(src: Path, tmp: Path, top: int = 25) -> None:
     """One cProfile run of the Frontdoor side (store opened and migrated before profiling starts)."""
-    from annotation.eaf_reader import read_eaf
-    from annotation.eaf_writer import write_eaf
-    from annotation.repository import load_document, store_document
     from annotation.store import open_store, sqlite_url
 
     store = open_store(sqlite_url(tmp / "profile.sqlite"))
     prof = cProfile.Profile()
     prof.enable()
-    t0 = time.perf_counter()
-    doc = read_eaf(src)
-    t1 = time.perf_counter()
-    with store.session() as s:
-        did = store_document(s, doc, "bench")
-    t2 = time.perf_counter()
-    del doc
-    with store.session() as s:
-        doc2 = load_document(s, did)
-    t3 = time.perf_counter()
-    write_eaf(doc2, tmp / "profile.eaf")
-    t4 = time.perf_counter()
+    _, phases = _frontdoor_roundtrip(store, src, tmp / "profile.eaf")
     prof.disable()
     store.close()
-    phases = {"parse": t1 - t0, "insert": t2 - t1, "load": t3 - t2, "write": t4 - t3}
-    total = t4 - t0
+    total = sum(phases.values())
     print(f"\ncProfile of the Frontdoor side (one run, under the profiler: {total:.2f} s)")
     print("  " + "   ".join(f"{k} {v:.2f} s ({v / total:.0%})" for k, v in phases.items()))
     buf = io.StringIO()
