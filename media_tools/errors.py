@@ -3,7 +3,9 @@
 MediaError
 ├── FfmpegNotFound     no ffmpeg binary on this machine
 ├── FfmpegFailed       ffmpeg exited with an error (the last line of its log is in the message)
-└── ProbeError         a file is missing, truncated or not media
+├── ProbeError         a file is missing, truncated or not media
+├── SpecError          an edit spec is invalid (the message names the field)
+└── Cancelled          a render was stopped by its cancel token
 """
 
 from __future__ import annotations
@@ -29,3 +31,11 @@ class FfmpegFailed(MediaError):
 
 class ProbeError(MediaError):
     """A file cannot be read as media."""
+
+
+class SpecError(MediaError):
+    """An edit spec breaks the schema or a rule; the message names the field."""
+
+
+class Cancelled(MediaError):
+    """A render was cancelled through its cancel token; nothing was written."""

@@ -6,10 +6,13 @@ from __future__ import annotations
 import functools
 import os
 import shutil
+import signal
 import subprocess
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from media_tools.errors import FfmpegFailed, FfmpegNotFound
+from media_tools.errors import Cancelled, FfmpegFailed, FfmpegNotFound
 
 
 @dataclass(frozen=True)
@@ -55,3 +58,118 @@ def run_ffmpeg(args: list[str], *, what: str, timeout: float | None = None) -> N
     if proc.returncode != 0:
         last = (proc.stderr.strip().splitlines() or [f"exit status {proc.returncode}"])[-1]
         raise FfmpegFailed(f"{what}: ffmpeg failed: {last}", detail=proc.stderr)
+
+
+@dataclass(frozen=True)
+class Progress:
+    """How far a render has got: ``done`` and ``total`` are seconds of output."""
+
+    done: float
+    total: float
+    speed: float | None = None
+
+    @property
+    def fraction(self) -> float:
+        return 0.0 if self.total <= 0 else max(0.0, min(1.0, self.done / self.total))
+
+
+ProgressCallback = Callable[[Progress], None]
+
+
+def run_ffmpeg_job(
+    args: list[str],
+    *,
+    what: str,
+    total: float,
+    progress: ProgressCallback | None = None,
+    cancel: threading.Event | None = None,
+) -> None:
+    """Run ffmpeg with ``-progress`` on a pipe, reporting to ``progress`` and stopping when ``cancel`` is set.
+
+    ``what`` names the output in messages. Nothing goes through a shell.
+
+    Raises:
+        Cancelled: ``cancel`` was set (ffmpeg has been stopped and has exited).
+        FfmpegFailed: ffmpeg exited non-zero or was killed; the message is one line with its last error.
+    """
+    cmd = [find_ffmpeg().path, "-hide_banner", "-nostdin", "-loglevel", "error", "-nostats", "-progress", "pipe:1"]
+    cmd += args
+    err_lines: list[str] = []
+    proc = subprocess.Popen(
+        cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, errors="replace"
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    out_pipe, err_pipe = proc.stdout, proc.stderr
+
+    def read_progress() -> None:
+        speed: float | None = None
+        for line in out_pipe:
+            key, _, value = line.strip().partition("=")
+            if key == "speed":
+                try:
+                    speed = float(value.rstrip("x"))
+                except ValueError:
+                    speed = None
+            elif key == "out_time_us" and progress is not None:
+                try:
+                    done = int(value) / 1_000_000
+                except ValueError:
+                    continue
+                progress(Progress(max(0.0, done), total, speed))
+
+    def read_errors() -> None:
+        for line in err_pipe:
+            if line.strip():
+                err_lines.append(line.rstrip())
+                del err_lines[:-200]
+
+    readers = [threading.Thread(target=f, daemon=True) for f in (read_progress, read_errors)]
+    for t in readers:
+        t.start()
+    cancelled = False
+    try:
+        while True:
+            try:
+                proc.wait(timeout=0.05)
+                break
+            except subprocess.TimeoutExpired:
+                if cancel is not None and cancel.is_set():
+                    cancelled = True
+                    _stop(proc)
+                    break
+    except BaseException:
+        _stop(proc)
+        raise
+    finally:
+        for t in readers:
+            t.join(timeout=5)
+    if cancelled:
+        raise Cancelled(f"{what}: render cancelled")
+    if proc.returncode != 0:
+        if proc.returncode < 0:
+            sig = -proc.returncode
+            name = signal.Signals(sig).name if sig in signal.Signals._value2member_map_ else str(sig)
+            raise FfmpegFailed(f"{what}: ffmpeg was killed ({name})", detail="\n".join(err_lines))
+        last = _last_error(err_lines) or f"exit status {proc.returncode}"
+        raise FfmpegFailed(f"{what}: ffmpeg failed: {last}", detail="\n".join(err_lines))
+    if progress is not None:
+        progress(Progress(total, total, None))
+
+
+def _last_error(lines: list[str]) -> str:
+    """The most telling line of ffmpeg's error output (a disk-full or permission line wins)."""
+    for needle in ("No space left on device", "Permission denied", "Read-only file system"):
+        if any(needle in ln for ln in lines):
+            return needle
+    return lines[-1].strip() if lines else ""
+
+
+def _stop(proc: subprocess.Popen[str]) -> None:
+    if proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()

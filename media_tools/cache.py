@@ -1,0 +1,97 @@
+"""The on-disk cache for probes, waveforms and thumbnails, keyed by the SHA-256 of the media file.
+
+Hashing a one-hour recording takes seconds, so the hash itself is remembered against the file's identity
+(device, inode, size, modification time in ns): a second call on an unchanged file reads the hash from a
+small index, and any change to the file (a re-encode, a copy over it) makes a new hash and so a new entry.
+Entries are written atomically (temporary file, then rename), so two processes can share the cache and a
+crash leaves no half-written entry. ``FRONTDOOR_CACHE`` overrides the folder (``FRONTDOOR_HOME/cache`` when
+that is set, else the platform's per-user cache folder).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+_CHUNK = 1 << 20
+
+
+def cache_dir() -> Path:
+    """The cache folder (created on first use)."""
+    env = os.environ.get("FRONTDOOR_CACHE")
+    if env:
+        d = Path(env)
+    elif os.environ.get("FRONTDOOR_HOME"):
+        d = Path(os.environ["FRONTDOOR_HOME"]) / "cache"
+    else:
+        from platformdirs import user_cache_path
+
+        d = user_cache_path("frontdoor", appauthor=False)
+    d.mkdir(parents=True, exist_ok=True)
+    return d
+
+
+def sha256_of(path: str | os.PathLike[str]) -> str:
+    """SHA-256 of a file's bytes (no cache)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(_CHUNK):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _identity(path: Path) -> str:
+    st = path.stat()
+    return f"{st.st_dev}:{st.st_ino}:{st.st_size}:{st.st_mtime_ns}"
+
+
+def file_hash(path: str | os.PathLike[str]) -> str:
+    """SHA-256 of a file, remembered against its identity so an unchanged file is hashed once."""
+    p = Path(path).resolve()
+    ident = _identity(p)
+    key = hashlib.sha256(f"{p}\0{ident}".encode("utf-8", "surrogateescape")).hexdigest()
+    entry = cache_dir() / "hashes" / key[:2] / key
+    try:
+        stored = entry.read_text(encoding="ascii").strip()
+        if len(stored) == 64:
+            return stored
+    except OSError:
+        pass
+    digest = sha256_of(p)
+    if _identity(p) == ident:  # not changed while we read it
+        write_atomic(entry, digest.encode("ascii"))
+    return digest
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file in the same folder and a rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def read_json(kind: str, key: str) -> Any | None:
+    """A cached JSON entry, or None when there is none (or it is unreadable)."""
+    try:
+        return json.loads((cache_dir() / kind / key[:2] / f"{key}.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def write_json(kind: str, key: str, value: Any) -> None:
+    write_atomic(cache_dir() / kind / key[:2] / f"{key}.json", json.dumps(value).encode("utf-8"))
+
+
+def entry_path(kind: str, key: str, suffix: str) -> Path:
+    """Where a binary cache entry of ``kind`` for ``key`` lives (the caller writes it with ``write_atomic``)."""
+    return cache_dir() / kind / key[:2] / f"{key}{suffix}"
