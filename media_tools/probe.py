@@ -20,7 +20,7 @@ from media_tools import cache
 from media_tools.errors import ProbeError
 
 # Bump when the probe's output changes shape, so old cache entries are not read.
-PROBE_VERSION = 2
+PROBE_VERSION = 3
 
 
 @dataclass(frozen=True)
@@ -40,6 +40,7 @@ class StreamInfo:
     bit_rate: int | None = None
     language: str | None = None
     sar: str | None = None  # sample aspect ratio "num:den" of a video stream
+    time_base: str | None = None  # "num/den": the unit of the stream's timestamps
 
 
 @dataclass(frozen=True)
@@ -200,6 +201,7 @@ def _stream_info(s: Any) -> StreamInfo:
             pix_fmt=cc.pix_fmt,
             profile=getattr(cc, "profile", None),
             sar=f"{sar.numerator}:{sar.denominator}" if (sar := s.sample_aspect_ratio) else "1:1",
+            time_base=str(s.time_base) if s.time_base else None,
             bit_rate=bit_rate,
             language=lang,
         )

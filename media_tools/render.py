@@ -39,6 +39,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +66,8 @@ STRIP_METADATA = [
 ]
 # H.264 SEI units carry x264's settings string and camera data: removed from every output.
 STRIP_SEI = ["-bsf:v", "filter_units=remove_types=6"]
+# MP4 names the encoder ("Lavc libx264") in the sample description unless the stream's tag is set
+BLANK_COMPRESSOR = ["-metadata:s:v:0", "encoder= "]
 
 
 @dataclass(frozen=True)
@@ -272,13 +275,27 @@ def _seek_args(start: float, duration: float) -> list[str]:
     return ["-ss", f"{math.ceil(start * 1e6 - 1e-3) / 1e6:.6f}", "-t", f"{duration:.6f}"]
 
 
+def _exact_input(start: float) -> list[str]:
+    """Input options for an exact cut: a fast seek to a keyframe a little before ``start`` and the source's
+    own timestamps kept (``-copyts``), so the ``trim`` filters can compare whole timestamps exactly."""
+    return ["-noaccurate_seek", "-ss", f"{max(0.0, start - 1.0):.6f}", "-copyts"]
+
+
+def _pts_bound(t: float, src: ProbeResult) -> int:
+    """The first timestamp (in the video stream's units) at or after source time ``t`` (1 µs tolerance)."""
+    tb = Fraction(src.video.time_base if src.video and src.video.time_base else "1/1000000")
+    return math.ceil((Fraction(t - 1e-6) + Fraction(src.start_time)) / tb)
+
+
 def copy_command(spec: EditSpec, src: ProbeResult, tmp: Path, *, out_name: Path) -> tuple[list[str], float]:
     """The stream-copy command and how far before ``spec.start`` it starts (seconds)."""
     key = src.keyframe_at_or_before(spec.start) if src.has_video else spec.start
     key = spec.start if key is None else key
     offset = max(0.0, spec.start - key)
     args = ["-y", *_seek_args(key, spec.end - key), "-i", _in_path(spec.source)]
-    args += ["-map", "0:v:0?", "-map", "0:a:0?", "-c", "copy", "-avoid_negative_ts", "make_zero"]
+    # the sound is re-encoded (cheap): an audio encoder can leave its own comments in a copied bitstream
+    args += ["-map", "0:v:0?", "-map", "0:a:0?", "-c:v", "copy", "-c:a", "aac", "-b:a", spec.encode.audio_bitrate]
+    args += ["-avoid_negative_ts", "make_zero"]
     if src.video is not None and src.video.codec == "h264":
         args += STRIP_SEI
     args += STRIP_METADATA + _container_args(out_name) + [_in_path(tmp)]
@@ -290,7 +307,7 @@ def accurate_command(
 ) -> list[str]:
     """The re-encoding command for ``spec`` (what ``render`` runs in accurate mode)."""
     g = _Graph()
-    args = ["-y", *_seek_args(spec.start, spec.duration), "-i", _in_path(spec.source)]
+    args = ["-y", *_exact_input(spec.start), "-i", _in_path(spec.source)]
     v_out = a_out = None
     subs_input: int | None = None
     title = spec.title.seconds if spec.title else 0.0
@@ -311,11 +328,11 @@ def accurate_command(
     if g.chains:
         args += ["-filter_complex", g.text()]
     if v_out is not None:
-        args += ["-map", f"[{v_out}]" if g.chains and not v_out.startswith("0:") else v_out]
+        args += ["-map", f"[{v_out}]"]
         args += ["-c:v", "libx264", "-preset", spec.encode.preset, "-crf", str(spec.encode.crf)]
-        args += ["-pix_fmt", "yuv420p", "-fps_mode", "passthrough", *STRIP_SEI]
+        args += ["-pix_fmt", "yuv420p", "-fps_mode", "passthrough", *STRIP_SEI, *BLANK_COMPRESSOR]
     if a_out is not None:
-        args += ["-map", f"[{a_out}]" if not a_out.startswith("0:") else a_out]
+        args += ["-map", f"[{a_out}]"]
         args += ["-c:a", "aac", "-b:a", spec.encode.audio_bitrate]
     if subs_input is not None:
         args += ["-map", f"{subs_input}:s:0", "-c:s", "srt" if out_name.suffix.lower() == ".mkv" else "mov_text"]
@@ -326,9 +343,13 @@ def accurate_command(
 
 
 def _video_chain(g: _Graph, spec: EditSpec, src: ProbeResult, aux: _Aux, inp: str) -> str:
-    cur = inp
+    """Trim to the exact frames, redact and burn captions (all in the source's own timestamps, which
+    ``-copyts`` keeps), then start the clip at zero."""
+    shift = src.start_time  # filter time = source time + shift
     size = src.display_size or (0, 0)
     fd = src.max_frame_duration or (1 / src.fps if src.fps else 0.04)
+    cur = g.label("v")
+    g.add(f"[{inp}]trim=start_pts={_pts_bound(spec.start, src)}:end_pts={_pts_bound(spec.end, src)}[{cur}]")
     by_kind: dict[str, list[Redaction]] = {}
     for r in spec.redactions:
         if r.end > spec.start - fd and r.start < spec.end:
@@ -345,10 +366,12 @@ def _video_chain(g: _Graph, spec: EditSpec, src: ProbeResult, aux: _Aux, inp: st
         cmds: list[str] = []
         for r in rs:
             name = f"drawbox@{g.label('r')}"
-            a, b = r.start - spec.start, r.end - spec.start
+            a, b = r.start + shift, r.end + shift
             enable = escape_filter_value(f"gt(t,{_num(a - fd)})*lt(t,{_num(b)})")
             boxes.append(f"{name}=x=-8:y=-8:w=1:h=1:color=white:t=fill:enable={enable}")
-            cmds += _box_commands(name, r, spec.start, a - fd, b, fd, size)
+            lo = max(a - fd, spec.start + shift - fd)
+            hi = min(b, spec.end + shift)
+            cmds += _box_commands(name, r, shift, lo, hi, fd, size)
         cmd_file = aux.write(".cmd", "\n".join(cmds) + "\n")
         mask = ",".join(
             [
@@ -365,7 +388,7 @@ def _video_chain(g: _Graph, spec: EditSpec, src: ProbeResult, aux: _Aux, inp: st
         g.add(f"[{base}][{fx}a]overlay=format=auto:shortest=1,format=yuv420p[{merged}]")
         cur = merged
     if spec.captions is not None and spec.captions.mode == "burn" and spec.captions.cues:
-        srt = aux.write(".srt", _srt(spec.captions.cues, spec.start, spec.end))
+        srt = aux.write(".srt", _srt(spec.captions.cues, spec.start, spec.end, shift=spec.start + shift))
         style = "FontName=DejaVu Sans,FontSize=18,Outline=1,Shadow=0,MarginV=20"
         lbl = g.label("cap")
         g.add(
@@ -373,9 +396,11 @@ def _video_chain(g: _Graph, spec: EditSpec, src: ProbeResult, aux: _Aux, inp: st
             f":force_style={escape_filter_value(style)}:charenc=UTF-8[{lbl}]"
         )
         cur = lbl
-    if cur == inp:
-        return inp
-    return cur
+    out = g.label("vc")
+    # the requested start becomes zero; the first frame may sit a fraction of a frame after it, which
+    # keeps the picture in step with the sound
+    g.add(f"[{cur}]setpts=PTS-{_num(spec.start + shift)}/TB[{out}]")
+    return out
 
 
 def _effect(kind: str, size: tuple[int, int]) -> str:
@@ -410,9 +435,10 @@ def _union(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> tuple[
 
 
 def _box_commands(
-    name: str, r: Redaction, clip_start: float, t0: float, t1: float, step: float, size: tuple[int, int]
+    name: str, r: Redaction, shift: float, t0: float, t1: float, step: float, size: tuple[int, int]
 ) -> list[str]:
-    """``sendcmd`` lines that keep ``name``'s rectangle over the redaction box from clip time t0 to t1."""
+    """``sendcmd`` lines that keep ``name``'s rectangle over the redaction box from filter time t0 to t1
+    (filter time = source time + ``shift``)."""
     moving = len({(k.x, k.y, k.w, k.h) for k in r.keyframes}) > 1
     out: list[str] = []
     last: tuple[int, int, int, int] | None = None
@@ -420,8 +446,8 @@ def _box_commands(
     first = True
     while True:
         if moving:
-            here = _pixels(r.box_at(t + clip_start), size)
-            nxt = _pixels(r.box_at(t + step + clip_start), size)
+            here = _pixels(r.box_at(t - shift), size)
+            nxt = _pixels(r.box_at(t + step - shift), size)
             rect = _union(here, nxt)
         else:
             rect = _pixels(r.box_at(r.keyframes[0].t), size)
@@ -438,18 +464,22 @@ def _box_commands(
 
 
 def _audio_chain(g: _Graph, spec: EditSpec, src: ProbeResult, inp: str) -> str:
+    """Trim to the exact samples, mute or bleep (in source time), then start at zero with the video."""
+    shift = src.start_time
+    out = g.label("a")
+    chain = [f"atrim=start={_num(spec.start + shift)}:end={_num(spec.end + shift)}"]
     ranges = [a for a in spec.audio if a.end > spec.start and a.start < spec.end]
-    if not ranges:
-        return inp
-    expr = _aeval_expression(ranges, spec, src)
-    lbl = g.label("ar")
-    g.add(f"[{inp}]aeval=exprs={escape_filter_value(expr)}:channel_layout=same[{lbl}]")
-    return lbl
+    if ranges:
+        expr = _aeval_expression(ranges, spec, shift)
+        chain.append(f"aeval=exprs={escape_filter_value(expr)}:channel_layout=same")
+    chain.append(f"asetpts=PTS-{_num(spec.start + shift)}/TB")
+    g.add(f"[{inp}]{','.join(chain)}[{out}]")
+    return out
 
 
-def _aeval_expression(ranges: Sequence[AudioRedaction], spec: EditSpec, src: ProbeResult) -> str:
+def _aeval_expression(ranges: Sequence[AudioRedaction], spec: EditSpec, shift: float) -> str:
     def inside(a: AudioRedaction) -> str:
-        return f"gte(t,{_num(a.start - spec.start)})*lt(t,{_num(a.end - spec.start)})"
+        return f"gte(t,{_num(a.start + shift)})*lt(t,{_num(a.end + shift)})"
 
     keep = "*".join(f"(1-{inside(a)})" for a in ranges)
     expr = f"val(ch)*{keep}"
@@ -605,17 +635,18 @@ def _render_smart(
         if b - a <= 1e-6:
             continue
         seg = aux.folder / f"{name}.ts"
-        args = ["-y", *_seek_args(a, b - a), "-i", _in_path(spec.source), "-map", "0:v:0", "-an", "-sn", "-dn"]
         if copy:
             # stream copy ends by decode time, which lets the next GOP's first frames in: take exactly the
             # frames of the whole GOPs in [k1, k2), which in decode order are the first ones after k1
             frames = count_frames_in(spec.source, a, b)
-            args += ["-c:v", "copy", "-bsf:v", "h264_mp4toannexb", "-frames:v", str(frames)]
+            args = ["-y", "-ss", f"{math.ceil(a * 1e6 - 1e-3) / 1e6:.6f}", "-i", _in_path(spec.source)]
+            args += ["-map", "0:v:0", "-c:v", "copy", "-bsf:v", "h264_mp4toannexb", "-frames:v", str(frames)]
         else:
-            args += enc
+            trim = f"trim=start_pts={_pts_bound(a, src)}:end_pts={_pts_bound(b, src)},setpts=PTS-STARTPTS"
+            args = ["-y", *_exact_input(a), "-i", _in_path(spec.source), "-map", "0:v:0", "-vf", trim, *enc]
             if threads:
                 args += ["-threads", str(threads)]
-        args += ["-muxdelay", "0", "-muxpreload", "0", "-f", "mpegts", _in_path(seg)]
+        args += ["-an", "-sn", "-dn", "-muxdelay", "0", "-muxpreload", "0", "-f", "mpegts", _in_path(seg)]
         run_ffmpeg_job(args, what=str(out), total=total, progress=sub(done), cancel=cancel)
         parts.append((seg, b - a))
         done += b - a
@@ -625,8 +656,10 @@ def _render_smart(
     )
     args = ["-y", "-f", "concat", "-safe", "0", "-i", _in_path(lst)]
     if src.audio is not None:
-        args += [*_seek_args(spec.start, spec.duration), "-i", _in_path(spec.source)]
-        args += ["-map", "0:v:0", "-map", "1:a:0", "-c:a", "aac", "-b:a", spec.encode.audio_bitrate]
+        shift = spec.start + src.start_time
+        atrim = f"atrim=start={_num(shift)}:end={_num(spec.end + src.start_time)},asetpts=PTS-{_num(shift)}/TB"
+        args += [*_exact_input(spec.start), "-i", _in_path(spec.source)]
+        args += ["-map", "0:v:0", "-map", "1:a:0", "-af", atrim, "-c:a", "aac", "-b:a", spec.encode.audio_bitrate]
     else:
         args += ["-map", "0:v:0"]
     args += ["-c:v", "copy", *STRIP_SEI, *STRIP_METADATA, *_container_args(out), _in_path(tmp)]

@@ -115,7 +115,20 @@ def make_coded_recording(
         amp = 10 ** (tone_db / 20)
         dur = seconds * (1.25 if vfr else 1.0)
         args += ["-f", "lavfi", "-i", f"aevalsrc={amp:.6f}*sin(2*PI*{tone_hz}*t):s=48000:d={dur}"]
-    args += ["-frames:v", str(frames), "-vf", vf, "-c:v", "libx264", "-preset", "veryfast", "-crf", "12", "-g", str(gop)]
+    args += [
+        "-frames:v",
+        str(frames),
+        "-vf",
+        vf,
+        "-c:v",
+        "libx264",
+        "-preset",
+        "veryfast",
+        "-crf",
+        "12",
+        "-g",
+        str(gop),
+    ]
     args += ["-keyint_min", str(gop), "-sc_threshold", "0", "-bf", str(bframes), "-pix_fmt", "yuv420p"]
     if vfr:
         args += ["-fps_mode", "passthrough", "-video_track_timescale", str(fps * 20)]
