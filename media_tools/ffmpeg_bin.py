@@ -92,6 +92,8 @@ def run_ffmpeg_job(
         Cancelled: ``cancel`` was set (ffmpeg has been stopped and has exited).
         FfmpegFailed: ffmpeg exited non-zero or was killed; the message is one line with its last error.
     """
+    if cancel is not None and cancel.is_set():
+        raise Cancelled(f"{what}: render cancelled")
     cmd = [find_ffmpeg().path, "-hide_banner", "-nostdin", "-loglevel", "error", "-nostats", "-progress", "pipe:1"]
     cmd += args
     err_lines: list[str] = []

@@ -176,9 +176,11 @@ def _probe_uncached(p: Path, digest: str) -> ProbeResult:
     if not streams or all(s.kind not in ("video", "audio") for s in streams):
         raise ProbeError(f"{p}: no audio or video streams")
     if scan is not None:
-        rotation, keyframes, count, dmin, dmax, decoded = scan
+        rotation, keyframes, count, dmin, dmax, decoded, declared = scan
         if not decoded:
             raise ProbeError(f"{p}: the video stream has no decodable frame (truncated or damaged file)")
+        if declared and count < declared:
+            raise ProbeError(f"{p}: truncated: only {count} of its {declared} video frames are in the file")
         streams = [StreamInfo(**{**asdict(s), "rotation": rotation}) if s.kind == "video" else s for s in streams]
         vfr = dmin is not None and dmax is not None and dmax - dmin > max(0.002, 0.01 * dmax)
         return ProbeResult(str(p), fmt, duration, tuple(streams), digest, start, count, vfr, keyframes, dmin, dmax)
@@ -234,7 +236,7 @@ def _scan_video(c: Any, vs: Any, start: float) -> tuple[int, tuple[float, ...], 
     keys: list[float] = []
     pts_all: list[int] = []
     for pkt in c.demux(vs):
-        if pkt.size == 0 or pkt.pts is None:
+        if pkt.size == 0 or pkt.pts is None or pkt.is_corrupt:
             continue
         pts_all.append(pkt.pts)
         if pkt.is_keyframe:
@@ -246,4 +248,4 @@ def _scan_video(c: Any, vs: Any, start: float) -> tuple[int, tuple[float, ...], 
         diffs = [b - a for a, b in itertools.pairwise(pts_all) if b > a]
         if diffs:
             dmin, dmax = float(min(diffs) * tb), float(max(diffs) * tb)
-    return rotation, tuple(sorted(keys)), len(pts_all), dmin, dmax, decoded
+    return rotation, tuple(sorted(keys)), len(pts_all), dmin, dmax, decoded, int(vs.frames or 0)

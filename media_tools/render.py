@@ -730,4 +730,10 @@ def _check_output(tmp: Path, out: Path, src: ProbeResult, spec: EditSpec, mode: 
         raise FfmpegFailed(f"{out}: the output has no video (no keyframe in the range?)")
     if src.audio is not None and got.audio is None:
         raise FfmpegFailed(f"{out}: the output has no audio")
+    if src.has_video and mode != "copy" and got.frame_count is not None:
+        want = count_frames_in(spec.source, spec.start, spec.end)
+        card = round(spec.title.seconds * (src.fps or 25)) if spec.title else 0
+        clip = got.frame_count - card
+        if abs(clip - want) > (1 if card else 0):
+            raise FfmpegFailed(f"{out}: the output has {clip} frames of the source's {want} in the range")
     return got
