@@ -222,7 +222,9 @@ def _stream_info(s: Any) -> StreamInfo:
     return StreamInfo(s.index, str(s.type), cc.name if cc is not None else "?", language=lang)
 
 
-def _scan_video(c: Any, vs: Any, start: float) -> tuple[int, tuple[float, ...], int, float | None, float | None, bool]:
+def _scan_video(
+    c: Any, vs: Any, start: float
+) -> tuple[int, tuple[float, ...], int, float | None, float | None, bool, int]:
     """Keyframe times, frame count and the spread of frame durations from the video packets; the rotation
     from the first decoded frame."""
     tb = vs.time_base

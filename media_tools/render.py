@@ -184,7 +184,7 @@ def render(
             run_ffmpeg_job(args, what=str(out), total=total, progress=progress, cancel=cancel)
         result = _check_output(tmp, out, src, spec, mode)
         digest = cache.sha256_of(tmp)
-        os.replace(tmp, out)
+        _fsync_replace(tmp, out)
     manifest = manifest_entry(spec, src, out, digest, mode, start_offset)
     return RenderResult(
         output=out,
@@ -559,9 +559,12 @@ def _prepend_title(
     return out_v, out_a
 
 
-def _drawtext(aux: _Aux, text: str, src: ProbeResult, role: str) -> str:
-    """A drawtext filter reading ``text`` from a file (so no character in it needs escaping)."""
-    _, h = src.display_size or (1280, 720)
+def _drawtext(
+    aux: _Aux, text: str, src: ProbeResult, role: str, *, height: int | None = None, corner: str = "bottom"
+) -> str:
+    """A drawtext filter reading ``text`` from a file (so no character in it needs escaping): a centred
+    title, or a watermark in the bottom (or top) right corner."""
+    h = height or (src.display_size or (1280, 720))[1]
     f = aux.write(".txt", text)
     font = f"fontfile={escape_filter_value(str(FONT))}" if FONT.is_file() else "font=Sans"
     common = f"{font}:textfile={escape_filter_value(str(f))}:expansion=none:fontcolor=white"
@@ -570,9 +573,9 @@ def _drawtext(aux: _Aux, text: str, src: ProbeResult, role: str) -> str:
         return f"drawtext={common}:fontsize={size}:line_spacing={size // 3}:x=(w-text_w)/2:y=(h-text_h)/2"
     size = max(10, h // 24)
     pad = max(4, h // 40)
+    y = f"{pad}" if corner == "top" else f"h-text_h-{pad}"
     return (
-        f"drawtext={common}@0.9:fontsize={size}:box=1:boxcolor=black@0.5:boxborderw={pad // 2}"
-        f":x=w-text_w-{pad}:y=h-text_h-{pad}"
+        f"drawtext={common}@0.9:fontsize={size}:box=1:boxcolor=black@0.5:boxborderw={pad // 2}:x=w-text_w-{pad}:y={y}"
     )
 
 
@@ -716,6 +719,21 @@ def _temp_output(out: Path) -> Iterator[Path]:
         yield tmp
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def _fsync_replace(tmp: Path, out: Path) -> None:
+    """Make the finished file durable, then rename it into place (a crash leaves the old file or the new)."""
+    with open(tmp, "rb") as f:
+        os.fsync(f.fileno())
+    os.replace(tmp, out)
+    try:
+        fd = os.open(out.parent, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _check_output(tmp: Path, out: Path, src: ProbeResult, spec: EditSpec, mode: str) -> ProbeResult:

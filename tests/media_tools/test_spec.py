@@ -93,7 +93,8 @@ def test_good_spec_round_trips_and_has_a_stable_identity(tmp_path: Path) -> None
         (
             "redactions.0.keyframes.0.h",
             0.95,
-            "spec.json: redactions[0].keyframes[0].h: the box runs past the bottom edge of the frame (y + h = 1.05 > 1)",
+            "spec.json: redactions[0].keyframes[0].h: "
+            "the box runs past the bottom edge of the frame (y + h = 1.05 > 1)",
         ),
         (
             "redactions.0.keyframes.1.t",
