@@ -143,10 +143,11 @@ def open_store(url: str | None = None, *, migrate: bool = True) -> Store:
     Raises:
         StoreUnavailable: the database cannot be reached, opened or migrated.
     """
-    url = url or default_db_url()
+    if not url:
+        url = default_db_url()
+        if not os.environ.get(ENV_DB):  # the per-user store: its folder is ours to create
+            user_data_dir().mkdir(parents=True, exist_ok=True)
     engine, label = create_store_engine(url)
-    if engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:"):
-        Path(engine.url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
     try:
         with engine.connect() as conn:
             conn.execute(text("SELECT 1"))

@@ -399,6 +399,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     s.add_argument("--headless", action="store_true", help="do not open the app even if a display exists")
 
+    from app.cli_media import add_media_parser
+
+    add_media_parser(subs, _sub, _Parser)
+
     _sub(subs, "doctor", "check ffmpeg, libvlc, Qt and the database", "frontdoor doctor", cmd_doctor)
     return p
 
