@@ -1,7 +1,7 @@
 """``frontdoor media probe|render|reel|thumbnail``: the media layer from the command line.
 
 These commands work on files and are not consent-gated: they are for researchers preparing and checking
-clips. The consent-gated path from a stored recording to an exported clip is ``frontdoor export-clips``.
+clips. The consent-gated path from a stored recording to an exported clip is the consent layer's export.
 """
 
 from __future__ import annotations

@@ -5,7 +5,9 @@ exists, so the user's own edits to the demo survive."""
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
+from annotation.clips import resolve_spec
 from annotation.commands import CreateAnnotation
 from annotation.services import (
     add_recording,
@@ -16,8 +18,10 @@ from annotation.services import (
     export_other,
     new_document,
 )
-from annotation.store import default_db_url, open_store, user_data_dir
+from annotation.store import Store, default_db_url, open_store, user_data_dir
 from media_tools.probe import probe
+from media_tools.render import render
+from media_tools.spec import parse_spec
 from media_tools.synth import make_test_recording
 
 DEMO_PROJECT = "Demo: duty room"
@@ -47,6 +51,40 @@ EXAMPLE_CODES: list[tuple[str, int, int, str]] = [
 
 def _has_display() -> bool:
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def _demo_clip(store: Store, doc_id: int, media: Path, folder: Path) -> Path | None:
+    """The "reason for call" phase as a clip, made the way a presenter makes one (not consent-gated: a demo)."""
+    if not media.exists():
+        make_test_recording(media, seconds=30, label="Frontdoor demo")
+    spec = parse_spec(
+        {
+            "source": str(media),
+            "start": 4.0,
+            "end": 11.0,
+            "captions": {"document": str(doc_id), "tier": "Call phase"},
+            "redactions": [
+                {
+                    "kind": "blur",
+                    "start": 4.0,
+                    "end": 11.0,
+                    "keyframes": [
+                        {"t": 4.0, "x": 0.55, "y": 0.25, "w": 0.2, "h": 0.35},
+                        {"t": 11.0, "x": 0.7, "y": 0.3, "w": 0.2, "h": 0.35},
+                    ],
+                    "note": "a face (demo)",
+                }
+            ],
+            "watermark": "research team only",
+        },
+        name="demo clip",
+    )
+    spec = resolve_spec(store, spec, redact_sensitive=doc_id)
+    out = folder / f"{DEMO_NAME}-clip.mp4"
+    result = render(spec, out)
+    with open(folder / "exports.jsonl", "a", encoding="utf-8") as f:
+        f.write(result.manifest_line + "\n")
+    return out
 
 
 def run_demo(db: str | None = None, open_app: bool = True) -> int:
@@ -83,9 +121,12 @@ def run_demo(db: str | None = None, open_app: bool = True) -> int:
     tsv = folder / f"{DEMO_NAME}.tsv"
     export_eaf(store, doc_id, eaf)
     export_other(store, doc_id, "tsv", tsv)
+    clip = _demo_clip(store, doc_id, media, folder)
     print(f"recording:  {media}")
     print(f"ELAN file:  {eaf}  (open it in ELAN 6)")
     print(f"table:      {tsv}")
+    if clip is not None:
+        print(f"clip:       {clip}  (4-11 s: phase captions, the coded child's name bleeped, a face blurred)")
     print(f"next:       frontdoor show {doc_id} --annotations")
     if open_app and _has_display():
         print("app:        the desktop app is not part of this version yet; the demo ran headless")

@@ -16,6 +16,13 @@ def report(db: str | None) -> Iterator[tuple[str, bool]]:
         yield f"ffmpeg {ff.version} ({ff.source}: {ff.path})", True
     except MediaError as exc:
         yield str(exc), False
+    from media_tools.render import FONT
+
+    yield (
+        (f"font for titles and watermarks ({FONT})", True)
+        if FONT.is_file()
+        else ("font: DejaVu Sans missing, titles use fontconfig's Sans (apt-get install fonts-dejavu-core)", False)
+    )
     try:
         import av
 
