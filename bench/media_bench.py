@@ -16,6 +16,7 @@ Sources are generated once into ``--dir`` (default: a folder under /tmp) and reu
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import statistics
 import subprocess
@@ -67,12 +68,14 @@ def rgb(path: Path, t: float) -> np.ndarray:
 
 
 def edge_frames_exact(src: Path, out: Path) -> bool:
-    """The clip's first frame is the source's frame at START (closer than its neighbours), likewise the last."""
+    """The clip's first frame is the source's first frame at or after START, its last the source's last
+    frame before END: each is closer to that source frame than to its neighbours."""
     fps = 25
-    first, last = rgb(out, 0.0), rgb(out, END - START - 0.5 / fps)
+    first_n = math.ceil(START * fps - 1e-9)
+    last_n = math.ceil(END * fps - 1e-9) - 1
+    first, last = rgb(out, 0.0), rgb(out, END - START)
     ok = True
-    for got, t in ((first, START), (last, END - 1 / fps)):
-        n = round(t * fps)
+    for got, n in ((first, first_n), (last, last_n)):
         scores = {k: psnr(got, rgb(src, (n + k) / fps + 0.001)) for k in (-1, 0, 1)}
         ok &= max(scores, key=lambda k: scores[k]) == 0 and scores[0] > 30
     return ok

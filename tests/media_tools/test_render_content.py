@@ -217,3 +217,50 @@ def test_no_metadata_survives(coded: Path, out_dir: Path) -> None:
         for needle in (b"Jane", b"camera 2", b"51.5074", b"x264", b"Lavf", b"Lavc", b"2024-03-01"):
             assert needle not in raw, (mode, needle)
         assert json.dumps(out.manifest).count("Jane") == 0  # the manifest names the source by its hash
+
+
+def test_rotated_phone_video_is_redacted_as_it_is_shown(coded: Path, out_dir: Path) -> None:
+    """Boxes are fractions of the picture as shown: on a file with a 90° display rotation the output is
+    upright (portrait) and the box is where the viewer saw it."""
+    rotated = out_dir / "phone.mp4"
+    subprocess.run(
+        [find_ffmpeg().path, "-v", "error", "-i", str(coded), "-c", "copy", "-metadata:s:v", "rotate=90", str(rotated)],
+        check=True,
+    )
+    spec = parse_spec(
+        {
+            "source": str(rotated),
+            "start": 1.0,
+            "end": 2.0,
+            "redactions": [
+                {"kind": "box", "start": 0, "end": 12, "keyframes": [{"t": 0, "x": 0, "y": 0, "w": 0.5, "h": 0.25}]}
+            ],
+        }
+    )
+    res = render(spec, out_dir / "upright.mp4")
+    info = ffprobe_json(res.output)
+    video = next(s for s in info["streams"] if s["codec_type"] == "video")
+    assert (video["width"], video["height"]) == (H, W)  # portrait, no rotation flag left to honour
+    assert not video.get("side_data_list")
+    with __import__("av").open(str(res.output)) as c:
+        luma = next(c.decode(video=0)).to_ndarray(format="gray").astype(float)
+    assert luma[: W // 4 - 2, : H // 2 - 2].max() < 30  # the top-left quarter as shown is black
+    assert luma[W // 4 + 4 :, :].var() > 500  # the rest keeps its detail
+
+
+def test_audio_only_source(tmp_path: Path) -> None:
+    """The desk microphone: a sound-only recording is cut and muted exactly."""
+    wav = tmp_path / "desk mic.wav"
+    subprocess.run(
+        [find_ffmpeg().path, "-v", "error", "-f", "lavfi", "-i", "sine=frequency=300:sample_rate=48000:duration=6",
+         "-af", "volume=0.5", str(wav)],
+        check=True,
+    )  # fmt: skip
+    spec = parse_spec({"source": str(wav), "start": 1.0, "end": 4.0, "audio": [{"kind": "mute", "start": 2, "end": 3}]})
+    res = render(spec, tmp_path / "desk.m4a.mp4")
+    x, rate = decode_audio(res.output)
+    assert abs(len(x) / rate - 3.0) < 0.03
+    assert rms(x[int(1.01 * rate) : int(1.99 * rate)]) < 0.003
+    assert rms(x[int(0.1 * rate) : int(0.9 * rate)]) == pytest.approx(0.125 * 0.5 / 2**0.5, rel=0.05)
+    with pytest.raises(Exception, match="the source has no video stream"):
+        render(spec.with_changes(watermark="x"), tmp_path / "wm.mp4")
