@@ -33,7 +33,7 @@ def find_ffmpeg() -> FfmpegInfo:
     path, source = (env, "FRONTDOOR_FFMPEG") if env else (shutil.which("ffmpeg"), "system")
     if path is None:
         try:
-            import imageio_ffmpeg  # type: ignore[import-not-found]
+            import imageio_ffmpeg
 
             path, source = imageio_ffmpeg.get_ffmpeg_exe(), "imageio-ffmpeg"
         except Exception as exc:
