@@ -650,7 +650,7 @@ def _render_smart(
             if threads:
                 args += ["-threads", str(threads)]
         args += ["-an", "-sn", "-dn", "-muxdelay", "0", "-muxpreload", "0", "-f", "mpegts", _in_path(seg)]
-        run_ffmpeg_job(args, what=str(out), total=total, progress=sub(done), cancel=cancel)
+        run_ffmpeg_job(args, what=str(out), total=b - a, progress=sub(done), cancel=cancel)
         parts.append((seg, b - a))
         done += b - a
     lst = aux.write(
@@ -666,7 +666,9 @@ def _render_smart(
     else:
         args += ["-map", "0:v:0"]
     args += ["-c:v", "copy", *STRIP_SEI, *STRIP_METADATA, *_container_args(out), _in_path(tmp)]
-    run_ffmpeg_job(args, what=str(out), total=total, progress=sub(0.0), cancel=cancel)
+    run_ffmpeg_job(args, what=str(out), total=total, progress=None, cancel=cancel)  # quick: a remux
+    if progress is not None:
+        progress(Progress(total, total, None))
     return _smart_ok(tmp, src, spec)
 
 

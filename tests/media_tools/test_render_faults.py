@@ -51,9 +51,11 @@ def _children_named(name: str) -> list[int]:
     return pids
 
 
-def test_progress_reports_rise_to_one(coded: Path, out_dir: Path) -> None:
+@pytest.mark.parametrize("mode", ["accurate", "smart"])
+def test_progress_reports_rise_to_one(coded: Path, out_dir: Path, mode: str) -> None:
     seen: list[Progress] = []
-    render(parse_spec({"source": str(coded), "start": 1, "end": 11}), out_dir / "p.mp4", progress=seen.append)
+    spec = parse_spec({"source": str(coded), "start": 1, "end": 11, "mode": mode})
+    assert render(spec, out_dir / "p.mp4", progress=seen.append).mode == mode
     fractions = [p.fraction for p in seen]
     assert fractions and fractions[-1] == 1.0
     assert fractions == sorted(fractions)
