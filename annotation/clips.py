@@ -75,20 +75,24 @@ def sensitive_audio_redactions(
     by ``margin`` seconds on both sides (never before 0) and merged where they meet."""
     if kind not in ("mute", "bleep"):
         raise ValueError(f"kind {kind!r}: use 'mute' or 'bleep'")
+    if not margin >= 0:
+        raise ValueError(f"margin {margin}: must be 0 or more seconds")
     spans = sorted(
-        (max(0.0, seg.start / 1000 - margin), seg.end / 1000 + margin, seg.value)
+        (max(0.0, seg.start / 1000 - margin), seg.end / 1000 + margin)
         for seg in _tier_segments(store, doc_id, tier)
         if seg.end / 1000 + margin > start and seg.start / 1000 - margin < end
     )
-    merged: list[tuple[float, float, list[str]]] = []
-    for a, b, value in spans:
+    merged: list[tuple[float, float, int]] = []
+    for a, b in spans:
         if merged and a <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(merged[-1][1], b), [*merged[-1][2], value])
+            merged[-1] = (merged[-1][0], max(merged[-1][1], b), merged[-1][2] + 1)
         else:
-            merged.append((a, b, [value]))
+            merged.append((a, b, 1))
+    # the note says how many annotations, never their text: it travels into specs and manifests, and a
+    # value typed into this tier may be the very name being redacted
     return tuple(
-        AudioRedaction(kind, round(a, 6), round(b, 6), note="sensitive identifier: " + ", ".join(sorted(set(v))))  # type: ignore[arg-type]
-        for a, b, v in merged
+        AudioRedaction(kind, round(a, 6), round(b, 6), note=f"sensitive identifier ({n} annotation{'s' * (n > 1)})")  # type: ignore[arg-type]
+        for a, b, n in merged
     )
 
 

@@ -47,8 +47,8 @@ def _check_out(out: Path, force: bool) -> None:
 
     if out.exists() and not force:
         raise UserError(f"{out}: already exists (use --force to replace it)")
-    if out.suffix.lower() not in (".mp4", ".m4v", ".mov", ".mkv"):
-        raise UserError(f"{out}: use an .mp4, .m4v, .mov or .mkv name")
+    if out.suffix.lower() not in (".mp4", ".m4v", ".mov"):
+        raise UserError(f"{out}: use an .mp4, .m4v or .mov name")
 
 
 def _resolve(args: argparse.Namespace, spec: Any) -> Any:
@@ -60,6 +60,16 @@ def _resolve(args: argparse.Namespace, spec: Any) -> Any:
     from app.cli import _store
 
     return resolve_spec(_store(args), spec, redact_sensitive=args.redact_sensitive, margin=args.margin)
+
+
+def _margin(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a margin (0 or more seconds)")
+    return value
 
 
 def cmd_media(args: argparse.Namespace) -> int:
@@ -169,7 +179,7 @@ def add_media_parser(subs: Any, sub: Callable[..., argparse.ArgumentParser], par
             metavar="DOC",
             help="bleep every 'Sensitive identifier' annotation of document DOC (id or name) in the clip",
         )
-        a.add_argument("--margin", type=float, default=0.25, metavar="S", help="seconds bleeped around each (0.25)")
+        a.add_argument("--margin", type=_margin, default=0.25, metavar="S", help="seconds bleeped around each (0.25)")
 
     a = acts.add_parser(
         "render",

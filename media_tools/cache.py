@@ -1,7 +1,7 @@
 """The on-disk cache for probes, waveforms and thumbnails, keyed by the SHA-256 of the media file.
 
 Hashing a one-hour recording takes seconds, so the hash itself is remembered against the file's identity
-(device, inode, size, modification time in ns): a second call on an unchanged file reads the hash from a
+(device, inode, size, modification and change times in ns): a second call on an unchanged file reads the hash from a
 small index, and any change to the file (a re-encode, a copy over it) makes a new hash and so a new entry.
 Entries are written atomically (temporary file, then rename), so two processes can share the cache and a
 crash leaves no half-written entry. ``FRONTDOOR_CACHE`` overrides the folder (``FRONTDOOR_HOME/cache`` when
@@ -46,7 +46,8 @@ def sha256_of(path: str | os.PathLike[str]) -> str:
 
 def _identity(path: Path) -> str:
     st = path.stat()
-    return f"{st.st_dev}:{st.st_ino}:{st.st_size}:{st.st_mtime_ns}"
+    # ctime too: a program can put back a file's mtime after changing it, but not its ctime
+    return f"{st.st_dev}:{st.st_ino}:{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}"
 
 
 def file_hash(path: str | os.PathLike[str]) -> str:

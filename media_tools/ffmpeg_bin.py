@@ -103,21 +103,26 @@ def run_ffmpeg_job(
     assert proc.stdout is not None and proc.stderr is not None
     out_pipe, err_pipe = proc.stdout, proc.stderr
 
+    callback_error: list[BaseException] = []
+
     def read_progress() -> None:
         speed: float | None = None
-        for line in out_pipe:
+        for line in out_pipe:  # always drained to the end, or ffmpeg would block on a full pipe
             key, _, value = line.strip().partition("=")
             if key == "speed":
                 try:
                     speed = float(value.rstrip("x"))
                 except ValueError:
                     speed = None
-            elif key == "out_time_us" and progress is not None:
+            elif key == "out_time_us" and progress is not None and not callback_error:
                 try:
                     done = int(value) / 1_000_000
                 except ValueError:
                     continue
-                progress(Progress(max(0.0, done), total, speed))
+                try:
+                    progress(Progress(max(0.0, done), total, speed))
+                except BaseException as exc:  # the caller's bug: stop the render and raise it there
+                    callback_error.append(exc)
 
     def read_errors() -> None:
         for line in err_pipe:
@@ -135,6 +140,9 @@ def run_ffmpeg_job(
                 proc.wait(timeout=0.05)
                 break
             except subprocess.TimeoutExpired:
+                if callback_error:
+                    _stop(proc)
+                    break
                 if cancel is not None and cancel.is_set():
                     cancelled = True
                     _stop(proc)
@@ -145,6 +153,8 @@ def run_ffmpeg_job(
     finally:
         for t in readers:
             t.join(timeout=5)
+    if callback_error:
+        raise callback_error[0]
     if cancelled:
         raise Cancelled(f"{what}: render cancelled")
     if proc.returncode != 0:

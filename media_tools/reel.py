@@ -41,6 +41,7 @@ from media_tools.render import (
     _plan,
     _temp_output,
     _video_chain,
+    check_output_name,
 )
 from media_tools.spec import Captions, EditSpec
 
@@ -85,7 +86,7 @@ def measure_loudness(spec: EditSpec, src: ProbeResult) -> Loudness:
     g = _Graph()
     a = _audio_chain(g, spec, src, "0:a:0")
     g.add(f"[{a}]ebur128=peak=true:framelog=verbose[m]")
-    cmd = [find_ffmpeg().path, "-hide_banner", "-nostdin", "-nostats", *_exact_input(spec.start)]
+    cmd = [find_ffmpeg().path, "-hide_banner", "-nostdin", "-nostats", *_exact_input(spec.start, src)]
     cmd += ["-i", _in_path(spec.source), "-filter_complex", g.text(), "-map", "[m]", "-f", "null", "-"]
     proc = subprocess.run(cmd, capture_output=True, text=True, errors="replace")
     if proc.returncode != 0:
@@ -117,6 +118,7 @@ def render_reel(
         SpecError, ProbeError, FfmpegFailed, Cancelled: as ``render``.
     """
     out = Path(out)
+    check_output_name(out)
     if not specs:
         raise SpecError(f"{out}: a reel needs at least one clip")
     if titles is not None and len(titles) != len(specs):
@@ -140,7 +142,7 @@ def render_reel(
         parts: list[str] = []
         card_src = infos[0]
         for i, (spec, info) in enumerate(zip(specs, infos, strict=True)):
-            args += [*_exact_input(spec.start), "-i", _in_path(spec.source)]
+            args += [*_exact_input(spec.start, info), "-i", _in_path(spec.source)]
             text = (spec.title.text if spec.title else None) or (titles[i] if titles else None) or f"Clip {i + 1}"
             cv, ca = g.label("kv"), g.label("ka")
             g.add(
@@ -179,7 +181,18 @@ def render_reel(
         args += ["-filter_complex", g.text(), "-map", f"[{rv}]", "-map", f"[{ra}]"]
         enc = specs[0].encode
         args += ["-c:v", "libx264", "-preset", enc.preset, "-crf", str(enc.crf), "-pix_fmt", "yuv420p"]
-        args += ["-fps_mode", "passthrough", *STRIP_SEI, *BLANK_COMPRESSOR, "-c:a", "aac", "-b:a", enc.audio_bitrate]
+        args += [
+            "-fps_mode",
+            "passthrough",
+            "-enc_time_base:v",
+            "1:90000",
+            *STRIP_SEI,
+            *BLANK_COMPRESSOR,
+            "-c:a",
+            "aac",
+            "-b:a",
+            enc.audio_bitrate,
+        ]
         args += STRIP_METADATA + _container_args(out) + [_in_path(tmp)]
         run_ffmpeg_job(args, what=str(out), total=total, progress=progress, cancel=cancel)
         try:

@@ -155,7 +155,10 @@ def render(
         Cancelled: ``cancel`` was set; the temporary file is deleted.
     """
     out = Path(out)
+    check_output_name(out)
     src = info or probe(spec.source)
+    if out.exists() and out.resolve() == spec.source.resolve():
+        raise MediaError(f"{out}: is the source recording; choose another output name")
     plan = _plan(spec, src)
     if out.exists() and not overwrite:
         raise MediaError(f"{out}: already exists")
@@ -169,7 +172,10 @@ def render(
         if mode == "smart":
             ok = _render_smart(spec, src, tmp, aux, progress=progress, cancel=cancel, threads=threads, out=out)
             if not ok:
-                notes.append("smart cut could not be verified on this source: rendered in accurate mode")
+                notes.append(
+                    "smart cut not possible here (no IDR keyframes a whole GOP apart inside the clip, "
+                    "or the result did not check out): rendered in accurate mode"
+                )
                 mode = "accurate"
         if mode == "copy":
             args, start_offset = copy_command(spec, src, tmp, out_name=out)
@@ -183,6 +189,11 @@ def render(
             total = spec.duration + (spec.title.seconds if spec.title else 0.0)
             run_ffmpeg_job(args, what=str(out), total=total, progress=progress, cancel=cancel)
         result = _check_output(tmp, out, src, spec, mode)
+        if mode == "copy" and src.has_video and result.frame_count is not None:
+            key = spec.start - start_offset
+            extra = result.frame_count - count_frames_in(spec.source, key, spec.end)
+            if extra > 0:
+                notes.append(f"copy mode runs {extra} frame(s) past the requested end (B-frames need them)")
         digest = cache.sha256_of(tmp)
         _fsync_replace(tmp, out)
     manifest = manifest_entry(spec, src, out, digest, mode, start_offset)
@@ -255,16 +266,31 @@ def _plan(spec: EditSpec, src: ProbeResult) -> _Plan:
     if mode == "smart" and (src.video is None or src.video.codec != "h264"):
         notes.append("smart mode handles H.264 sources only: re-encoded (accurate)")
         mode = "accurate"
+    if mode == "smart" and src.rotation:
+        notes.append("smart mode cannot join turned and copied pictures of a rotated video: re-encoded (accurate)")
+        mode = "accurate"
     return _Plan(mode, tuple(notes))
 
 
 # ---------------------------------------------------------------------------------------------- commands
 
 
+OUTPUT_SUFFIXES = (".mp4", ".m4v", ".mov")
+
+
+def check_output_name(out: Path) -> None:
+    """Only MP4/QuickTime outputs: their metadata can be stripped completely (Matroska keeps the muxer's
+    and encoders' names).
+
+    Raises:
+        MediaError: another extension.
+    """
+    if out.suffix.lower() not in OUTPUT_SUFFIXES:
+        raise MediaError(f"{out}: use an .mp4, .m4v or .mov name")
+
+
 def _container_args(out_name: Path) -> list[str]:
     ext = out_name.suffix.lower()
-    if ext == ".mkv":
-        return ["-f", "matroska"]
     if ext == ".mov":
         return ["-f", "mov", "-movflags", "+faststart"]
     return ["-f", "mp4", "-movflags", "+faststart"]
@@ -275,16 +301,28 @@ def _seek_args(start: float, duration: float) -> list[str]:
     return ["-ss", f"{math.ceil(start * 1e6 - 1e-3) / 1e6:.6f}", "-t", f"{duration:.6f}"]
 
 
-def _exact_input(start: float) -> list[str]:
-    """Input options for an exact cut: a fast seek to a keyframe a little before ``start`` and the source's
-    own timestamps kept (``-copyts``), so the ``trim`` filters can compare whole timestamps exactly."""
-    return ["-noaccurate_seek", "-ss", f"{max(0.0, start - 1.0):.6f}", "-copyts"]
+def _exact_input(start: float, src: ProbeResult | None = None) -> list[str]:
+    """Input options for an exact cut: a fast seek to before the keyframe that precedes ``start`` and the
+    source's own timestamps kept (``-copyts``), so the ``trim`` filters compare whole timestamps exactly.
+
+    Seeking to the keyframe's time less a margin matters for containers without an index (MPEG-TS): there
+    a seek lands on any packet, and decoding starts at the next keyframe after it."""
+    key = src.keyframe_at_or_before(start) if src is not None and src.has_video else None
+    at = (start if key is None else min(start, key)) - 1.0
+    return ["-noaccurate_seek", "-ss", f"{max(0.0, at):.6f}", "-copyts"]
 
 
 def _pts_bound(t: float, src: ProbeResult) -> int:
     """The first timestamp (in the video stream's units) at or after source time ``t`` (1 µs tolerance)."""
     tb = Fraction(src.video.time_base if src.video and src.video.time_base else "1/1000000")
     return math.ceil((Fraction(t - 1e-6) + Fraction(src.start_time)) / tb)
+
+
+def _enc_time_base(src: ProbeResult | None) -> list[str]:
+    """Encode in the source's own time base: with a filter graph ffmpeg would otherwise put every frame on
+    a 1/fps grid and move the frames of a variable-frame-rate recording away from their sound."""
+    tb = src.video.time_base if src is not None and src.video is not None else None
+    return ["-enc_time_base:v", tb.replace("/", ":") if tb else "1:90000"]
 
 
 def copy_command(spec: EditSpec, src: ProbeResult, tmp: Path, *, out_name: Path) -> tuple[list[str], float]:
@@ -307,7 +345,7 @@ def accurate_command(
 ) -> list[str]:
     """The re-encoding command for ``spec`` (what ``render`` runs in accurate mode)."""
     g = _Graph()
-    args = ["-y", *_exact_input(spec.start), "-i", _in_path(spec.source)]
+    args = ["-y", *_exact_input(spec.start, src), "-i", _in_path(spec.source)]
     v_out = a_out = None
     subs_input: int | None = None
     title = spec.title.seconds if spec.title else 0.0
@@ -330,12 +368,13 @@ def accurate_command(
     if v_out is not None:
         args += ["-map", f"[{v_out}]"]
         args += ["-c:v", "libx264", "-preset", spec.encode.preset, "-crf", str(spec.encode.crf)]
-        args += ["-pix_fmt", "yuv420p", "-fps_mode", "passthrough", *STRIP_SEI, *BLANK_COMPRESSOR]
+        args += ["-pix_fmt", "yuv420p", "-fps_mode", "passthrough", *_enc_time_base(src), *STRIP_SEI]
+        args += BLANK_COMPRESSOR
     if a_out is not None:
         args += ["-map", f"[{a_out}]"]
         args += ["-c:a", "aac", "-b:a", spec.encode.audio_bitrate]
     if subs_input is not None:
-        args += ["-map", f"{subs_input}:s:0", "-c:s", "srt" if out_name.suffix.lower() == ".mkv" else "mov_text"]
+        args += ["-map", f"{subs_input}:s:0", "-c:s", "mov_text"]
     if threads:
         args += ["-threads", str(threads)]
     args += STRIP_METADATA + _container_args(out_name) + [_in_path(tmp)]
@@ -368,16 +407,23 @@ def _video_chain(g: _Graph, spec: EditSpec, src: ProbeResult, aux: _Aux, inp: st
             name = f"drawbox@{g.label('r')}"
             a, b = r.start + shift, r.end + shift
             enable = escape_filter_value(f"gt(t,{_num(a - fd)})*lt(t,{_num(b)})")
-            boxes.append(f"{name}=x=-8:y=-8:w=1:h=1:color=white:t=fill:enable={enable}")
             lo = max(a - fd, spec.start + shift - fd)
             hi = min(b, spec.end + shift)
-            cmds += _box_commands(name, r, shift, lo, hi, fd, size)
-        cmd_file = aux.write(".cmd", "\n".join(cmds) + "\n")
+            track = _box_track(r, shift, lo, hi, fd, size)
+            # the box is drawn from the start where the track begins (a static box never needs a command)
+            x, y, w, h = track[0][1]
+            boxes.append(f"{name}=x={x}:y={y}:w={w}:h={h}:color=white:t=fill:enable={enable}")
+            cmds += [
+                f"{_num(t)} {name} x {x}, {name} y {y}, {name} w {w}, {name} h {h};" for t, (x, y, w, h) in track[1:]
+            ]
+        moves = (
+            [f"sendcmd=f={escape_filter_value(str(aux.write('.cmd', chr(10).join(cmds) + chr(10))))}"] if cmds else []
+        )
         mask = ",".join(
             [
                 "format=yuv420p",
                 "lutyuv=y=0",
-                f"sendcmd=f={escape_filter_value(str(cmd_file))}",
+                *moves,
                 *boxes,
                 "lutyuv=y=" + escape_filter_value("if(gt(val,100),255,0)"),
                 "format=gray",
@@ -434,33 +480,23 @@ def _union(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> tuple[
     return x0, y0, x1 - x0, y1 - y0
 
 
-def _box_commands(
-    name: str, r: Redaction, shift: float, t0: float, t1: float, step: float, size: tuple[int, int]
-) -> list[str]:
-    """``sendcmd`` lines that keep ``name``'s rectangle over the redaction box from filter time t0 to t1
-    (filter time = source time + ``shift``)."""
-    moving = len({(k.x, k.y, k.w, k.h) for k in r.keyframes}) > 1
-    out: list[str] = []
-    last: tuple[int, int, int, int] | None = None
-    t = max(0.0, t0) if moving else 0.0
-    first = True
+def _box_track(
+    r: Redaction, shift: float, t0: float, t1: float, step: float, size: tuple[int, int]
+) -> list[tuple[float, tuple[int, int, int, int]]]:
+    """Where the mask rectangle must be from filter time t0 to t1 (filter time = source time + ``shift``):
+    (time, rectangle) changes, the first at time 0. Between two steps the rectangle is the union of the
+    box at both ends, so a moving box is never smaller than its interpolated position."""
+    if len({(k.x, k.y, k.w, k.h) for k in r.keyframes}) == 1:
+        return [(0.0, _pixels(r.box_at(r.keyframes[0].t), size))]
+    out: list[tuple[float, tuple[int, int, int, int]]] = []
+    t = max(0.0, t0)
     while True:
-        if moving:
-            here = _pixels(r.box_at(t - shift), size)
-            nxt = _pixels(r.box_at(t + step - shift), size)
-            rect = _union(here, nxt)
-        else:
-            rect = _pixels(r.box_at(r.keyframes[0].t), size)
-        if rect != last:
-            at = 0.0 if first else t
-            x, y, w, h = rect
-            out.append(f"{_num(at)} {name} x {x}, {name} y {y}, {name} w {w}, {name} h {h};")
-            last = rect
-        first = False
-        if not moving or t >= t1:
-            break
+        rect = _union(_pixels(r.box_at(t - shift), size), _pixels(r.box_at(t + step - shift), size))
+        if not out or rect != out[-1][1]:
+            out.append((0.0 if not out else t, rect))
+        if t >= t1:
+            return out
         t = round(t + step, 9)
-    return out
 
 
 def _audio_chain(g: _Graph, spec: EditSpec, src: ProbeResult, inp: str) -> str:
@@ -619,6 +655,10 @@ def _render_smart(
     assert src.video is not None
     if k1 is None or k2 is None or k2 <= k1 or k2 - k1 < 1.0:
         return False
+    # an open GOP's I-frame has leading pictures that refer back past it: copying from (or to) one would
+    # show broken frames, so both cut points must be IDR frames
+    if not (is_idr_keyframe(spec.source, k1) and is_idr_keyframe(spec.source, k2)):
+        return False
     total = spec.duration
     done = 0.0
 
@@ -629,7 +669,7 @@ def _render_smart(
 
     v = src.video
     enc = ["-c:v", "libx264", "-preset", spec.encode.preset, "-crf", str(max(0, spec.encode.crf - 2))]
-    enc += ["-pix_fmt", v.pix_fmt or "yuv420p", "-fps_mode", "passthrough"]
+    enc += ["-pix_fmt", v.pix_fmt or "yuv420p", "-fps_mode", "passthrough", *_enc_time_base(src)]
     if v.profile in ("High", "Main", "Baseline", "Constrained Baseline", "High 10", "High 4:2:2"):
         enc += ["-profile:v", {"Constrained Baseline": "baseline"}.get(v.profile, v.profile.lower().replace(" ", ""))]
     parts: list[tuple[Path, float]] = []
@@ -646,7 +686,7 @@ def _render_smart(
             args += ["-map", "0:v:0", "-c:v", "copy", "-bsf:v", "h264_mp4toannexb", "-frames:v", str(frames)]
         else:
             trim = f"trim=start_pts={_pts_bound(a, src)}:end_pts={_pts_bound(b, src)},setpts=PTS-STARTPTS"
-            args = ["-y", *_exact_input(a), "-i", _in_path(spec.source), "-map", "0:v:0", "-vf", trim, *enc]
+            args = ["-y", *_exact_input(a, src), "-i", _in_path(spec.source), "-map", "0:v:0", "-vf", trim, *enc]
             if threads:
                 args += ["-threads", str(threads)]
         args += ["-an", "-sn", "-dn", "-muxdelay", "0", "-muxpreload", "0", "-f", "mpegts", _in_path(seg)]
@@ -661,7 +701,7 @@ def _render_smart(
     if src.audio is not None:
         shift = spec.start + src.start_time
         atrim = f"atrim=start={_num(shift)}:end={_num(spec.end + src.start_time)},asetpts=PTS-{_num(shift)}/TB"
-        args += [*_exact_input(spec.start), "-i", _in_path(spec.source)]
+        args += [*_exact_input(spec.start, src), "-i", _in_path(spec.source)]
         args += ["-map", "0:v:0", "-map", "1:a:0", "-af", atrim, "-c:a", "aac", "-b:a", spec.encode.audio_bitrate]
     else:
         args += ["-map", "0:v:0"]
@@ -670,6 +710,46 @@ def _render_smart(
     if progress is not None:
         progress(Progress(total, total, None))
     return _smart_ok(tmp, src, spec)
+
+
+def is_idr_keyframe(path: Path, t: float) -> bool:
+    """Whether the H.264 keyframe at source time ``t`` is an IDR picture (nothing after it refers back)."""
+    import av
+
+    with av.open(str(path)) as c:
+        vs = c.streams.video[0]
+        tb = vs.time_base
+        assert tb is not None
+        base = float(c.start_time or 0) / 1_000_000
+        extradata = bytes(vs.codec_context.extradata or b"")
+        length_size = (extradata[4] & 3) + 1 if extradata[:1] == b"\x01" and len(extradata) > 4 else 0
+        c.seek(int(max(0.0, t - 1.0 + base) * 1_000_000))
+        for pkt in c.demux(vs):
+            if pkt.pts is None or pkt.size == 0:
+                continue
+            pt = float(pkt.pts * tb) - base
+            if abs(pt - t) < 1e-6:
+                return 5 in _nal_types(bytes(pkt), length_size)
+            if pt > t + 5:
+                break
+    return False
+
+
+def _nal_types(data: bytes, length_size: int) -> set[int]:
+    """The NAL unit types in one H.264 access unit (length-prefixed as in MP4, or Annex B start codes)."""
+    types: set[int] = set()
+    if length_size:
+        i = 0
+        while i + length_size < len(data):
+            n = int.from_bytes(data[i : i + length_size], "big")
+            types.add(data[i + length_size] & 0x1F)
+            i += length_size + n
+        return types
+    i = data.find(b"\x00\x00\x01")
+    while i != -1 and i + 3 < len(data):
+        types.add(data[i + 3] & 0x1F)
+        i = data.find(b"\x00\x00\x01", i + 3)
+    return types
 
 
 def _concat_quote(s: str) -> str:

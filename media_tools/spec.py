@@ -285,9 +285,10 @@ def check_rules(spec: EditSpec, *, name: str = "spec", source_duration: float | 
     def bad(where: str, problem: str) -> SpecError:
         return SpecError(f"{name}: {where}: {problem}")
 
-    for fld, value in (("start", spec.start), ("end", spec.end)):
+    # NaN passes every comparison silently (a NaN end would drop a redaction): refuse it everywhere
+    for where, value in _numbers(spec.to_dict()):
         if not math.isfinite(value):
-            raise bad(fld, "is not a finite number")
+            raise bad(where, f"{value} is not a finite number")
     if spec.end <= spec.start:
         raise bad("end", f"{spec.end:g} s is not after start ({spec.start:g} s)")
     limit = source_duration
@@ -325,6 +326,22 @@ def check_rules(spec: EditSpec, *, name: str = "spec", source_duration: float | 
                 raise bad(f"captions.cues[{i}].end", f"{q.end:g} s is not after start ({q.start:g} s)")
 
 
+def _numbers(data: Any, path: str = "") -> Iterable[tuple[str, float]]:
+    """Every number in JSON-like data with its field path (``redactions[0].keyframes[1].x``)."""
+    if isinstance(data, dict):
+        for k, v in data.items():
+            yield from _numbers(v, f"{path}.{k}" if path else str(k))
+    elif isinstance(data, list):
+        for i, v in enumerate(data):
+            yield from _numbers(v, f"{path}[{i}]")
+    elif isinstance(data, float | int) and not isinstance(data, bool):
+        yield path, float(data)
+
+
+def _no_constants(name: str) -> Any:
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
 def load_spec(path: str | os.PathLike[str]) -> EditSpec:
     """Read a spec file; a relative source path is taken from the spec file's folder.
 
@@ -339,9 +356,11 @@ def load_spec(path: str | os.PathLike[str]) -> EditSpec:
     except (OSError, UnicodeDecodeError) as exc:
         raise SpecError(f"{p}: cannot read the spec ({exc})") from None
     try:
-        data = json.loads(text)
+        data = json.loads(text, parse_constant=_no_constants)
     except json.JSONDecodeError as exc:
         raise SpecError(f"{p}: not JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
+    except ValueError as exc:
+        raise SpecError(f"{p}: not JSON ({exc})") from None
     return parse_spec(data, name=str(p), base_dir=p.parent)
 
 

@@ -92,12 +92,14 @@ def make_coded_recording(
     tone_hz: int = 440,
     tone_db: float = -12.0,
     audio: bool = True,
+    open_gop: bool = False,
 ) -> Path:
     """A recording whose frames a test can identify by decoding: the top ``CODE_ROW`` pixels hold the frame
     number in ``CODE_BITS`` black/white blocks (least significant bit on the left, each ``CODE_ROW`` wide),
     the rest is a fine static pattern (detail a blur removes). With ``vfr`` the frame intervals alternate
     between 1/fps and 1.5/fps. The sound is a sine at ``tone_db`` dBFS peak. Read the number back with
-    ``read_frame_code``."""
+    ``read_frame_code``. With ``open_gop`` the keyframes after the first are I-frames that later
+    pictures may look back past (as many cameras write), not IDR frames."""
     out = Path(out)
     w = int(size.split("x")[0])
     if w < CODE_BITS * CODE_ROW:
@@ -108,7 +110,7 @@ def make_coded_recording(
     vf = f"geq=lum='{lum}':cb=128:cr=128,format=yuv420p"
     if vfr:
         # frame n at floor(n/2)*2.5/fps + (n mod 2)/fps: intervals of 1/fps and 1.5/fps
-        vf += f",setpts='(floor(N/2)*2.5+mod(N,2))/{fps}/TB'"
+        vf += f",settb=1/{fps * 20},setpts='(floor(N/2)*2.5+mod(N,2))/{fps}/TB'"
     frames = round(seconds * fps)
     args = ["-y", "-f", "lavfi", "-i", f"nullsrc=size={size}:rate={fps}"]
     if audio:
@@ -131,7 +133,10 @@ def make_coded_recording(
     ]
     args += ["-keyint_min", str(gop), "-sc_threshold", "0", "-bf", str(bframes), "-pix_fmt", "yuv420p"]
     if vfr:
-        args += ["-fps_mode", "passthrough", "-video_track_timescale", str(fps * 20)]
+        args += ["-fps_mode", "passthrough", "-enc_time_base:v", f"1:{fps * 20}"]
+        args += ["-video_track_timescale", str(fps * 20)]
+    if open_gop:
+        args += ["-x264-params", "open-gop=1"]
     if audio:
         args += ["-c:a", "aac", "-b:a", "128k"]
     args += ["-movflags", "+faststart", _safe_path(out)]

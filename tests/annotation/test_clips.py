@@ -37,17 +37,21 @@ def test_sensitive_identifiers_become_merged_audio_redactions_with_a_margin(stor
     doc = _doc(store)
     got = sensitive_audio_redactions(store, doc, margin=0.25)
     assert got == (
-        AudioRedaction("bleep", 1.75, 2.95, "sensitive identifier: child name, school"),
-        AudioRedaction("bleep", 7.75, 8.55, "sensitive identifier: address"),
+        AudioRedaction("bleep", 1.75, 2.95, "sensitive identifier (2 annotations)"),
+        AudioRedaction("bleep", 7.75, 8.55, "sensitive identifier (1 annotation)"),
     )
     assert sensitive_audio_redactions(store, doc, start=5, end=7.8, kind="mute", margin=0.0) == ()
     assert [a.start for a in sensitive_audio_redactions(store, doc, start=5, end=7.8, kind="mute")] == [7.75]
 
 
-def test_margin_never_runs_before_the_recording(store: Store) -> None:
+def test_margin_never_runs_before_the_recording_and_text_never_leaves(store: Store) -> None:
     doc = new_document(store, name="early")
-    apply_edit(store, CreateAnnotation(doc, SENSITIVE_TIER, 100, 300, "child name"))
-    assert sensitive_audio_redactions(store, doc, margin=0.5)[0].start == 0.0
+    apply_edit(store, CreateAnnotation(doc, SENSITIVE_TIER, 100, 300, "Jayden Smith"))  # typed, not coded
+    (got,) = sensitive_audio_redactions(store, doc, margin=0.5)
+    assert got.start == 0.0
+    assert "Jayden" not in str(got)
+    with pytest.raises(ValueError, match=r"margin -0\.1: must be 0 or more seconds"):
+        sensitive_audio_redactions(store, doc, margin=-0.1)
 
 
 def test_caption_cues_and_resolving_a_spec(store: Store) -> None:

@@ -203,15 +203,20 @@ def test_no_metadata_survives(coded: Path, out_dir: Path) -> None:
         ],
         check=True,
     )  # fmt: skip
-    for mode in ("accurate", "copy", "smart"):
-        out = render(parse_spec({"source": str(src), "start": 1.0, "end": 9.5, "mode": mode}), out_dir / f"{mode}.mp4")
+    for mode, ext in (("accurate", ".mp4"), ("copy", ".mp4"), ("smart", ".mp4"), ("accurate", ".mov")):
+        spec = {"source": str(src), "start": 1.0, "end": 9.5, "mode": mode, "captions": {"mode": "soft", "cues": []}}
+        if ext == ".mov":
+            spec["captions"] = {"mode": "soft", "cues": [{"start": 2, "end": 3, "text": "cue"}]}
+        elif mode != "accurate":
+            del spec["captions"]
+        out = render(parse_spec(spec), out_dir / f"{mode}{ext}")
         info = ffprobe_json(out.output)
         assert set(info["format"].get("tags", {})) <= {"major_brand", "minor_version", "compatible_brands"}, mode
         assert info.get("chapters", []) == []
         for s in info["streams"]:
             tags = s.get("tags", {})
             assert set(tags) <= {"language", "handler_name", "vendor_id", "encoder"}, (mode, tags)
-            assert tags.get("handler_name") in (None, "VideoHandler", "SoundHandler"), (mode, tags)
+            assert tags.get("handler_name") in (None, "VideoHandler", "SoundHandler", "SubtitleHandler"), (mode, tags)
             assert not tags.get("encoder", "").strip(), (mode, tags)
         raw = out.output.read_bytes()
         for needle in (b"Jane", b"camera 2", b"51.5074", b"x264", b"Lavf", b"Lavc", b"2024-03-01"):

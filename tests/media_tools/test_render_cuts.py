@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import itertools
+import subprocess
 from pathlib import Path
 
 import pytest
 
+from media_tools.ffmpeg_bin import find_ffmpeg
 from media_tools.probe import probe
 from media_tools.render import render
 from media_tools.spec import parse_spec
+from media_tools.synth import make_coded_recording
 from tests.media_tools.conftest import FPS, decode, frames_in
 
 CUTS = [
@@ -60,9 +63,11 @@ def test_variable_frame_rate_source(coded_vfr: Path, out_dir: Path) -> None:
         )
         got = decode(res.output)
         assert [f.code for f in got] == [f.code for f in src if start <= f.time < end], mode
-        # the spacing of the frames is kept (no frames duplicated or dropped to make a constant rate)
-        gaps = {round(b.time - a.time, 3) for a, b in itertools.pairwise(got)}
-        assert len(gaps) > 1
+        # every frame keeps its own time (source time less the clip's start): no constant-rate grid
+        want = [f.time - start for f in src if start <= f.time < end]
+        # (within one tick of the source's 2 ms time base: the start itself lies between ticks)
+        assert max(abs(g.time - w) for g, w in zip(got, want, strict=True)) < 0.0015, mode
+        assert {round(b.time - a.time, 2) for a, b in itertools.pairwise(got)} == {0.04, 0.06}
 
 
 def test_copy_starts_on_the_keyframe_before_and_says_how_far(coded: Path, out_dir: Path) -> None:
@@ -104,3 +109,48 @@ def test_audio_follows_the_cut(coded: Path, out_dir: Path) -> None:
     res = render(parse_spec({"source": str(coded), "start": 2.5, "end": 5.5}), out_dir / "a.mp4")
     samples, rate = decode_audio(res.output)
     assert abs(len(samples) / rate - 3.0) < 0.03
+
+
+def test_smart_refuses_open_gop_keyframes(tmp_path: Path) -> None:
+    """Copying from an I-frame of an open GOP would bring in pictures that refer to frames left out."""
+    src = make_coded_recording(tmp_path / "open gop.mp4", seconds=12, gop=50, open_gop=True)
+    res = render(parse_spec({"source": str(src), "start": 2.5, "end": 11.3, "mode": "smart"}), tmp_path / "o.mp4")
+    assert res.mode == "accurate"
+    assert any("IDR" in n for n in res.notes)
+    assert [f.code for f in decode(res.output)] == frames_in(2.5, 11.3)
+
+
+def test_rotated_source_is_not_smart_cut(coded: Path, tmp_path: Path) -> None:
+    rotated = tmp_path / "phone.mp4"
+    subprocess.run(
+        [find_ffmpeg().path, "-v", "error", "-i", str(coded), "-c", "copy", "-metadata:s:v", "rotate=90", str(rotated)],
+        check=True,
+    )
+    res = render(parse_spec({"source": str(rotated), "start": 1.5, "end": 7.5, "mode": "smart"}), tmp_path / "r.mp4")
+    assert res.mode == "accurate" and "rotated" in res.notes[0]
+    frames = decode(res.output)
+    assert {f.luma.shape for f in frames} == {(320, 192)}  # every frame upright
+
+
+def test_mpeg_ts_source_with_long_gops(coded_long_gop: Path, tmp_path: Path) -> None:
+    """A container without an index (camera .ts/.mts): seeks land anywhere, the cut must still be exact."""
+    ts = tmp_path / "camera.ts"
+    subprocess.run([find_ffmpeg().path, "-v", "error", "-i", str(coded_long_gop), "-c", "copy", str(ts)], check=True)
+    info = probe(ts)
+    assert info.start_time > 0  # a player's time 0 is the first packet of any stream
+    source = [(f.time - info.start_time, f.code) for f in decode(ts)]
+    for a, b in [(3.5, 3.7), (15.0, 15.2), (9.0, 12.04)]:
+        res = render(parse_spec({"source": str(ts), "start": a, "end": b}), tmp_path / "c.mp4")
+        want = [code for t, code in source if a - 1e-6 <= t < b - 1e-6]
+        assert len(want) in (5, 76) and [f.code for f in decode(res.output)] == want
+
+
+def test_copy_says_when_it_runs_past_the_end(coded: Path, out_dir: Path) -> None:
+    res = render(parse_spec({"source": str(coded), "start": 2.0, "end": 6.0, "mode": "copy"}), out_dir / "c.mp4")
+    codes = [f.code for f in decode(res.output)]
+    extra = len([c for c in codes if c >= 150])
+    assert codes[:100] == list(range(50, 150))
+    if extra:
+        assert f"runs {extra} frame(s) past the requested end" in " ".join(res.notes)
+    else:
+        assert not any("past the requested end" in n for n in res.notes)

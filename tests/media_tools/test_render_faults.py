@@ -177,13 +177,49 @@ def test_spec_past_the_end_of_the_source(coded: Path, tmp_path: Path) -> None:
     assert str(err.value) == "coded.mp4: end: 13 s is past the end of the source (12.000 s)"
 
 
-def test_existing_output_is_replaced_only_when_done(coded: Path, out_dir: Path) -> None:
+def test_existing_output_is_replaced_only_when_done(coded: Path, slow_spec: dict[str, object], out_dir: Path) -> None:
     target = out_dir / "clip.mp4"
     target.write_bytes(b"previous clip")
     cancel = threading.Event()
-    cancel.set()
-    with pytest.raises(Cancelled):
-        render(parse_spec({"source": str(coded), "start": 1, "end": 2}), target, cancel=cancel)
+    with pytest.raises(Cancelled):  # cancelled mid-render
+        render(parse_spec(slow_spec), target, cancel=cancel, progress=lambda p: cancel.set())
     assert target.read_bytes() == b"previous clip"
+    assert [p.name for p in out_dir.iterdir()] == ["clip.mp4"]
     render(parse_spec({"source": str(coded), "start": 1, "end": 2}), target)
     assert [f.code for f in decode(target)] == frames_in(1, 2)
+
+
+def test_a_failing_progress_callback_stops_the_render(slow_spec: dict[str, object], out_dir: Path) -> None:
+    """A bug in the caller's callback must not leave ffmpeg blocked on a full pipe, nor a file behind."""
+    calls = []
+
+    def broken(p: Progress) -> None:
+        calls.append(p)
+        raise RuntimeError("progress bar went away")
+
+    with pytest.raises(RuntimeError, match="progress bar went away"):
+        render(parse_spec(slow_spec), out_dir / "p.mp4", progress=broken)
+    assert len(calls) == 1
+    assert list(out_dir.iterdir()) == []
+    assert _children_named("ffmpeg") == []
+
+
+def test_output_names_that_are_refused(coded: Path, tmp_path: Path) -> None:
+    spec = parse_spec({"source": str(coded), "start": 1, "end": 2})
+    with pytest.raises(MediaError, match=r"use an \.mp4, \.m4v or \.mov name$"):
+        render(spec, tmp_path / "clip.mkv")
+    with pytest.raises(MediaError, match=r"is the source recording; choose another output name$"):
+        render(spec, coded)
+    assert probe(coded).frame_count == 300  # untouched
+
+
+def test_probe_hash_follows_edits_that_hide_their_mtime(coded: Path, tmp_path: Path) -> None:
+    f = tmp_path / "rec.mp4"
+    shutil.copy(coded, f)
+    before = probe(f)
+    st = f.stat()
+    data = bytearray(f.read_bytes())
+    data[-100] ^= 0xFF  # same size, one byte changed in the last frame's data
+    f.write_bytes(bytes(data))
+    os.utime(f, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert probe(f).sha256 != before.sha256

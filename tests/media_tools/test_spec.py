@@ -124,6 +124,31 @@ def test_invalid_specs_are_refused_naming_the_field(tmp_path: Path, path: str, v
     assert str(err.value) == message.replace("spec.json", str(f))
 
 
+def test_nan_and_infinity_are_refused(tmp_path: Path) -> None:
+    """NaN passes every comparison: a NaN end would silently drop a redaction."""
+    f = tmp_path / "nan.json"
+    f.write_text('{"source": "a.mp4", "start": 0, "end": 2, "audio": [{"kind": "mute", "start": NaN, "end": 1}]}')
+    with pytest.raises(SpecError) as err:
+        load_spec(f)
+    assert str(err.value) == f"{f}: not JSON (NaN is not a number JSON allows)"
+    for path, where in [
+        ("redactions.0.end", "redactions[0].end"),
+        ("redactions.0.keyframes.1.x", "redactions[0].keyframes[1].x"),
+        ("audio.0.start", "audio[0].start"),
+        ("captions.cues.0.end", "captions.cues[0].end"),
+        ("end", "end"),
+        ("title.seconds", "title.seconds"),
+    ]:
+        for bad in (float("nan"), float("inf")):
+            with pytest.raises(SpecError) as err:
+                parse_spec(with_(path, bad), name="clip")
+            assert str(err.value) in (
+                f"clip: {where}: {bad} is not a finite number",
+                f"clip: {where}: {bad} is greater than the maximum of 1",
+                f"clip: {where}: {bad} is greater than the maximum of 30",
+            ), str(err.value)
+
+
 def test_unreadable_spec_files(tmp_path: Path) -> None:
     with pytest.raises(SpecError, match=r"spec file not found"):
         load_spec(tmp_path / "none.json")
