@@ -146,7 +146,7 @@ def render(
     overwrite: bool = True,
     info: ProbeResult | None = None,
 ) -> RenderResult:
-    """Render ``spec`` to ``out`` (``.mp4``, ``.m4v``, ``.mov`` or ``.mkv``).
+    """Render ``spec`` to ``out`` (``.mp4``, ``.m4v`` or ``.mov``: containers whose metadata can be stripped).
 
     Raises:
         SpecError: the spec does not fit the source (times past its end, boxes on a file without video...).
