@@ -399,9 +399,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     s.add_argument("--headless", action="store_true", help="do not open the app even if a display exists")
 
+    from app.cli_consent import add_consent_parsers
     from app.cli_media import add_media_parser
 
     add_media_parser(subs, _sub, _Parser)
+    add_consent_parsers(subs, _sub, _Parser)
 
     _sub(subs, "doctor", "check ffmpeg, libvlc, Qt and the database", "frontdoor doctor", cmd_doctor)
     return p
@@ -414,6 +416,7 @@ def _log_path() -> Path:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from consent.errors import ConsentError
     from media_tools.errors import MediaError
 
     parser = build_parser()
@@ -423,7 +426,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         return int(args.func(args))
-    except (AnnotationError, MediaError, UserError) as exc:
+    except (AnnotationError, MediaError, ConsentError, UserError) as exc:
         sys.stderr.write(f"{PROG}: error: {exc}\n")
         return 2
     except KeyboardInterrupt:

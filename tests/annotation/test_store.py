@@ -26,6 +26,8 @@ def test_sqlite_runs_in_wal_with_foreign_keys(sqlite_path: Path) -> None:
 
 
 def test_migrations_create_exactly_the_models(store: Store) -> None:
+    import consent.models  # noqa: F401  (the consent tables live on the same Base)
+
     assert schema_revision(store.engine) == head_revision()
     with store.engine.connect() as conn:
         diffs = compare_metadata(MigrationContext.configure(conn), Base.metadata)

@@ -1,0 +1,122 @@
+"""The audit log: every consent event appended, hash-chained, never changed.
+
+Each entry's hash is SHA-256 over the previous entry's hash and the entry's own fields (id, time, actor,
+event, participant, clip, canonical JSON payload). The first entry follows ``GENESIS``. ``verify`` walks
+the log in id order and names the first entry whose hash or link does not check out: an edited row breaks
+its own hash, a deleted one breaks the next link, one inserted out of order breaks both. Database
+triggers refuse UPDATE and DELETE (and TRUNCATE on PostgreSQL), so tampering needs to go around Frontdoor.
+
+``UNIQUE(prev_hash)`` makes two concurrent appends that read the same head collide; the loser's whole
+transaction is retried by ``consent.service.unit_of_work``.
+"""
+
+from __future__ import annotations
+
+import getpass
+import hashlib
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from consent.models import AuditEntry
+
+GENESIS = "0" * 64
+
+
+def actor() -> str:
+    """Who is doing this: ``FRONTDOOR_USER``, else the operating-system user."""
+    env = os.environ.get("FRONTDOOR_USER")
+    if env:
+        return env
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+def canonical(payload: dict[str, Any]) -> str:
+    return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def entry_hash(
+    prev: str, id_: int, at: str, who: str, event: str, participant: int | None, clip: int | None, payload: str
+) -> str:
+    text = "\n".join([prev, str(id_), at, who, event, str(participant or ""), str(clip or ""), payload])
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def append(
+    s: Session,
+    event: str,
+    payload: dict[str, Any],
+    *,
+    participant_id: int | None = None,
+    clip_id: int | None = None,
+    who: str | None = None,
+) -> AuditEntry:
+    """Append one entry in the caller's transaction (so the event and its record commit together)."""
+    last = s.execute(select(AuditEntry.id, AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)).first()
+    prev_id, prev = (last[0], last[1]) if last else (0, GENESIS)
+    new_id = prev_id + 1
+    at = datetime.now(UTC).isoformat(timespec="microseconds")
+    who = who or actor()
+    body = canonical(payload)
+    e = AuditEntry(
+        id=new_id,
+        at=at,
+        actor=who,
+        event=event,
+        participant_id=participant_id,
+        clip_id=clip_id,
+        payload=body,
+        prev_hash=prev,
+        hash=entry_hash(prev, new_id, at, who, event, participant_id, clip_id, body),
+    )
+    s.add(e)
+    s.flush()
+    return e
+
+
+@dataclass(frozen=True)
+class Problem:
+    entry_id: int
+    message: str
+
+
+def verify(s: Session) -> Problem | None:
+    """The first entry that does not check out, or None when the whole chain is sound."""
+    prev = GENESIS
+    expected_id = 1
+    for e in s.scalars(select(AuditEntry).order_by(AuditEntry.id)).yield_per(1000):
+        if e.id != expected_id:
+            return Problem(e.id, f"audit entry {e.id}: entry {expected_id} before it is missing")
+        if e.prev_hash != prev:
+            return Problem(
+                e.id,
+                f"audit entry {e.id}: does not follow entry {e.id - 1} (deleted, altered or inserted out of order)",
+            )
+        want = entry_hash(prev, e.id, e.at, e.actor, e.event, e.participant_id, e.clip_id, e.payload)
+        if e.hash != want:
+            return Problem(e.id, f"audit entry {e.id}: its contents do not match its hash (altered outside Frontdoor)")
+        prev = e.hash
+        expected_id += 1
+    return None
+
+
+def entries(
+    s: Session, *, participant_id: int | None = None, clip_ids: list[int] | None = None
+) -> Iterator[AuditEntry]:
+    """Entries in order; with ``participant_id``, those about that participant or the clips they are in."""
+    q = select(AuditEntry).order_by(AuditEntry.id)
+    if participant_id is not None:
+        conds = [AuditEntry.participant_id == participant_id]
+        if clip_ids:
+            conds.append(AuditEntry.clip_id.in_(clip_ids) & AuditEntry.participant_id.is_(None))
+        q = q.where(or_(*conds))
+    yield from s.scalars(q)

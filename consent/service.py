@@ -1,0 +1,871 @@
+"""Participants, clips and their versions, presence, decisions, withdrawal and destruction.
+
+Every change is one transaction together with its audit entry. A request that breaks a rule raises a
+``ConsentError`` subclass before anything is written.
+
+The rule for use (``evaluate``): the current version of a clip may be used for a scope only when somebody
+is recorded as present in it, and every participant present
+- has not withdrawn,
+- has not withheld that scope or a narrower one (withholding the research team's view and granting
+  publication contradict each other: the narrower no wins),
+- has granted that scope or a wider one on exactly this version, and
+- every condition of that grant (the narrowest one at or above the scope) is met by this version and this
+  export.
+Missing decisions mean no. The latest decision for (version, participant, scope) is the one that counts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session
+
+from annotation.errors import StoreUnavailable
+from annotation.scheme import PARTICIPANTS_TIER
+from annotation.store import Store
+from annotation.store_models import Document, Project, Recording
+from consent import audit, conditions, scopes
+from consent.errors import InvalidRequest, UnknownThing
+from consent.models import (
+    Appearance,
+    Clip,
+    ClipVersion,
+    ConsentPolicy,
+    Decision,
+    ExportItem,
+    Participant,
+    Presence,
+)
+from media_tools.errors import SpecError
+from media_tools.spec import EditSpec, parse_spec
+
+T = TypeVar("T")
+DECISIONS = ("granted", "withheld")
+METHODS = ("in_app", "paper_form")
+
+
+# ---------------------------------------------------------------------------------------------- plumbing
+
+
+def write(store: Store, fn: Callable[[Session], T], *, attempts: int = 5) -> T:
+    """Run ``fn`` in one transaction, retrying when another writer appended to the audit log first (the
+    chain's uniqueness constraints) or held SQLite's write lock."""
+    for attempt in range(attempts):
+        try:
+            with store.session() as s:
+                return fn(s)
+        except IntegrityError as exc:
+            if "audit_log" not in str(exc.orig) or attempt == attempts - 1:
+                raise InvalidRequest(f"{store.label}: refused by the database ({_first_line(exc)})") from exc
+        except StoreUnavailable as exc:
+            if "locked" not in str(exc) or attempt == attempts - 1:
+                raise
+        except OperationalError as exc:  # pragma: no cover - the store maps these
+            raise StoreUnavailable(f"{store.label}: {_first_line(exc)}") from exc
+        time.sleep(0.05 * (attempt + 1))
+    raise AssertionError("unreachable")
+
+
+def _first_line(exc: Exception) -> str:
+    orig = getattr(exc, "orig", None)
+    return str(orig if orig is not None else exc).strip().splitlines()[0]
+
+
+def _project(s: Session, name: str, *, create: bool = False) -> Project:
+    p = s.scalar(select(Project).where(Project.name == name))
+    if p is None:
+        if not create:
+            raise UnknownThing(f"project {name!r}: not found")
+        p = Project(name=name)
+        s.add(p)
+        s.flush()
+    return p
+
+
+def participant(s: Session, ref: str | int, project_id: int | None = None) -> Participant:
+    """A participant by id or pseudonym (in ``project_id`` when given).
+
+    Raises:
+        UnknownThing: none, or several projects use that pseudonym.
+    """
+    text = str(ref)
+    if text.isdigit():
+        p = s.get(Participant, int(text))
+        if p is not None and (project_id is None or p.project_id == project_id):
+            return p
+    q = select(Participant).where(Participant.pseudonym == text)
+    if project_id is not None:
+        q = q.where(Participant.project_id == project_id)
+    found = s.scalars(q).all()
+    if not found:
+        raise UnknownThing(f"participant {text!r}: not found (see 'frontdoor participant list')")
+    if len(found) > 1:
+        raise UnknownThing(
+            f"participant {text!r}: in several projects; use the id ({', '.join(str(p.id) for p in found)})"
+        )
+    return found[0]
+
+
+def clip(s: Session, ref: str | int) -> Clip:
+    text = str(ref)
+    c = s.get(Clip, int(text)) if text.isdigit() else None
+    if c is None:
+        raise UnknownThing(f"clip {text!r}: not found (see 'frontdoor clip list')")
+    return c
+
+
+def current_version(s: Session, c: Clip) -> ClipVersion:
+    v = s.scalar(select(ClipVersion).where(ClipVersion.clip_id == c.id).order_by(ClipVersion.number.desc()).limit(1))
+    if v is None:  # pragma: no cover - a clip is created with its first version
+        raise InvalidRequest(f"clip {c.id}: has no version")
+    return v
+
+
+def version_spec(v: ClipVersion, source: str | Path) -> EditSpec:
+    """The version's edit spec with the recording's current path as its source."""
+    return parse_spec(dict(v.spec, source=str(source)), name=f"clip version {v.version_hash[:12]}")
+
+
+# ---------------------------------------------------------------------------------------------- participants
+
+
+def set_policy(store: Store, project: str, *, keep_real_names: bool) -> None:
+    def do(s: Session) -> None:
+        p = _project(s, project, create=True)
+        pol = s.get(ConsentPolicy, p.id) or ConsentPolicy(project_id=p.id)
+        pol.keep_real_names = keep_real_names
+        s.add(pol)
+        if not keep_real_names:
+            for part in s.scalars(select(Participant).where(Participant.project_id == p.id)):
+                part.real_name = None
+        audit.append(s, "policy_changed", {"project": p.name, "keep_real_names": keep_real_names})
+
+    write(store, do)
+
+
+def add_participant(
+    store: Store,
+    project: str,
+    pseudonym: str,
+    *,
+    real_name: str | None = None,
+    role: str | None = None,
+    contact: str | None = None,
+) -> int:
+    """Add a filmed member of staff; returns the id. A real name is kept only if the project says so.
+
+    Raises:
+        InvalidRequest: an empty or taken pseudonym, or a real name the project does not keep.
+    """
+    pseudonym = pseudonym.strip()
+    if not pseudonym:
+        raise InvalidRequest("participant: the pseudonym is empty")
+
+    def do(s: Session) -> int:
+        p = _project(s, project, create=True)
+        if real_name and not _keeps_real_names(s, p.id):
+            raise InvalidRequest(
+                f"project {p.name!r}: does not keep real names (frontdoor participant policy --keep-real-names yes)"
+            )
+        if s.scalar(select(Participant.id).where(Participant.project_id == p.id, Participant.pseudonym == pseudonym)):
+            raise InvalidRequest(f"participant {pseudonym!r}: already in project {p.name!r}")
+        part = Participant(
+            project_id=p.id, pseudonym=pseudonym, real_name=real_name or None, role=role, contact=contact
+        )
+        s.add(part)
+        s.flush()
+        # the log keeps no real name or contact: it is never deleted, they may have to be
+        audit.append(
+            s,
+            "participant_added",
+            {"pseudonym": pseudonym, "role": role, "real_name_kept": bool(real_name), "contact_kept": bool(contact)},
+            participant_id=part.id,
+        )
+        return part.id
+
+    return write(store, do)
+
+
+def _keeps_real_names(s: Session, project_id: int) -> bool:
+    pol = s.get(ConsentPolicy, project_id)
+    return bool(pol and pol.keep_real_names)
+
+
+def edit_participant(store: Store, ref: str | int, **changes: str | None) -> None:
+    """Change pseudonym, real name, role or contact.
+
+    Raises:
+        UnknownThing, InvalidRequest.
+    """
+    allowed = {"pseudonym", "real_name", "role", "contact"}
+    bad = set(changes) - allowed
+    if bad:
+        raise InvalidRequest(f"participant: cannot change {', '.join(sorted(bad))}")
+
+    def do(s: Session) -> None:
+        part = participant(s, ref)
+        if changes.get("real_name") and not _keeps_real_names(s, part.project_id):
+            raise InvalidRequest("participant: this project does not keep real names")
+        if "pseudonym" in changes:
+            new = (changes["pseudonym"] or "").strip()
+            if not new:
+                raise InvalidRequest("participant: the pseudonym is empty")
+            clash = s.scalar(
+                select(Participant.id).where(
+                    Participant.project_id == part.project_id, Participant.pseudonym == new, Participant.id != part.id
+                )
+            )
+            if clash:
+                raise InvalidRequest(f"participant {new!r}: already in this project")
+            changes["pseudonym"] = new
+        for k, v in changes.items():
+            setattr(part, k, v)
+        shown = {k: (v if k in ("pseudonym", "role") else "(changed)") for k, v in changes.items()}
+        audit.append(s, "participant_changed", shown, participant_id=part.id)
+
+    write(store, do)
+
+
+def list_participants(store: Store, project: str | None = None) -> list[Participant]:
+    with store.session() as s:
+        q = select(Participant).order_by(Participant.project_id, Participant.pseudonym)
+        if project is not None:
+            q = q.where(Participant.project_id == _project(s, project).id)
+        return list(s.scalars(q))
+
+
+# ---------------------------------------------------------------------------------------------- appearances
+
+
+def appearances_from_tier(store: Store, doc_id: int, *, tier: str = PARTICIPANTS_TIER) -> int:
+    """Replace the appearances taken from ``doc_id``'s participants tier (values are pseudonyms); returns
+    how many there are now.
+
+    Raises:
+        UnknownThing: the document has no recording or no such tier, or names an unknown participant.
+    """
+    from annotation.services import document_display
+
+    display = document_display(store, doc_id)
+    if tier not in display:
+        raise UnknownThing(f"document {doc_id}: no tier {tier!r}")
+    segments = [seg for seg in display[tier] if seg.value.strip()]
+
+    def do(s: Session) -> int:
+        doc = s.get(Document, doc_id)
+        if doc is None or doc.recording_id is None:
+            raise UnknownThing(f"document {doc_id}: not linked to a recording (new-document --recording ID)")
+        rec = s.get(Recording, doc.recording_id)
+        assert rec is not None
+        ids: dict[str, int] = {}
+        for seg in segments:
+            name = seg.value.strip()
+            if name not in ids:
+                pid = s.scalar(
+                    select(Participant.id).where(
+                        Participant.project_id == rec.project_id, Participant.pseudonym == name
+                    )
+                )
+                if pid is None:
+                    raise UnknownThing(
+                        f"document {doc_id}: tier {tier!r} names {name!r}, who is not a participant (add them first)"
+                    )
+                ids[name] = pid
+        old = s.scalars(select(Appearance).where(Appearance.document_id == doc_id, Appearance.origin == "tier"))
+        for a in old:
+            s.delete(a)
+        for seg in segments:
+            s.add(
+                Appearance(
+                    participant_id=ids[seg.value.strip()],
+                    recording_id=rec.id,
+                    start_ms=seg.start,
+                    end_ms=seg.end,
+                    origin="tier",
+                    document_id=doc_id,
+                )
+            )
+        audit.append(s, "appearances_imported", {"document": doc_id, "recording": rec.id, "count": len(segments)})
+        return len(segments)
+
+    return write(store, do)
+
+
+def add_appearance(store: Store, who: str | int, recording_id: int, start_ms: int, end_ms: int) -> None:
+    if end_ms <= start_ms:
+        raise InvalidRequest(f"appearance: end {end_ms} ms is not after start {start_ms} ms")
+
+    def do(s: Session) -> None:
+        part = participant(s, who)
+        rec = s.get(Recording, recording_id)
+        if rec is None:
+            raise UnknownThing(f"recording {recording_id}: not found")
+        s.add(
+            Appearance(participant_id=part.id, recording_id=rec.id, start_ms=start_ms, end_ms=end_ms, origin="manual")
+        )
+        audit.append(
+            s, "appearance_added", {"recording": rec.id, "start_ms": start_ms, "end_ms": end_ms}, participant_id=part.id
+        )
+
+    write(store, do)
+
+
+def _present_from_appearances(s: Session, recording_id: int, start: float, end: float) -> set[int]:
+    lo, hi = round(start * 1000), round(end * 1000)
+    return set(
+        s.scalars(
+            select(Appearance.participant_id).where(
+                Appearance.recording_id == recording_id, Appearance.end_ms > lo, Appearance.start_ms < hi
+            )
+        )
+    )
+
+
+# ---------------------------------------------------------------------------------------------- clips
+
+
+@dataclass(frozen=True)
+class VersionInfo:
+    clip_id: int
+    version_id: int
+    number: int
+    version_hash: str
+    present: tuple[str, ...]
+
+
+def create_clip(
+    store: Store,
+    recording_id: int,
+    start: float,
+    end: float,
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    extra: dict[str, Any] | None = None,
+    add_present: Sequence[str | int] = (),
+    sensitive_from: int | None = None,
+) -> VersionInfo:
+    """A new clip of a stored recording with its first version. ``extra`` adds edit-spec fields
+    (redactions, audio, captions, title); ``sensitive_from`` (a document) bleeps every sensitive identifier
+    coded in it. Presence comes from the participants' appearances, plus ``add_present``.
+
+    Raises:
+        UnknownThing, InvalidRequest: unknown recording or participant, an invalid edit.
+    """
+    spec = _build_spec(store, recording_id, start, end, extra or {}, sensitive_from)
+
+    def do(s: Session) -> VersionInfo:
+        rec = s.get(Recording, recording_id)
+        assert rec is not None
+        c = Clip(
+            project_id=rec.project_id,
+            recording_id=rec.id,
+            name=name or f"{rec.name} {start:g}-{end:g} s",
+            description=description,
+        )
+        s.add(c)
+        s.flush()
+        present = _present_from_appearances(s, rec.id, start, end)
+        manual = {participant(s, p, rec.project_id).id for p in add_present}
+        info = _new_version(s, c, rec, spec, "created", present, manual)
+        audit.append(
+            s, "clip_created", {"name": c.name, "recording": rec.id, "version": info.version_hash}, clip_id=c.id
+        )
+        return info
+
+    return write(store, do)
+
+
+def _build_spec(
+    store: Store, recording_id: int, start: float, end: float, extra: dict[str, Any], sensitive_from: int | None
+) -> EditSpec:
+    with store.session() as s:
+        rec = s.get(Recording, recording_id)
+        if rec is None:
+            raise UnknownThing(f"recording {recording_id}: not found (see 'frontdoor recording add')")
+        path, duration = rec.abs_path, rec.duration_ms
+    data = {"mode": "accurate", **extra, "source": path, "start": start, "end": end}
+    try:
+        spec = parse_spec(data, name="clip")
+        from media_tools.spec import check_rules
+
+        check_rules(spec, name="clip", source_duration=None if duration is None else duration / 1000)
+    except SpecError as exc:
+        raise InvalidRequest(exc.message) from None
+    if sensitive_from is not None or (spec.captions is not None and not spec.captions.resolved):
+        from annotation.clips import resolve_spec
+
+        spec = resolve_spec(store, spec, redact_sensitive=sensitive_from)
+    return spec
+
+
+def _new_version(
+    s: Session, c: Clip, rec: Recording, spec: EditSpec, reason: str, present: set[int], manual: set[int]
+) -> VersionInfo:
+    digest = spec.version_hash(rec.sha256)
+    if s.scalar(select(ClipVersion.id).where(ClipVersion.version_hash == digest)):
+        raise InvalidRequest(f"clip {c.id}: this edit exists already as a version (version {digest[:12]})")
+    number = (s.scalar(select(func.max(ClipVersion.number)).where(ClipVersion.clip_id == c.id)) or 0) + 1
+    d = spec.to_dict()
+    d.pop("source")
+    v = ClipVersion(clip_id=c.id, number=number, version_hash=digest, spec=d, source_sha256=rec.sha256, reason=reason)
+    s.add(v)
+    s.flush()
+    for pid in present:
+        s.add(Presence(clip_version_id=v.id, participant_id=pid, origin="appearances"))
+    for pid in manual - present:
+        s.add(Presence(clip_version_id=v.id, participant_id=pid, origin="manual"))
+    s.flush()
+    names = tuple(sorted(s.scalars(select(Participant.pseudonym).where(Participant.id.in_(present | manual)))))
+    audit.append(
+        s,
+        "version_created",
+        {"number": number, "version": digest, "reason": reason, "present": list(names)},
+        clip_id=c.id,
+    )
+    return VersionInfo(c.id, v.id, number, digest, names)
+
+
+def edit_clip(
+    store: Store,
+    ref: str | int,
+    *,
+    start: float | None = None,
+    end: float | None = None,
+    extra: dict[str, Any] | None = None,
+    reason: str = "edited",
+) -> VersionInfo:
+    """A new version of a clip (the old one stays, with its decisions, but is superseded).
+
+    Raises:
+        UnknownThing, InvalidRequest: an unknown clip, an invalid edit, or no change.
+    """
+    with store.session() as s:
+        c = clip(s, ref)
+        v = current_version(s, c)
+        old = dict(v.spec)
+        rec_id = c.recording_id
+    data = {**old, **(extra or {})}
+    new_start = old["start"] if start is None else start
+    new_end = old["end"] if end is None else end
+    for k in ("start", "end", "source"):
+        data.pop(k, None)
+    spec = _build_spec(store, rec_id, new_start, new_end, data, None)
+    return _add_version(store, ref, spec, reason)
+
+
+def _add_version(store: Store, ref: str | int, spec: EditSpec, reason: str) -> VersionInfo:
+    def do(s: Session) -> VersionInfo:
+        c = clip(s, ref)
+        rec = s.get(Recording, c.recording_id)
+        assert rec is not None
+        prev = current_version(s, c)
+        manual = set(
+            s.scalars(
+                select(Presence.participant_id).where(Presence.clip_version_id == prev.id, Presence.origin == "manual")
+            )
+        )
+        present = _present_from_appearances(s, rec.id, spec.start, spec.end)
+        return _new_version(s, c, rec, spec, reason, present, manual)
+
+    return write(store, do)
+
+
+def set_presence(
+    store: Store, ref: str | int, *, add: Iterable[str | int] = (), remove: Iterable[str | int] = ()
+) -> tuple[str, ...]:
+    """Correct who is present in a clip's current version; returns the pseudonyms present now."""
+
+    def do(s: Session) -> tuple[str, ...]:
+        c = clip(s, ref)
+        v = current_version(s, c)
+        for who in add:
+            p = participant(s, who, c.project_id)
+            if s.get(Presence, (v.id, p.id)) is None:
+                s.add(Presence(clip_version_id=v.id, participant_id=p.id, origin="manual"))
+                audit.append(s, "presence_added", {"version": v.version_hash}, participant_id=p.id, clip_id=c.id)
+        for who in remove:
+            p = participant(s, who, c.project_id)
+            row = s.get(Presence, (v.id, p.id))
+            if row is None:
+                raise InvalidRequest(f"participant {p.pseudonym!r}: is not present in clip {c.id}")
+            s.delete(row)
+            audit.append(s, "presence_removed", {"version": v.version_hash}, participant_id=p.id, clip_id=c.id)
+        s.flush()
+        return present_names(s, v.id)
+
+    return write(store, do)
+
+
+def present_names(s: Session, version_id: int) -> tuple[str, ...]:
+    return tuple(
+        sorted(
+            s.scalars(
+                select(Participant.pseudonym)
+                .join(Presence, Presence.participant_id == Participant.id)
+                .where(Presence.clip_version_id == version_id)
+            )
+        )
+    )
+
+
+# ---------------------------------------------------------------------------------------------- decisions
+
+
+@dataclass(frozen=True)
+class Recorded:
+    decision_id: int
+    new_version: VersionInfo | None
+
+
+def record_decision(
+    store: Store,
+    clip_ref: str | int,
+    who: str | int,
+    scope: str,
+    decision: str,
+    *,
+    condition_texts: Sequence[str] = (),
+    structured: Sequence[dict[str, Any]] = (),
+    method: str = "in_app",
+    form_reference: str | None = None,
+    version_hash: str | None = None,
+) -> Recorded:
+    """Record one participant's decision on a clip's current version for one scope.
+
+    A condition that changes the edit ("blur my face") makes a new version carrying it; that version needs
+    everyone's consent afresh (the decision stays on the version it was made on, where it is not met).
+
+    Raises:
+        UnknownThing: an unknown clip, participant or scope.
+        InvalidRequest: the participant is not in the clip or has withdrawn, the version named is
+            superseded, a withheld decision with conditions, a paper form without its reference.
+    """
+    scopes.check(scope)
+    if decision not in DECISIONS:
+        raise InvalidRequest(f"decision {decision!r}: use granted or withheld")
+    if method not in METHODS:
+        raise InvalidRequest(f"method {method!r}: use in_app or paper_form")
+    if method == "paper_form" and not (form_reference or "").strip():
+        raise InvalidRequest("a decision from a paper form needs the form's reference (--form-ref)")
+    if decision == "withheld" and (condition_texts or structured):
+        raise InvalidRequest("a withheld decision takes no conditions")
+
+    with store.session() as s:
+        c = clip(s, clip_ref)
+        v = current_version(s, c)
+        rec = s.get(Recording, c.recording_id)
+        assert rec is not None
+        spec = version_spec(v, rec.abs_path)
+    conds = [conditions.parse(t, spec) for t in condition_texts] + [dict(x) for x in structured]
+    for cond in conds:
+        conditions.validate(cond, spec)
+
+    def do(s: Session) -> Recorded:
+        c = clip(s, clip_ref)
+        v = current_version(s, c)
+        if version_hash is not None and not v.version_hash.startswith(version_hash):
+            old = s.scalar(select(ClipVersion).where(ClipVersion.version_hash.startswith(version_hash)))
+            if old is None:
+                raise UnknownThing(f"clip {c.id}: no version {version_hash!r}")
+            raise InvalidRequest(
+                f"clip {c.id}: version {old.number} is superseded by version {v.number}; decide on the current version"
+            )
+        p = participant(s, who, c.project_id)
+        if p.withdrawn_at is not None:
+            raise InvalidRequest(f"participant {p.pseudonym!r}: has withdrawn; no further decisions are recorded")
+        if s.get(Presence, (v.id, p.id)) is None:
+            raise InvalidRequest(
+                f"participant {p.pseudonym!r}: is not present in clip {c.id} version {v.number} "
+                "(frontdoor clip presence)"
+            )
+        d = Decision(
+            clip_version_id=v.id,
+            participant_id=p.id,
+            scope=scope,
+            decision=decision,
+            conditions=conds,
+            method=method,
+            form_reference=form_reference,
+            recorded_by=audit.actor(),
+        )
+        s.add(d)
+        s.flush()
+        audit.append(
+            s,
+            "decision",
+            {
+                "decision_id": d.id,
+                "version": v.version_hash,
+                "scope": scope,
+                "decision": decision,
+                "conditions": conds,
+                "method": method,
+                # the reference may name a scanned file: the permanent log keeps only its fingerprint
+                "form_reference_sha256": hashlib.sha256(form_reference.encode()).hexdigest()
+                if form_reference
+                else None,
+            },
+            participant_id=p.id,
+            clip_id=c.id,
+        )
+        new = None
+        changing = [x for x in conds if conditions.changes_edit(x)]
+        if changing:
+            rec = s.get(Recording, c.recording_id)
+            assert rec is not None
+            new_spec = version_spec(v, rec.abs_path)
+            for x in changing:
+                new_spec = conditions.apply(x, new_spec)
+            prev_presence = {
+                row.participant_id: row.origin
+                for row in s.scalars(select(Presence).where(Presence.clip_version_id == v.id))
+            }
+            present = {k for k, o in prev_presence.items() if o == "appearances"}
+            manual = {k for k, o in prev_presence.items() if o == "manual"}
+            new = _new_version(
+                s,
+                c,
+                rec,
+                new_spec,
+                f"condition of {p.pseudonym}: " + "; ".join(map(conditions.describe, changing)),
+                present,
+                manual,
+            )
+        return Recorded(d.id, new)
+
+    return write(store, do)
+
+
+# ---------------------------------------------------------------------------------------------- the rule
+
+
+@dataclass
+class Verdict:
+    usable: bool
+    reasons: list[str] = field(default_factory=list)
+    decision_ids: dict[int, list[int]] = field(default_factory=dict)  # participant id -> decisions relied on
+    present: dict[int, str] = field(default_factory=dict)  # participant id -> pseudonym
+
+
+def latest_decisions(s: Session, version_id: int) -> dict[tuple[int, str], Decision]:
+    """The decision that counts per (participant, scope): the latest recorded."""
+    out: dict[tuple[int, str], Decision] = {}
+    for d in s.scalars(select(Decision).where(Decision.clip_version_id == version_id).order_by(Decision.id)):
+        out[(d.participant_id, d.scope)] = d
+    return out
+
+
+def evaluate(s: Session, v: ClipVersion, ctx: conditions.ExportContext, source: str | Path) -> Verdict:
+    """May this version be used for ``ctx.scope`` in this export? With every reason it may not."""
+    want = scopes.rank(ctx.scope)
+    rows = s.execute(
+        select(Participant)
+        .join(Presence, Presence.participant_id == Participant.id)
+        .where(Presence.clip_version_id == v.id)
+        .order_by(Participant.pseudonym)
+    ).scalars()
+    present = list(rows)
+    verdict = Verdict(True, present={p.id: p.pseudonym for p in present})
+    if not present:
+        verdict.usable = False
+        verdict.reasons.append("nobody is recorded as present (frontdoor clip presence)")
+        return verdict
+    latest = latest_decisions(s, v.id)
+    spec = version_spec(v, source)
+    for p in present:
+        if p.withdrawn_at is not None:
+            verdict.reasons.append(f"{p.pseudonym} withdrew")
+            continue
+        mine = {scope: d for (pid, scope), d in latest.items() if pid == p.id}
+        withheld = sorted(
+            (scopes.rank(sc), sc) for sc, d in mine.items() if d.decision == "withheld" and scopes.rank(sc) <= want
+        )
+        if withheld:
+            verdict.reasons.append(f"{p.pseudonym} withheld {withheld[0][1]}")
+            continue
+        grants = sorted(
+            (scopes.rank(sc), d) for sc, d in mine.items() if d.decision == "granted" and scopes.rank(sc) >= want
+        )
+        if not grants:
+            verdict.reasons.append(f"{p.pseudonym} has not decided ({ctx.scope})")
+            continue
+        grant = grants[0][1]
+        broken = [r for cond in grant.conditions if (r := conditions.violation(cond, spec, ctx))]
+        if broken:
+            verdict.reasons.append(f"{p.pseudonym}'s condition: {'; '.join(broken)}")
+            continue
+        verdict.decision_ids[p.id] = [grant.id]
+    verdict.usable = not verdict.reasons
+    return verdict
+
+
+# ---------------------------------------------------------------------------------------------- status
+
+
+@dataclass(frozen=True)
+class StatusRow:
+    clip_id: int
+    clip_name: str
+    version: int
+    participant: str
+    cells: dict[str, str]  # scope -> granted / granted* / withheld / - / withdrawn
+
+
+def status(
+    store: Store, *, scope: str | None = None, recording_id: int | None = None
+) -> tuple[list[StatusRow], dict[tuple[int, str], str]]:
+    """Per clip (current version) and participant present, the decision per scope; and per (clip, scope)
+    whether the clip is usable today for an internal audience with no expiry declared."""
+    wanted = [scopes.check(scope)] if scope else list(scopes.SCOPES)
+    rows: list[StatusRow] = []
+    usable: dict[tuple[int, str], str] = {}
+    today = datetime.now(UTC).date()
+    with store.session() as s:
+        q = select(Clip).order_by(Clip.id)
+        if recording_id is not None:
+            q = q.where(Clip.recording_id == recording_id)
+        for c in s.scalars(q):
+            v = current_version(s, c)
+            rec = s.get(Recording, c.recording_id)
+            assert rec is not None
+            latest = latest_decisions(s, v.id)
+            for pid, name in sorted(
+                s.execute(
+                    select(Participant.id, Participant.pseudonym)
+                    .join(Presence, Presence.participant_id == Participant.id)
+                    .where(Presence.clip_version_id == v.id)
+                ).all(),
+                key=lambda r: r[1],
+            ):
+                p = s.get(Participant, pid)
+                assert p is not None
+                cells = {}
+                for sc in wanted:
+                    d = latest.get((pid, sc))
+                    if p.withdrawn_at is not None:
+                        cells[sc] = "withdrawn"
+                    elif d is None:
+                        cells[sc] = "-"
+                    else:
+                        cells[sc] = d.decision + ("*" if d.conditions else "")
+                rows.append(StatusRow(c.id, c.name, v.number, name, cells))
+            for sc in wanted:
+                strict = conditions.ExportContext(sc, today, internal_audience=False, expires=None)
+                lenient = conditions.ExportContext(sc, today, internal_audience=True, expires=today)
+                if evaluate(s, v, strict, rec.abs_path).usable:
+                    usable[(c.id, sc)] = "usable"
+                elif evaluate(s, v, lenient, rec.abs_path).usable:
+                    usable[(c.id, sc)] = "if conditions"  # an expiry date or an internal audience is needed
+                else:
+                    usable[(c.id, sc)] = "no"
+    return rows, usable
+
+
+# ---------------------------------------------------------------------------------------------- withdrawal
+
+
+@dataclass(frozen=True)
+class ToDestroy:
+    item_id: int
+    path: str
+    clip_id: int
+    exported_at: str
+    why: str
+
+
+def withdraw(store: Store, who: str | int, *, reason: str | None = None) -> list[ToDestroy]:
+    """Record a withdrawal: every use of the participant's clips is revoked from now on. Returns the
+    exported files that must be destroyed.
+
+    Raises:
+        UnknownThing, InvalidRequest: unknown participant, or already withdrawn.
+    """
+
+    def do(s: Session) -> int:
+        p = participant(s, who)
+        if p.withdrawn_at is not None:
+            raise InvalidRequest(
+                f"participant {p.pseudonym!r}: withdrew already on {p.withdrawn_at.date().isoformat()}"
+            )
+        p.withdrawn_at = datetime.now(UTC)
+        p.withdrawal_reason = reason
+        audit.append(s, "withdrawal", {"reason_given": bool(reason)}, participant_id=p.id)
+        return p.id
+
+    pid = write(store, do)
+    return destruction_list(store, participant_id=pid)
+
+
+def destruction_list(store: Store, *, participant_id: int | None = None) -> list[ToDestroy]:
+    """Exported files not yet destroyed whose clips show a withdrawn participant (or ``participant_id``),
+    or whose export has expired."""
+    from consent.models import Export
+
+    today = datetime.now(UTC).date().isoformat()
+    out: list[ToDestroy] = []
+    with store.session() as s:
+        withdrawn = {
+            p.id: p.pseudonym
+            for p in s.scalars(select(Participant).where(Participant.withdrawn_at.is_not(None)))
+            if participant_id is None or p.id == participant_id
+        }
+        q = (
+            select(ExportItem, Export, ClipVersion.clip_id)
+            .join(Export, Export.id == ExportItem.export_id)
+            .join(ClipVersion, ClipVersion.id == ExportItem.clip_version_id)
+            .where(ExportItem.destroyed_at.is_(None))
+            .order_by(ExportItem.id)
+        )
+        for item, exp, clip_id in s.execute(q).all():
+            gone = [withdrawn[int(pid)] for pid in item.participant_ids if int(pid) in withdrawn]
+            if gone:
+                out.append(
+                    ToDestroy(item.id, item.path, clip_id, exp.exported_at.isoformat(), f"{', '.join(gone)} withdrew")
+                )
+            elif participant_id is None and exp.expires and exp.expires < today:
+                out.append(
+                    ToDestroy(item.id, item.path, clip_id, exp.exported_at.isoformat(), f"expired {exp.expires}")
+                )
+    return out
+
+
+def confirm_destroyed(store: Store, item_id: int, *, delete_file: bool = False) -> str:
+    """Mark an exported file destroyed (deleting it first with ``delete_file``); returns its path.
+
+    Raises:
+        UnknownThing: no such export item.
+        InvalidRequest: already destroyed, or the file still exists and ``delete_file`` was not given.
+    """
+
+    def do(s: Session) -> str:
+        item = s.get(ExportItem, item_id)
+        if item is None:
+            raise UnknownThing(f"export item {item_id}: not found (see 'frontdoor consent destroy --list')")
+        if item.destroyed_at is not None:
+            raise InvalidRequest(f"export item {item_id}: destroyed already on {item.destroyed_at.date().isoformat()}")
+        path = Path(item.path)
+        if path.exists():
+            if not delete_file:
+                raise InvalidRequest(f"{path}: still exists; delete it (or pass --delete) before confirming")
+            path.unlink()
+        item.destroyed_at = datetime.now(UTC)
+        item.destroyed_by = audit.actor()
+        v = s.get(ClipVersion, item.clip_version_id)
+        audit.append(
+            s,
+            "destruction",
+            {"export_item": item.id, "output_sha256": item.output_sha256, "file_deleted_by_frontdoor": delete_file},
+            clip_id=v.clip_id if v else None,
+        )
+        return str(path)
+
+    return write(store, do)
