@@ -83,11 +83,15 @@ class ClipVersion(Base):
     """One immutable edit: the canonical edit spec (source named by its SHA-256) and its hash."""
 
     __tablename__ = "clip_version"
-    __table_args__ = (UniqueConstraint("clip_id", "number"),)
+    # the same edit of the same recording may be a clip in two projects: the hash is unique per clip
+    __table_args__ = (
+        UniqueConstraint("clip_id", "number", name="uq_clip_version_clip_number"),
+        UniqueConstraint("clip_id", "version_hash", name="uq_clip_version_clip_hash"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     clip_id: Mapped[int] = mapped_column(ForeignKey("clip.id", ondelete="CASCADE"), index=True)
     number: Mapped[int] = mapped_column(Integer)  # 1, 2, ... within the clip
-    version_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    version_hash: Mapped[str] = mapped_column(String(64), index=True)
     spec: Mapped[dict[str, Any]] = mapped_column()
     source_sha256: Mapped[str] = mapped_column(String(64))
     reason: Mapped[str | None] = mapped_column(Text)

@@ -165,9 +165,7 @@ def add_participant(
     Raises:
         InvalidRequest: an empty or taken pseudonym, or a real name the project does not keep.
     """
-    pseudonym = pseudonym.strip()
-    if not pseudonym:
-        raise InvalidRequest("participant: the pseudonym is empty")
+    pseudonym = _check_pseudonym(pseudonym)
 
     def do(s: Session) -> int:
         p = _project(s, project, create=True)
@@ -194,6 +192,15 @@ def add_participant(
     return write(store, do)
 
 
+def _check_pseudonym(text: str | None) -> str:
+    name = (text or "").strip()
+    if not name:
+        raise InvalidRequest("participant: the pseudonym is empty")
+    if name.isdigit():
+        raise InvalidRequest(f"participant {name!r}: a pseudonym needs a letter (numbers are participant ids)")
+    return name
+
+
 def _keeps_real_names(s: Session, project_id: int) -> bool:
     pol = s.get(ConsentPolicy, project_id)
     return bool(pol and pol.keep_real_names)
@@ -215,9 +222,7 @@ def edit_participant(store: Store, ref: str | int, **changes: str | None) -> Non
         if changes.get("real_name") and not _keeps_real_names(s, part.project_id):
             raise InvalidRequest("participant: this project does not keep real names")
         if "pseudonym" in changes:
-            new = (changes["pseudonym"] or "").strip()
-            if not new:
-                raise InvalidRequest("participant: the pseudonym is empty")
+            new = _check_pseudonym(changes["pseudonym"])
             clash = s.scalar(
                 select(Participant.id).where(
                     Participant.project_id == part.project_id, Participant.pseudonym == new, Participant.id != part.id
@@ -308,6 +313,8 @@ def add_appearance(store: Store, who: str | int, recording_id: int, start_ms: in
         rec = s.get(Recording, recording_id)
         if rec is None:
             raise UnknownThing(f"recording {recording_id}: not found")
+        if rec.project_id != part.project_id:
+            raise InvalidRequest(f"participant {part.pseudonym!r}: recording {rec.id} belongs to another project")
         s.add(
             Appearance(participant_id=part.id, recording_id=rec.id, start_ms=start_ms, end_ms=end_ms, origin="manual")
         )
@@ -411,7 +418,7 @@ def _new_version(
     s: Session, c: Clip, rec: Recording, spec: EditSpec, reason: str, present: set[int], manual: set[int]
 ) -> VersionInfo:
     digest = spec.version_hash(rec.sha256)
-    if s.scalar(select(ClipVersion.id).where(ClipVersion.version_hash == digest)):
+    if s.scalar(select(ClipVersion.id).where(ClipVersion.clip_id == c.id, ClipVersion.version_hash == digest)):
         raise InvalidRequest(f"clip {c.id}: this edit exists already as a version (version {digest[:12]})")
     number = (s.scalar(select(func.max(ClipVersion.number)).where(ClipVersion.clip_id == c.id)) or 0) + 1
     d = spec.to_dict()
@@ -558,6 +565,8 @@ def record_decision(
         raise InvalidRequest("a decision from a paper form needs the form's reference (--form-ref)")
     if decision == "withheld" and (condition_texts or structured):
         raise InvalidRequest("a withheld decision takes no conditions")
+    if version_hash is not None and (len(version_hash) < 8 or any(ch not in "0123456789abcdef" for ch in version_hash)):
+        raise InvalidRequest(f"version {version_hash!r}: give at least 8 hex digits of the version hash")
 
     with store.session() as s:
         c = clip(s, clip_ref)
@@ -573,9 +582,10 @@ def record_decision(
         c = clip(s, clip_ref)
         v = current_version(s, c)
         if version_hash is not None and not v.version_hash.startswith(version_hash):
-            old = s.scalar(select(ClipVersion).where(ClipVersion.version_hash.startswith(version_hash)))
-            if old is None:
+            matches = [x for x in c.versions if x.version_hash.startswith(version_hash)]
+            if not matches:
                 raise UnknownThing(f"clip {c.id}: no version {version_hash!r}")
+            old = matches[0]
             raise InvalidRequest(
                 f"clip {c.id}: version {old.number} is superseded by version {v.number}; decide on the current version"
             )
@@ -587,6 +597,8 @@ def record_decision(
                 f"participant {p.pseudonym!r}: is not present in clip {c.id} version {v.number} "
                 "(frontdoor clip presence)"
             )
+        if method == "paper_form":
+            _check_form_reference(s, p, str(form_reference))
         d = Decision(
             clip_version_id=v.id,
             participant_id=p.id,
@@ -643,6 +655,25 @@ def record_decision(
         return Recorded(d.id, new)
 
     return write(store, do)
+
+
+def _check_form_reference(s: Session, p: Participant, reference: str) -> None:
+    """A paper form's reference names the clip versions printed on it: the decision it carries is only
+    entered while those are still the current versions (else the person would consent to an edit they
+    never saw)."""
+    from consent.forms import form_reference
+
+    hashes = []
+    for c in s.scalars(select(Clip).where(Clip.project_id == p.project_id)):
+        v = current_version(s, c)
+        if s.get(Presence, (v.id, p.id)) is not None:
+            hashes.append(v.version_hash)
+    expected = form_reference(p.id, hashes)
+    if reference.strip().upper() != expected:
+        raise InvalidRequest(
+            f"form {reference}: does not match the clips as they are now ({expected}); "
+            "a clip was edited or added since it was printed: print a new form (frontdoor consent form)"
+        )
 
 
 # ---------------------------------------------------------------------------------------------- the rule

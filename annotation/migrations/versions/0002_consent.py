@@ -188,11 +188,12 @@ def upgrade() -> None:
             ["clip_id"], ["clip.id"], name=op.f("fk_clip_version_clip_id_clip"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_clip_version")),
-        sa.UniqueConstraint("clip_id", "number", name=op.f("uq_clip_version_clip_id")),
-        sa.UniqueConstraint("version_hash", name=op.f("uq_clip_version_version_hash")),
+        sa.UniqueConstraint("clip_id", "number", name="uq_clip_version_clip_number"),
+        sa.UniqueConstraint("clip_id", "version_hash", name="uq_clip_version_clip_hash"),
     )
     with op.batch_alter_table("clip_version", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_clip_version_clip_id"), ["clip_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_clip_version_version_hash"), ["version_hash"], unique=False)
 
     op.create_table(
         "decision",
@@ -293,6 +294,7 @@ def downgrade() -> None:
 
     op.drop_table("decision")
     with op.batch_alter_table("clip_version", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_clip_version_version_hash"))
         batch_op.drop_index(batch_op.f("ix_clip_version_clip_id"))
 
     op.drop_table("clip_version")
