@@ -320,12 +320,12 @@ def cmd_audit(args: argparse.Namespace) -> int:
     store = _store(args)
     with store.session() as s:
         if args.action == "verify":
-            problem = audit.verify(s)
+            problem = audit.check(s)
             n = s.query(audit.AuditEntry).count()
             if problem is not None:
                 sys.stderr.write(f"frontdoor: audit: {problem.message}\n")
                 return 3
-            print(f"audit log verified: {n} entries, chain intact")
+            print(f"audit log verified: {n} entries, chain intact, decisions, withdrawals and presence match it")
             return 0
         pid = None
         clip_ids: list[int] = []

@@ -24,7 +24,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from consent.models import AuditEntry
+from consent.models import AuditEntry, ClipVersion, Decision, Participant, Presence
 
 GENESIS = "0" * 64
 
@@ -89,6 +89,11 @@ class Problem:
     message: str
 
 
+def check(s: Session) -> Problem | None:
+    """The chain, then the consent records against it: the first problem, or None."""
+    return verify(s) or cross_check(s)
+
+
 def verify(s: Session) -> Problem | None:
     """The first entry that does not check out, or None when the whole chain is sound."""
     prev = GENESIS
@@ -106,6 +111,54 @@ def verify(s: Session) -> Problem | None:
             return Problem(e.id, f"audit entry {e.id}: its contents do not match its hash (altered outside Frontdoor)")
         prev = e.hash
         expected_id += 1
+    return None
+
+
+def cross_check(s: Session) -> Problem | None:
+    """Whether the consent records agree with the log: every decision row as its entry recorded it,
+    withdrawals, and who is present in each clip version. A row changed behind Frontdoor's back (a
+    withheld decision turned into a grant, a withdrawal undone, someone taken out of a clip) is named."""
+    logged: dict[int, tuple[int, dict[str, Any], int | None]] = {}
+    withdrawals: set[int] = set()
+    presence: dict[str, set[int]] = {}
+    for e in s.scalars(select(AuditEntry).order_by(AuditEntry.id)):
+        if e.event not in ("decision", "withdrawal", "version_created", "presence_added", "presence_removed"):
+            continue
+        body = json.loads(e.payload)
+        if e.event == "decision":
+            logged[int(body["decision_id"])] = (e.id, body, e.participant_id)
+        elif e.event == "withdrawal" and e.participant_id is not None:
+            withdrawals.add(e.participant_id)
+        elif e.event == "version_created":
+            presence[f"{e.clip_id}:{body['version']}"] = set(body.get("present_ids", []))
+        elif e.participant_id is not None:
+            group = presence.setdefault(f"{e.clip_id}:{body['version']}", set())
+            (group.add if e.event == "presence_added" else group.discard)(e.participant_id)
+    versions = {v.id: v for v in s.scalars(select(ClipVersion))}
+    for d in s.scalars(select(Decision).order_by(Decision.id)):
+        if d.id not in logged:
+            return Problem(0, f"decision {d.id}: has no audit entry (inserted outside Frontdoor)")
+        entry_id, body, who = logged.pop(d.id)
+        v = versions.get(d.clip_version_id)
+        stored = (v.version_hash if v else None, d.scope, d.decision, d.conditions, d.participant_id)
+        if stored != (body["version"], body["scope"], body["decision"], body["conditions"], who):
+            return Problem(
+                entry_id, f"decision {d.id}: differs from audit entry {entry_id} (changed outside Frontdoor)"
+            )
+    for p in s.scalars(select(Participant).order_by(Participant.id)):
+        if (p.withdrawn_at is not None) != (p.id in withdrawals):
+            return Problem(
+                0, f"participant {p.id}: withdrawal does not match the audit log (changed outside Frontdoor)"
+            )
+    actual: dict[str, set[int]] = {}
+    for row, v in s.execute(
+        select(Presence, ClipVersion).join(ClipVersion, ClipVersion.id == Presence.clip_version_id)
+    ):
+        actual.setdefault(f"{v.clip_id}:{v.version_hash}", set()).add(row.participant_id)
+    for v in versions.values():
+        key = f"{v.clip_id}:{v.version_hash}"
+        if actual.get(key, set()) != presence.get(key, set()):
+            return Problem(0, f"clip {v.clip_id} version {v.number}: who is present does not match the audit log")
     return None
 
 

@@ -148,6 +148,10 @@ def export_clips(
     if expires is not None and expires < on:
         raise InvalidRequest(f"--expires {expires.isoformat()}: is in the past")
     ctx = ExportContext(scope, on, internal_audience=internal_audience, expires=expires)
+    with store.session() as s:
+        problem = audit.check(s)
+    if problem is not None:
+        raise InvalidRequest(f"the consent records fail their audit ({problem.message}): nothing exported")
     planned = plan(store, ctx, recording_id=recording_id, clip_ids=clip_ids)
 
     def start(s: Session) -> int:

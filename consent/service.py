@@ -435,7 +435,13 @@ def _new_version(
     audit.append(
         s,
         "version_created",
-        {"number": number, "version": digest, "reason": reason, "present": list(names)},
+        {
+            "number": number,
+            "version": digest,
+            "reason": reason,
+            "present": list(names),
+            "present_ids": sorted(present | manual),
+        },
         clip_id=c.id,
     )
     return VersionInfo(c.id, v.id, number, digest, names)
