@@ -5,9 +5,9 @@ exists, so the user's own edits to the demo survive."""
 from __future__ import annotations
 
 import os
+from datetime import date, timedelta
 from pathlib import Path
 
-from annotation.clips import resolve_spec
 from annotation.commands import CreateAnnotation
 from annotation.services import (
     add_recording,
@@ -19,9 +19,8 @@ from annotation.services import (
     new_document,
 )
 from annotation.store import Store, default_db_url, open_store, user_data_dir
+from annotation.store_models import Document
 from media_tools.probe import probe
-from media_tools.render import render
-from media_tools.spec import parse_spec
 from media_tools.synth import make_test_recording
 
 DEMO_PROJECT = "Demo: duty room"
@@ -53,38 +52,57 @@ def _has_display() -> bool:
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
-def _demo_clip(store: Store, doc_id: int, media: Path, folder: Path) -> Path | None:
-    """The "reason for call" phase as a clip, made the way a presenter makes one (not consent-gated: a demo)."""
-    if not media.exists():
-        make_test_recording(media, seconds=30, label="Frontdoor demo")
-    spec = parse_spec(
-        {
-            "source": str(media),
-            "start": 4.0,
-            "end": 11.0,
-            "captions": {"document": str(doc_id), "tier": "Call phase"},
-            "redactions": [
-                {
-                    "kind": "blur",
-                    "start": 4.0,
-                    "end": 11.0,
-                    "keyframes": [
-                        {"t": 4.0, "x": 0.55, "y": 0.25, "w": 0.2, "h": 0.35},
-                        {"t": 11.0, "x": 0.7, "y": 0.3, "w": 0.2, "h": 0.35},
-                    ],
-                    "note": "a face (demo)",
-                }
-            ],
-            "watermark": "research team only",
-        },
-        name="demo clip",
+def _demo_consent(store: Store, doc_id: int, recording_id: int) -> None:
+    """Participants from the Participants tier, two clips, and the first decisions (once per demo store)."""
+    from consent import service
+
+    if service.list_participants(store, DEMO_PROJECT):
+        return
+    for who, role in (("Duty worker A", "social worker"), ("Team manager B", "team manager")):
+        service.add_participant(store, DEMO_PROJECT, who, role=role)
+    service.appearances_from_tier(store, doc_id)
+    face = {
+        "kind": "blur",
+        "start": 4.0,
+        "end": 11.0,
+        "keyframes": [
+            {"t": 4.0, "x": 0.55, "y": 0.25, "w": 0.2, "h": 0.35},
+            {"t": 11.0, "x": 0.7, "y": 0.3, "w": 0.2, "h": 0.35},
+        ],
+        "note": "a face (demo)",
+    }
+    first = service.create_clip(
+        store,
+        recording_id,
+        4.0,
+        11.0,
+        name="reason for call",
+        extra={"captions": {"document": str(doc_id), "tier": "Call phase"}, "redactions": [face]},
+        sensitive_from=doc_id,
     )
-    spec = resolve_spec(store, spec, redact_sensitive=doc_id)
-    out = folder / f"{DEMO_NAME}-clip.mp4"
-    result = render(spec, out)
-    with open(folder / "exports.jsonl", "a", encoding="utf-8") as f:
-        f.write(result.manifest_line + "\n")
-    return out
+    service.record_decision(store, first.clip_id, "Duty worker A", "internal_training", "granted")
+    second = service.create_clip(store, recording_id, 20.0, 24.0, name="consultation", sensitive_from=doc_id)
+    service.record_decision(store, second.clip_id, "Duty worker A", "external_seminar", "granted")
+    # Team manager B has not decided on the consultation yet: the gate will hold it back
+
+
+def _demo_export(store: Store, folder: Path) -> list[str]:
+    """The consent gate, as a presenter uses it: only what everyone present agreed to, watermarked."""
+    from consent.gate import export_clips
+
+    out = folder / "exports"
+    out.mkdir(exist_ok=True)
+    report = export_clips(
+        store,
+        "internal_training",
+        out,
+        audience="Frontdoor demo",
+        expires=date.today() + timedelta(days=90),
+    )
+    lines = [f"exported:   {out / x['output']}  (clip {x['clip']} v{x['version']})" for x in report.exported]
+    lines += [f"held back:  clip {x['clip']} v{x['version']}: {'; '.join(x['why'])}" for x in report.skipped]
+    lines.append(f"manifest:   {report.manifest}")
+    return lines
 
 
 def run_demo(db: str | None = None, open_app: bool = True) -> int:
@@ -121,12 +139,18 @@ def run_demo(db: str | None = None, open_app: bool = True) -> int:
     tsv = folder / f"{DEMO_NAME}.tsv"
     export_eaf(store, doc_id, eaf)
     export_other(store, doc_id, "tsv", tsv)
-    clip = _demo_clip(store, doc_id, media, folder)
+    if not media.exists():
+        make_test_recording(media, seconds=30, label="Frontdoor demo")
+    with store.session() as s:
+        rec_id = s.get(Document, doc_id).recording_id  # type: ignore[union-attr]
+    _demo_consent(store, doc_id, rec_id)
+    gate = _demo_export(store, folder)
     print(f"recording:  {media}")
     print(f"ELAN file:  {eaf}  (open it in ELAN 6)")
     print(f"table:      {tsv}")
-    if clip is not None:
-        print(f"clip:       {clip}  (4-11 s: phase captions, the coded child's name bleeped, a face blurred)")
+    for line in gate:
+        print(line)
+    print("consent:    frontdoor consent status   (the export gate: frontdoor export-clips --help)")
     print(f"next:       frontdoor show {doc_id} --annotations")
     if open_app and _has_display():
         print("app:        the desktop app is not part of this version yet; the demo ran headless")
