@@ -209,6 +209,13 @@ def cmd_consent(args: argparse.Namespace) -> int:
 
     store = _store(args)
     if args.action == "record":
+        if not args.version and not args.form_ref:
+            from app.cli import UserError
+
+            raise UserError(
+                "consent record: give --version HASH (the version the person saw: 'frontdoor clip show CLIP') "
+                "or --form-ref REF (from the signed form)"
+            )
         res = service.record_decision(
             store,
             args.clip,

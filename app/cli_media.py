@@ -72,6 +72,26 @@ def _margin(text: str) -> float:
     return value
 
 
+def _not_a_stored_recording(args: argparse.Namespace, source: Path) -> None:
+    """Clips of recordings in the store leave it only through the consent gate (export-clips)."""
+    from sqlalchemy import select
+
+    from annotation.store_models import Recording
+    from app.cli import UserError, _store
+    from media_tools.cache import file_hash
+
+    if not source.is_file():
+        return  # the render says what is wrong with it
+    digest = file_hash(source)
+    with _store(args).session() as s:
+        rid = s.scalar(select(Recording.id).where(Recording.sha256 == digest).limit(1))
+    if rid is not None:
+        raise UserError(
+            f"{source}: is stored recording {rid}; its clips leave only through the consent gate "
+            "(frontdoor clip create, then frontdoor export-clips)"
+        )
+
+
 def cmd_media(args: argparse.Namespace) -> int:
     return {"probe": _probe, "render": _render, "reel": _reel, "thumbnail": _thumbnail}[args.action](args)
 
@@ -112,6 +132,7 @@ def _render(args: argparse.Namespace) -> int:
     spec = load_spec(args.spec)
     if args.mode:
         spec = spec.with_changes(mode=args.mode)
+    _not_a_stored_recording(args, spec.source)
     spec = _resolve(args, spec)
     out = Path(args.out)
     _check_out(out, args.force)
@@ -129,7 +150,10 @@ def _reel(args: argparse.Namespace) -> int:
     from media_tools.reel import render_reel
     from media_tools.spec import load_spec
 
-    specs = [_resolve(args, load_spec(p)) for p in args.specs]
+    specs = [load_spec(p) for p in args.specs]
+    for spec in specs:
+        _not_a_stored_recording(args, spec.source)
+    specs = [_resolve(args, spec) for spec in specs]
     out = Path(args.out)
     _check_out(out, args.force)
     res = render_reel(

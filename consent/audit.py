@@ -30,10 +30,10 @@ GENESIS = "0" * 64
 
 
 def actor() -> str:
-    """Who is doing this: ``FRONTDOOR_USER``, else the operating-system user."""
+    """Who is doing this: ``FRONTDOOR_USER``, else the operating-system user (at most 200 characters)."""
     env = os.environ.get("FRONTDOOR_USER")
     if env:
-        return env
+        return env[:200]
     try:
         return getpass.getuser()
     except (KeyError, OSError):
@@ -118,7 +118,8 @@ def cross_check(s: Session) -> Problem | None:
     """Whether the consent records agree with the log: every decision row as its entry recorded it,
     withdrawals, and who is present in each clip version. A row changed behind Frontdoor's back (a
     withheld decision turned into a grant, a withdrawal undone, someone taken out of a clip) is named."""
-    logged: dict[int, tuple[int, dict[str, Any], int | None]] = {}
+    logged: dict[int, tuple[int, dict[str, Any], int | None, int | None]] = {}
+    versions_logged: dict[str, int] = {}
     withdrawals: set[int] = set()
     presence: dict[str, set[int]] = {}
     for e in s.scalars(select(AuditEntry).order_by(AuditEntry.id)):
@@ -126,11 +127,12 @@ def cross_check(s: Session) -> Problem | None:
             continue
         body = json.loads(e.payload)
         if e.event == "decision":
-            logged[int(body["decision_id"])] = (e.id, body, e.participant_id)
+            logged[int(body["decision_id"])] = (e.id, body, e.participant_id, e.clip_id)
         elif e.event == "withdrawal" and e.participant_id is not None:
             withdrawals.add(e.participant_id)
         elif e.event == "version_created":
             presence[f"{e.clip_id}:{body['version']}"] = set(body.get("present_ids", []))
+            versions_logged[f"{e.clip_id}:{body['version']}"] = e.id
         elif e.participant_id is not None:
             group = presence.setdefault(f"{e.clip_id}:{body['version']}", set())
             (group.add if e.event == "presence_added" else group.discard)(e.participant_id)
@@ -138,13 +140,30 @@ def cross_check(s: Session) -> Problem | None:
     for d in s.scalars(select(Decision).order_by(Decision.id)):
         if d.id not in logged:
             return Problem(0, f"decision {d.id}: has no audit entry (inserted outside Frontdoor)")
-        entry_id, body, who = logged.pop(d.id)
+        entry_id, body, who, clip_id = logged.pop(d.id)
         v = versions.get(d.clip_version_id)
-        stored = (v.version_hash if v else None, d.scope, d.decision, d.conditions, d.participant_id)
-        if stored != (body["version"], body["scope"], body["decision"], body["conditions"], who):
+        stored = (v.version_hash if v else None, v.clip_id if v else None, d.scope, d.decision, d.conditions)
+        if stored != (body["version"], clip_id, body["scope"], body["decision"], body["conditions"]) or (
+            d.participant_id != who
+        ):
             return Problem(
                 entry_id, f"decision {d.id}: differs from audit entry {entry_id} (changed outside Frontdoor)"
             )
+    if logged:
+        gone = min(logged)
+        return Problem(logged[gone][0], f"decision {gone}: recorded in audit entry {logged[gone][0]} but missing")
+    for v in versions.values():
+        key = f"{v.clip_id}:{v.version_hash}"
+        if key not in versions_logged:
+            return Problem(0, f"clip {v.clip_id} version {v.number}: has no audit entry (inserted outside Frontdoor)")
+        del versions_logged[key]
+        if _spec_hash(v) != v.version_hash:
+            return Problem(0, f"clip {v.clip_id} version {v.number}: its edit does not match its hash (changed)")
+    if versions_logged:
+        key, entry_id = min(versions_logged.items(), key=lambda kv: kv[1])
+        return Problem(
+            entry_id, f"clip version {key.split(':')[1][:12]}: recorded in audit entry {entry_id} but missing"
+        )
     for p in s.scalars(select(Participant).order_by(Participant.id)):
         if (p.withdrawn_at is not None) != (p.id in withdrawals):
             return Problem(
@@ -160,6 +179,12 @@ def cross_check(s: Session) -> Problem | None:
         if actual.get(key, set()) != presence.get(key, set()):
             return Problem(0, f"clip {v.clip_id} version {v.number}: who is present does not match the audit log")
     return None
+
+
+def _spec_hash(v: ClipVersion) -> str:
+    from media_tools.spec import parse_spec
+
+    return parse_spec(dict(v.spec, source="-"), name="version").version_hash(v.source_sha256)
 
 
 def entries(

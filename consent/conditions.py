@@ -91,6 +91,12 @@ def validate(cond: dict[str, Any], spec: EditSpec) -> None:
             apply(cond, spec)
         except SpecError as exc:
             raise InvalidRequest(f"condition {kind}: {exc.message.split(': ', 1)[-1]}") from None
+        rng = cond["redaction"] if kind == "redact" else cond
+        if float(rng["end"]) <= spec.start or float(rng["start"]) >= spec.end:
+            raise InvalidRequest(
+                f"condition {kind}: {float(rng['start']):g}-{float(rng['end']):g} s is outside the clip "
+                f"({spec.start:g}-{spec.end:g} s of the recording)"
+            )
     else:
         raise InvalidRequest(f"condition {kind!r}: unknown kind")
 

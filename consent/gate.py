@@ -9,7 +9,9 @@ withdrawal during a long export still stops the clip: its file is deleted and it
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -24,7 +26,7 @@ from annotation.store import Store
 from annotation.store_models import Recording
 from consent import audit, scopes
 from consent.conditions import ExportContext
-from consent.errors import InvalidRequest
+from consent.errors import InvalidRequest, UnknownThing
 from consent.models import Clip, ClipVersion, Export, ExportItem, Participant
 from consent.service import current_version, evaluate, version_spec, write
 from media_tools import cache
@@ -149,6 +151,8 @@ def export_clips(
         raise InvalidRequest(f"--expires {expires.isoformat()}: is in the past")
     ctx = ExportContext(scope, on, internal_audience=internal_audience, expires=expires)
     with store.session() as s:
+        if recording_id is not None and s.get(Recording, recording_id) is None:
+            raise UnknownThing(f"recording {recording_id}: not found (see 'frontdoor recording add')")
         problem = audit.check(s)
     if problem is not None:
         raise InvalidRequest(f"the consent records fail their audit ({problem.message}): nothing exported")
@@ -170,14 +174,37 @@ def export_clips(
         audit.append(
             s,
             "export_started",
-            {"export": e.id, "scope": scope, "audience": audience, "internal": internal_audience,
-             "expires": e.expires, "clips": [p.clip_id for p in planned]},
+            {"export": e.id, "scope": scope, "internal": internal_audience, "expires": e.expires,
+             "audience_sha256": hashlib.sha256(audience.encode()).hexdigest() if audience else None,
+             "clips": [p.clip_id for p in planned]},
         )  # fmt: skip
         return e.id
 
+    # files left by an export that died between rendering and recording were never given out: remove them
+    for stale in out.glob(".pending-*.mp4"):
+        stale.unlink(missing_ok=True)
     export_id = write(store, start)
-    report = ExportReport(export_id, out, out / f"manifest-{export_id}.json")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    report = ExportReport(export_id, out, out / f"manifest-{export_id}-{stamp}.json")
     mark = watermark_text(scope, audience, expires)
+    try:
+        _export_all(store, planned, ctx, out, export_id, mark, report, progress, cancel)
+    finally:  # the manifest and the log say what was given out, even when the export stops half way
+        _finish(store, report, scope, audience, internal_audience, expires, on)
+    return report
+
+
+def _export_all(
+    store: Store,
+    planned: list[Planned],
+    ctx: ExportContext,
+    out: Path,
+    export_id: int,
+    mark: str,
+    report: ExportReport,
+    progress: Callable[[int, Progress], None] | None,
+    cancel: threading.Event | None,
+) -> None:
     for i, p in enumerate(planned):
         if not p.usable:
             report.skipped.append(
@@ -204,8 +231,19 @@ def export_clips(
             report.skipped.append(item)
         else:
             report.exported.append(item)
+
+
+def _finish(
+    store: Store,
+    report: ExportReport,
+    scope: str,
+    audience: str | None,
+    internal_audience: bool,
+    expires: date | None,
+    on: date,
+) -> None:
     manifest = {
-        "export": export_id,
+        "export": report.export_id,
         "scope": scope,
         "audience": audience,
         "internal_audience": internal_audience,
@@ -223,12 +261,11 @@ def export_clips(
         audit.append(
             s,
             "export_finished",
-            {"export": export_id, "manifest": report.manifest.name, "manifest_sha256": digest,
+            {"export": report.export_id, "manifest": report.manifest.name, "manifest_sha256": digest,
              "exported": [x["clip"] for x in report.exported], "skipped": [x["clip"] for x in report.skipped]},
         )  # fmt: skip
 
     write(store, finish)
-    return report
 
 
 def _for_item(progress: Callable[[int, Progress], None] | None, i: int) -> Callable[[Progress], None] | None:
@@ -263,8 +300,9 @@ def _export_one(
         assert v is not None
         spec = version_spec(v, source)
     spec = spec.with_changes(watermark=f"{spec.watermark} · {mark}" if spec.watermark else mark)
-    target = out / f"clip{p.clip_id}-v{p.version_number}-{p.version_hash[:10]}.mp4"
-    result = render(spec, target, progress=progress, cancel=cancel)
+    target = out / f"e{export_id}-clip{p.clip_id}-v{p.version_number}-{p.version_hash[:10]}.mp4"
+    pending = out / f".pending-{target.name}"  # its final name only once the export is recorded
+    result = render(spec, pending, progress=progress, cancel=cancel)
 
     def keep(s: Session) -> dict[str, Any]:
         # the decision again, now, in the transaction that records the export
@@ -317,9 +355,11 @@ def _export_one(
     try:
         item = write(store, keep)
     except BaseException:
-        target.unlink(missing_ok=True)
+        pending.unlink(missing_ok=True)
         raise
     if "why" in item:
-        target.unlink(missing_ok=True)
+        pending.unlink(missing_ok=True)
         item.update({"clip": p.clip_id, "name": p.clip_name, "version": p.version_number})
+    else:
+        os.replace(pending, target)
     return item

@@ -29,6 +29,15 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+class ConsentLock(Base):
+    """One row that every consent write updates first: consent writes take turns, so a decision taken on
+    what was read (the gate's last check before it keeps a file) cannot race a withdrawal."""
+
+    __tablename__ = "consent_lock"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    n: Mapped[int] = mapped_column(Integer, default=0)
+
+
 class ConsentPolicy(Base):
     """Per-project choices: whether real names of participants are kept at all."""
 

@@ -49,6 +49,15 @@ from media_tools.spec import EditSpec, parse_spec
 
 T = TypeVar("T")
 DECISIONS = ("granted", "withheld")
+MAX_ID = 2**31  # larger numbers are no row's id (and overflow the databases' integers)
+LIMITS = {"pseudonym": 100, "real_name": 200, "role": 200, "contact": 300, "name": 300}
+
+
+def _fits(what: str, value: str | None) -> None:
+    if value is not None and len(value) > LIMITS[what]:
+        raise InvalidRequest(f"{what.replace('_', ' ')}: longer than {LIMITS[what]} characters")
+
+
 METHODS = ("in_app", "paper_form")
 
 
@@ -61,6 +70,7 @@ def write(store: Store, fn: Callable[[Session], T], *, attempts: int = 5) -> T:
     for attempt in range(attempts):
         try:
             with store.session() as s:
+                _take_turn(s)
                 return fn(s)
         except IntegrityError as exc:
             if "audit_log" not in str(exc.orig) or attempt == attempts - 1:
@@ -72,6 +82,16 @@ def write(store: Store, fn: Callable[[Session], T], *, attempts: int = 5) -> T:
             raise StoreUnavailable(f"{store.label}: {_first_line(exc)}") from exc
         time.sleep(0.05 * (attempt + 1))
     raise AssertionError("unreachable")
+
+
+def _take_turn(s: Session) -> None:
+    """Start the transaction with a write, so consent writes run one at a time and each reads what the one
+    before committed (SQLite takes its write lock here; PostgreSQL locks the row until commit)."""
+    from sqlalchemy import update
+
+    from consent.models import ConsentLock
+
+    s.execute(update(ConsentLock).where(ConsentLock.id == 1).values(n=ConsentLock.n + 1))
 
 
 def _first_line(exc: Exception) -> str:
@@ -97,7 +117,7 @@ def participant(s: Session, ref: str | int, project_id: int | None = None) -> Pa
         UnknownThing: none, or several projects use that pseudonym.
     """
     text = str(ref)
-    if text.isdigit():
+    if text.isdigit() and int(text) < MAX_ID:
         p = s.get(Participant, int(text))
         if p is not None and (project_id is None or p.project_id == project_id):
             return p
@@ -116,7 +136,7 @@ def participant(s: Session, ref: str | int, project_id: int | None = None) -> Pa
 
 def clip(s: Session, ref: str | int) -> Clip:
     text = str(ref)
-    c = s.get(Clip, int(text)) if text.isdigit() else None
+    c = s.get(Clip, int(text)) if text.isdigit() and int(text) < MAX_ID else None
     if c is None:
         raise UnknownThing(f"clip {text!r}: not found (see 'frontdoor clip list')")
     return c
@@ -166,6 +186,8 @@ def add_participant(
         InvalidRequest: an empty or taken pseudonym, or a real name the project does not keep.
     """
     pseudonym = _check_pseudonym(pseudonym)
+    for what, value in (("real_name", real_name), ("role", role), ("contact", contact)):
+        _fits(what, value)
 
     def do(s: Session) -> int:
         p = _project(s, project, create=True)
@@ -184,7 +206,7 @@ def add_participant(
         audit.append(
             s,
             "participant_added",
-            {"pseudonym": pseudonym, "role": role, "real_name_kept": bool(real_name), "contact_kept": bool(contact)},
+            {"pseudonym": pseudonym, "real_name_kept": bool(real_name), "contact_kept": bool(contact)},
             participant_id=part.id,
         )
         return part.id
@@ -196,6 +218,7 @@ def _check_pseudonym(text: str | None) -> str:
     name = (text or "").strip()
     if not name:
         raise InvalidRequest("participant: the pseudonym is empty")
+    _fits("pseudonym", name)
     if name.isdigit():
         raise InvalidRequest(f"participant {name!r}: a pseudonym needs a letter (numbers are participant ids)")
     return name
@@ -232,6 +255,7 @@ def edit_participant(store: Store, ref: str | int, **changes: str | None) -> Non
                 raise InvalidRequest(f"participant {new!r}: already in this project")
             changes["pseudonym"] = new
         for k, v in changes.items():
+            _fits(k, v)
             setattr(part, k, v)
         shown = {k: (v if k in ("pseudonym", "role") else "(changed)") for k, v in changes.items()}
         audit.append(s, "participant_changed", shown, participant_id=part.id)
@@ -298,6 +322,7 @@ def appearances_from_tier(store: Store, doc_id: int, *, tier: str = PARTICIPANTS
                     document_id=doc_id,
                 )
             )
+            _present_in_current_versions(s, rec.id, ids[seg.value.strip()], seg.start, seg.end)
         audit.append(s, "appearances_imported", {"document": doc_id, "recording": rec.id, "count": len(segments)})
         return len(segments)
 
@@ -318,11 +343,26 @@ def add_appearance(store: Store, who: str | int, recording_id: int, start_ms: in
         s.add(
             Appearance(participant_id=part.id, recording_id=rec.id, start_ms=start_ms, end_ms=end_ms, origin="manual")
         )
+        _present_in_current_versions(s, rec.id, part.id, start_ms, end_ms)
         audit.append(
             s, "appearance_added", {"recording": rec.id, "start_ms": start_ms, "end_ms": end_ms}, participant_id=part.id
         )
 
     write(store, do)
+
+
+def _present_in_current_versions(s: Session, recording_id: int, pid: int, start_ms: int, end_ms: int) -> None:
+    """Someone newly known to appear is present in every current clip version that overlaps: their consent
+    is needed from now on."""
+    for c in s.scalars(select(Clip).where(Clip.recording_id == recording_id)):
+        v = current_version(s, c)
+        lo, hi = round(float(v.spec["start"]) * 1000), round(float(v.spec["end"]) * 1000)
+        if end_ms > lo and start_ms < hi and s.get(Presence, (v.id, pid)) is None:
+            s.add(Presence(clip_version_id=v.id, participant_id=pid, origin="appearances"))
+            s.flush()
+            audit.append(
+                s, "presence_added", {"version": v.version_hash, "from": "appearance"}, participant_id=pid, clip_id=c.id
+            )
 
 
 def _present_from_appearances(s: Session, recording_id: int, start: float, end: float) -> set[int]:
@@ -367,6 +407,7 @@ def create_clip(
     Raises:
         UnknownThing, InvalidRequest: unknown recording or participant, an invalid edit.
     """
+    _fits("name", name)
     spec = _build_spec(store, recording_id, start, end, extra or {}, sensitive_from)
 
     def do(s: Session) -> VersionInfo:
@@ -383,9 +424,7 @@ def create_clip(
         present = _present_from_appearances(s, rec.id, start, end)
         manual = {participant(s, p, rec.project_id).id for p in add_present}
         info = _new_version(s, c, rec, spec, "created", present, manual)
-        audit.append(
-            s, "clip_created", {"name": c.name, "recording": rec.id, "version": info.version_hash}, clip_id=c.id
-        )
+        audit.append(s, "clip_created", {"recording": rec.id, "version": info.version_hash}, clip_id=c.id)
         return info
 
     return write(store, do)
@@ -466,6 +505,13 @@ def edit_clip(
         v = current_version(s, c)
         old = dict(v.spec)
         rec_id = c.recording_id
+    for key in ("start", "end", "source"):
+        if key in (extra or {}):
+            raise InvalidRequest(
+                f"clip edit: give {key} with --{key}, not in the spec"
+                if key != "source"
+                else "clip edit: the source is the clip's recording"
+            )
     data = {**old, **(extra or {})}
     new_start = old["start"] if start is None else start
     new_end = old["end"] if end is None else end
@@ -487,9 +533,30 @@ def _add_version(store: Store, ref: str | int, spec: EditSpec, reason: str) -> V
             )
         )
         present = _present_from_appearances(s, rec.id, spec.start, spec.end)
-        return _new_version(s, c, rec, spec, reason, present, manual)
+        carried = spec
+        for cond in _standing_edit_conditions(s, c):
+            if not conditions.met_by_spec(cond, carried):
+                carried = conditions.apply(cond, carried)
+        why = f"{reason}; redactions asked for as conditions of consent kept" if carried is not spec else reason
+        return _new_version(s, c, rec, carried, why, present, manual)
 
     return write(store, do)
+
+
+def _standing_edit_conditions(s: Session, c: Clip) -> list[dict[str, Any]]:
+    """Redactions people asked for on any version of this clip: a re-cut keeps them (a withdrawn person's
+    too: their clips are unusable anyway, and it does no harm)."""
+    out: list[dict[str, Any]] = []
+    rows = s.scalars(
+        select(Decision)
+        .join(ClipVersion, ClipVersion.id == Decision.clip_version_id)
+        .where(ClipVersion.clip_id == c.id)
+    )
+    for d in rows:
+        for cond in d.conditions:
+            if conditions.changes_edit(cond) and cond not in out:
+                out.append(cond)
+    return out
 
 
 def set_presence(
@@ -510,6 +577,13 @@ def set_presence(
             row = s.get(Presence, (v.id, p.id))
             if row is None:
                 raise InvalidRequest(f"participant {p.pseudonym!r}: is not present in clip {c.id}")
+            if p.withdrawn_at is not None:
+                raise InvalidRequest(f"participant {p.pseudonym!r}: has withdrawn; their presence is not removed")
+            if p.id in _present_from_appearances(s, c.recording_id, float(v.spec["start"]), float(v.spec["end"])):
+                raise InvalidRequest(
+                    f"participant {p.pseudonym!r}: appears in the recording during this clip; correct the "
+                    "appearance (or the Participants tier) first"
+                )
             s.delete(row)
             audit.append(s, "presence_removed", {"version": v.version_hash}, participant_id=p.id, clip_id=c.id)
         s.flush()
@@ -636,7 +710,7 @@ def record_decision(
             clip_id=c.id,
         )
         new = None
-        changing = [x for x in conds if conditions.changes_edit(x)]
+        changing = [x for x in conds if conditions.changes_edit(x) and not conditions.met_by_spec(x, spec)]
         if changing:
             rec = s.get(Recording, c.recording_id)
             assert rec is not None
@@ -718,6 +792,10 @@ def evaluate(s: Session, v: ClipVersion, ctx: conditions.ExportContext, source: 
         return verdict
     latest = latest_decisions(s, v.id)
     spec = version_spec(v, source)
+    if spec.version_hash(v.source_sha256) != v.version_hash:
+        verdict.usable = False
+        verdict.reasons.append("the stored edit does not match its version hash (changed outside Frontdoor)")
+        return verdict
     for p in present:
         if p.withdrawn_at is not None:
             verdict.reasons.append(f"{p.pseudonym} withdrew")

@@ -276,11 +276,13 @@ def test_stills_show_the_right_frames_with_the_redactions_on_screen(coded: Coded
 
 
 def test_presence_not_appearance_decides_which_clips_are_on_the_form(scene: Scene) -> None:
-    service.set_presence(scene.store, scene.huddle, remove=[scene.me])
+    # someone the appearances place in a clip cannot be taken out of it by hand
+    with pytest.raises(InvalidRequest, match="appears in the recording during this clip"):
+        service.set_presence(scene.store, scene.huddle, remove=[scene.me])
     service.set_presence(scene.store, scene.afternoon, add=[scene.me])
     data = forms.form_data(scene.store, scene.me)
-    assert [c.clip_id for c in data.clips] == [scene.call, scene.afternoon]
-    assert data.clips[1].shows[0] == "1 other member of staff appears"
+    assert [c.clip_id for c in data.clips] == [scene.huddle, scene.call, scene.afternoon]  # by time
+    assert data.clips[2].shows[0] == "1 other member of staff appears"
 
 
 def test_a_clip_edited_away_from_the_participant_leaves_the_form(scene: Scene) -> None:

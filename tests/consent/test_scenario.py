@@ -29,6 +29,12 @@ class Cli:
         return out if code == 0 else err
 
 
+def current(run: Cli, clip: int) -> str:
+    """The short hash of a clip's current version, as 'clip show' prints it (what the person saw)."""
+    line = next(ln for ln in run("clip", "show", str(clip)).splitlines() if "(current)" in ln)
+    return line.split()[2]
+
+
 def exported(report: str) -> set[int]:
     return {int(line.split()[2]) for line in report.splitlines() if line.startswith("exported clip ")}
 
@@ -52,7 +58,8 @@ def test_three_people_five_clips(world: World, capsys: pytest.CaptureFixture[str
     assert "present: Admin C, Duty worker A" in run("clip", "show", "4")
 
     def decide(clip: int, who: str, scope: str, decision: str = "granted", *extra: str) -> None:
-        run("consent", "record", str(clip), who, "--scope", scope, "--decision", decision, *extra)
+        version = current(run, clip)
+        run("consent", "record", str(clip), who, "--scope", scope, "--decision", decision, "--version", version, *extra)
 
     decide(1, "Duty worker A", "publication")
     decide(2, "Duty worker A", "external_seminar")
@@ -77,7 +84,8 @@ def test_three_people_five_clips(world: World, capsys: pytest.CaptureFixture[str
     assert exported(report) == {1, 2, 5}
     assert "skipped clip 3 v1: Manager B withheld research_team" in report
     assert "skipped clip 4 v2: Admin C has not decided (internal_training); Duty worker A has not decided" in report
-    manifest = json.loads((out1 / "manifest-1.json").read_text())
+    (manifest_file,) = out1.glob("manifest-*.json")
+    manifest = json.loads(manifest_file.read_text())
     assert [c["clip"] for c in manifest["clips"]] == [1, 2, 5]
     for c in manifest["clips"]:
         f = out1 / c["output"]
@@ -139,19 +147,21 @@ def test_bad_input_is_one_line_and_changes_nothing(world: World, capsys: pytest.
     run("participant", "add", "A", "--project", PROJECT)
     run("participant", "appear", "A", rec, "0s", "5s")
     run("clip", "create", rec, "--start", "1s", "--end", "2s")
-    v1 = run("clip", "show", "1").split("version 1 ")[1][:12]
+    v1 = current(run, 1)
     run("clip", "edit", "1", "--end", "2.5s")
+    v2 = current(run, 1)
     before = run("audit", "show")
     e = "frontdoor: error: "
     no_scope = e + "scope 'tv': unknown (use one of research_team, internal_training, external_seminar, publication)\n"
     nobody = e + "participant 'Nobody': not found (see 'frontdoor participant list')\n"
-    decide = ("consent", "record", "1", "A", "--decision", "granted")
+    decide = ("consent", "record", "1", "A", "--decision", "granted", "--version", v2)
     cases = [
-        (("consent", "record", "1", "Nobody", "--scope", "research_team", "--decision", "granted"), nobody),
-        (("consent", "record", "9", "A", "--scope", "research_team", "--decision", "granted"),
+        (("consent", "record", "1", "Nobody", "--scope", "research_team", "--decision", "granted", "--version", v2),
+         nobody),
+        (("consent", "record", "9", "A", "--scope", "research_team", "--decision", "granted", "--version", v2),
          e + "clip '9': not found (see 'frontdoor clip list')\n"),
         ((*decide, "--scope", "tv"), no_scope),
-        ((*decide, "--scope", "research_team", "--version", v1),
+        (("consent", "record", "1", "A", "--decision", "granted", "--scope", "research_team", "--version", v1),
          e + "clip 1: version 1 is superseded by version 2; decide on the current version\n"),
         (("consent", "withdraw", "Nobody"), nobody),
         (("export-clips", "--scope", "tv", "."), no_scope),
@@ -159,6 +169,12 @@ def test_bad_input_is_one_line_and_changes_nothing(world: World, capsys: pytest.
          e + "/nonexistent/out: output folder does not exist\n"),
         (("clip", "create", rec, "--start", "11s", "--end", "13s"),
          e + "clip: end: 13 s is past the end of the source (12.000 s)\n"),
+        (("consent", "record", "1", "A", "--decision", "granted", "--scope", "research_team"),
+         e + "consent record: give --version HASH (the version the person saw: 'frontdoor clip show CLIP') "
+         "or --form-ref REF (from the signed form)\n"),
+        (("export-clips", "--scope", "research_team", ".", "--recording", "99"),
+         e + "recording 99: not found (see 'frontdoor recording add')\n"),
+        (("clip", "show", "9" * 20), e + f"clip '{'9' * 20}': not found (see 'frontdoor clip list')\n"),
         (("participant", "add", "42", "--project", PROJECT),
          e + "participant '42': a pseudonym needs a letter (numbers are participant ids)\n"),
     ]  # fmt: skip

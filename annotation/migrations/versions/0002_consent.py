@@ -17,10 +17,11 @@ branch_labels = None
 depends_on = None
 
 
-# Rows that are never changed once written. The audit log is never changed or deleted; a clip version or a
-# decision may be deleted (destruction at the end of retention, with an audit entry) but never changed.
-APPEND_ONLY = ("audit_log",)
-NEVER_UPDATED = ("clip_version", "decision")
+# Rows that are never changed or deleted once written: the audit log, and what consent is given on (clip
+# versions) and the decisions themselves. (Destruction at the end of retention will need its own, audited
+# path.)
+APPEND_ONLY = ("audit_log", "clip_version", "decision")
+NEVER_UPDATED: tuple[str, ...] = ()
 
 
 def _sqlite_triggers() -> None:
@@ -79,6 +80,12 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_audit_log_clip_id"), ["clip_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_audit_log_participant_id"), ["participant_id"], unique=False)
 
+    op.create_table(
+        "consent_lock",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("n", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_consent_lock")),
+    )
     op.create_table(
         "consent_policy",
         sa.Column("project_id", sa.Integer(), nullable=False),
@@ -272,6 +279,9 @@ def upgrade() -> None:
     )
     # ### end Alembic commands ###
 
+    op.bulk_insert(
+        sa.table("consent_lock", sa.column("id", sa.Integer), sa.column("n", sa.Integer)), [{"id": 1, "n": 0}]
+    )
     dialect = op.get_bind().dialect.name
     if dialect == "sqlite":
         _sqlite_triggers()
@@ -317,6 +327,7 @@ def downgrade() -> None:
 
     op.drop_table("export")
     op.drop_table("consent_policy")
+    op.drop_table("consent_lock")
     with op.batch_alter_table("audit_log", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_audit_log_participant_id"))
         batch_op.drop_index(batch_op.f("ix_audit_log_clip_id"))
