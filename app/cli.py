@@ -231,6 +231,29 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(args.db, open_app=not args.headless)
 
 
+def cmd_app(args: argparse.Namespace) -> int:
+    import ctypes.util
+    import importlib.util
+
+    if importlib.util.find_spec("PySide6") is None:
+        raise UserError("the desktop app needs PySide6: pip install 'frontdoor[gui]'")
+    if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or os.environ.get("QT_QPA_PLATFORM")):
+        raise UserError("no display: run the app on a desktop (or under Xvfb: xvfb-run frontdoor app)")
+    from app.gui import pick_document, run_app
+
+    store = _store(args)
+    try:
+        doc = pick_document(store, args.project, args.doc)
+    except LookupError as exc:
+        raise UserError(str(exc)) from None
+    if ctypes.util.find_library("vlc") is None:
+        sys.stderr.write(
+            "frontdoor: libvlc not found: video plays as stills only "
+            "(apt-get install libvlc5 vlc-plugin-base vlc-plugin-video-output)\n"
+        )
+    return run_app(store, doc, screenshot=args.screenshot)
+
+
 def cmd_doctor(args: argparse.Namespace) -> int:
     from app.doctor import report
 
@@ -398,6 +421,17 @@ def build_parser() -> argparse.ArgumentParser:
         cmd_demo,
     )
     s.add_argument("--headless", action="store_true", help="do not open the app even if a display exists")
+
+    s = _sub(
+        subs,
+        "app",
+        "open the desktop app on a project's document (the newest, or --doc)",
+        "frontdoor app --project 'Demo: duty room'",
+        cmd_app,
+    )
+    s.add_argument("--project")
+    s.add_argument("--doc", type=_doc_id)
+    s.add_argument("--screenshot", metavar="PNG", help="save the window once loaded, then exit")
 
     from app.cli_consent import add_consent_parsers
     from app.cli_media import add_media_parser

@@ -153,7 +153,14 @@ def run_demo(db: str | None = None, open_app: bool = True) -> int:
     print("consent:    frontdoor consent status   (the export gate: frontdoor export-clips --help)")
     print(f"next:       frontdoor show {doc_id} --annotations")
     if open_app and _has_display():
-        print("app:        the desktop app is not part of this version yet; the demo ran headless")
-    else:
-        print("app:        no display (or --headless): ran the demo headless")
+        import importlib.util
+
+        if importlib.util.find_spec("PySide6") is None:
+            print("app:        PySide6 is not installed (pip install 'frontdoor[gui]'): ran the demo headless")
+            return 0
+        print("app:        opening the desktop app on the demo document (F1 lists the keys)")
+        from app.gui import run_app
+
+        return run_app(store, doc_id)
+    print("app:        no display (or --headless): ran the demo headless")
     return 0

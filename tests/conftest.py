@@ -9,6 +9,11 @@ from __future__ import annotations
 
 import os
 import uuid
+
+# Qt widgets are tested without a screen (one player test starts its own Xvfb in a subprocess), and
+# libvlc must not look for a sound card the test machine does not have.
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("FRONTDOOR_NO_AUDIO", "1")
 from collections.abc import Iterator
 from pathlib import Path
 

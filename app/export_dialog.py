@@ -1,0 +1,204 @@
+"""The export dialog over the consent gate: pick a scope and clips, see which are usable and why the others
+are not, export with a progress bar per clip and a cancel button. The work runs on a worker thread through
+``consent.gate.export_clips`` (the only way out); the window stays responsive."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDateEdit,
+    QDialog,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+)
+
+from annotation.store import Store
+from consent.conditions import ExportContext
+from consent.errors import ConsentError
+from consent.gate import Planned, export_clips, plan
+from consent.scopes import LABELS, SCOPES
+from media_tools.errors import MediaError
+from media_tools.ffmpeg_bin import Progress
+
+
+class _Signals(QObject):
+    progress = Signal(int, float)  # row, fraction
+    finished = Signal(object)  # ExportReport
+    failed = Signal(str)
+
+
+class _ExportJob(QRunnable):
+    def __init__(self, store: Store, kwargs: dict[str, Any], cancel: threading.Event) -> None:
+        super().__init__()
+        self.signals = _Signals()
+        self._store, self._kwargs, self._cancel = store, kwargs, cancel
+
+    def run(self) -> None:
+        def on_progress(i: int, p: Progress) -> None:
+            self.signals.progress.emit(i, p.fraction)
+
+        try:
+            report = export_clips(self._store, progress=on_progress, cancel=self._cancel, **self._kwargs)
+        except (ConsentError, MediaError) as exc:
+            self.signals.failed.emit(str(exc))
+            return
+        self.signals.finished.emit(report)
+
+
+class ExportDialog(QDialog):
+    exported = Signal(object)
+
+    def __init__(self, store: Store, parent: Any = None, *, folder: str | Path | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Export clips")
+        self.store = store
+        self.cancel_event = threading.Event()
+        self.scope = QComboBox()
+        for s in SCOPES:
+            self.scope.addItem(LABELS[s], s)
+        self.audience = QLineEdit()
+        self.audience.setPlaceholderText("audience or event (written on every frame)")
+        self.internal = QCheckBox("the audience is inside the authority")
+        self.expires_on = QCheckBox("use ends on")
+        self.expires = QDateEdit(date.today())
+        self.expires.setCalendarPopup(True)
+        self.folder = QLineEdit(str(folder or ""))
+        browse = QPushButton("Choose…")
+        browse.clicked.connect(self._choose_folder)
+        self.clips = QTreeWidget()
+        self.clips.setHeaderLabels(["Clip", "Version", "Usable", "Why not", "Progress"])
+        self.status = QLabel()
+        self.export_button = QPushButton("Export usable clips")
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setEnabled(False)
+        form = QFormLayout()
+        form.addRow("Use", self.scope)
+        form.addRow("Audience", self.audience)
+        form.addRow("", self.internal)
+        row = QHBoxLayout()
+        row.addWidget(self.expires_on)
+        row.addWidget(self.expires)
+        form.addRow("Expiry", row)
+        frow = QHBoxLayout()
+        frow.addWidget(self.folder)
+        frow.addWidget(browse)
+        form.addRow("Folder", frow)
+        lay = QVBoxLayout(self)
+        lay.addLayout(form)
+        lay.addWidget(self.clips)
+        lay.addWidget(self.status)
+        buttons = QHBoxLayout()
+        buttons.addStretch(1)
+        buttons.addWidget(self.cancel_button)
+        buttons.addWidget(self.export_button)
+        lay.addLayout(buttons)
+        self._bars: dict[int, QProgressBar] = {}
+        self._rows: list[Planned] = []
+        for w in (self.scope, self.internal, self.expires_on):
+            sig = getattr(w, "currentIndexChanged", None) or w.toggled
+            sig.connect(self.refresh)
+        self.expires.dateChanged.connect(self.refresh)
+        self.export_button.clicked.connect(self.start)
+        self.cancel_button.clicked.connect(self.cancel_event.set)
+        self.resize(900, 520)
+        self.refresh()
+
+    def context(self) -> ExportContext:
+        exp = self.expires.date().toPython() if self.expires_on.isChecked() else None
+        return ExportContext(self.scope.currentData(), datetime.now(UTC).date(), self.internal.isChecked(), exp)  # type: ignore[arg-type]
+
+    def refresh(self) -> None:
+        """Show, for the chosen use, which clips may go and who stands in the way of the others."""
+        self._rows = plan(self.store, self.context())
+        self.clips.clear()
+        self._bars.clear()
+        for p in self._rows:
+            item = QTreeWidgetItem(
+                [
+                    f"{p.clip_id}: {p.clip_name}",
+                    f"v{p.version_number}",
+                    "yes" if p.usable else "no",
+                    "; ".join(p.reasons),
+                ]
+            )
+            item.setForeground(2, Qt.GlobalColor.darkGreen if p.usable else Qt.GlobalColor.darkRed)
+            self.clips.addTopLevelItem(item)
+            if p.usable:
+                bar = QProgressBar()
+                bar.setRange(0, 100)
+                bar.setValue(0)
+                self.clips.setItemWidget(item, 4, bar)
+                self._bars[p.clip_id] = bar
+        usable = sum(p.usable for p in self._rows)
+        self.status.setText(f"{usable} of {len(self._rows)} clips may be exported for {LABELS[self.context().scope]}")
+        self.export_button.setEnabled(usable > 0)
+
+    def _choose_folder(self) -> None:
+        d = QFileDialog.getExistingDirectory(self, "Export to")
+        if d:
+            self.folder.setText(d)
+
+    def start(self) -> None:
+        folder = self.folder.text().strip()
+        if not folder or not Path(folder).is_dir():
+            self.status.setText("choose an existing folder to export to")
+            return
+        ctx = self.context()
+        self.cancel_event.clear()
+        self.export_button.setEnabled(False)
+        self.cancel_button.setEnabled(True)
+        job = _ExportJob(
+            self.store,
+            {
+                "scope": ctx.scope,
+                "folder": folder,
+                "audience": self.audience.text().strip() or None,
+                "internal_audience": ctx.internal_audience,
+                "expires": ctx.expires,
+            },
+            self.cancel_event,
+        )
+        usable_ids = [p.clip_id for p in self._rows]
+        job.signals.progress.connect(lambda i, f: self._progress(usable_ids[i] if i < len(usable_ids) else -1, f))
+        job.signals.finished.connect(self._done)
+        job.signals.failed.connect(self._failed)
+        self._job = job  # keep the signals alive
+        QThreadPool.globalInstance().start(job)
+        self.status.setText("exporting…")
+
+    def _progress(self, clip_id: int, fraction: float) -> None:
+        bar = self._bars.get(clip_id)
+        if bar is not None:
+            bar.setValue(round(fraction * 100))
+
+    def _done(self, report: Any) -> None:
+        self.cancel_button.setEnabled(False)
+        for x in report.exported:
+            bar = self._bars.get(x["clip"])
+            if bar is not None:
+                bar.setValue(100)
+        self.status.setText(
+            f"{len(report.exported)} exported, {len(report.skipped)} held back — {report.folder} "
+            f"(manifest {report.manifest.name})"
+        )
+        self.exported.emit(report)
+
+    def _failed(self, message: str) -> None:
+        self.cancel_button.setEnabled(False)
+        self.export_button.setEnabled(True)
+        self.status.setText(message)

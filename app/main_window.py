@@ -1,0 +1,356 @@
+"""The researcher's window: the player on top, the timeline under it, the annotations table beside it.
+
+Keyboard first: every action has a shortcut (F1 lists them). Rapid coding: pick a tier, and the keys 1-9
+stand for its vocabulary's values; the first press starts a segment at the playhead, the second press of the
+same key ends it (Shift+key makes a one-frame point event); the video can keep playing. Every edit is a
+command on the undo stack, committed to the store when it is made.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QKeySequence, QUndoStack
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QMainWindow,
+    QMessageBox,
+    QSplitter,
+    QTableView,
+    QTextBrowser,
+    QVBoxLayout,
+    QWidget,
+)
+
+from annotation.commands import CreateAnnotation, DeleteAnnotation, SetAnnotationTimes, SetAnnotationValue
+from annotation.errors import AnnotationError
+from annotation.services import document_display, get_document
+from annotation.store import Store
+from annotation.store_models import Document, Recording
+from annotation.timing import Segment
+from app.annotations_table import AnnotationsFilter, AnnotationsModel
+from app.undo import StoreEdit
+
+CODE_KEYS = "123456789"
+
+
+class MainWindow(QMainWindow):
+    errorShown = Signal(str)
+
+    def __init__(self, store: Store, doc_id: int, *, autoplay: bool = False) -> None:
+        super().__init__()
+        from app.player import PlayerWidget
+        from app.timeline import TimelineView
+
+        self.store = store
+        self.doc_id = doc_id
+        self.undo_stack = QUndoStack(self)
+        self._open: dict[str, int] = {}  # code key -> start ms of a segment being coded
+        self._frame_ms = 40.0
+
+        self.player = PlayerWidget()
+        self.timeline = TimelineView()
+        self.table_model = AnnotationsModel()
+        self.table_filter = AnnotationsFilter()
+        self.table_filter.setSourceModel(self.table_model)
+        self.table = QTableView()
+        self.table.setModel(self.table_filter)
+        self.table.setSortingEnabled(True)
+        self.table.sortByColumn(1, Qt.SortOrder.AscendingOrder)
+        self.table.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
+        self.table.horizontalHeader().setSectionResizeMode(4, QHeaderView.ResizeMode.Stretch)
+        self.table.verticalHeader().hide()
+        self.tier_filter = QComboBox()
+        self.text_filter = QLineEdit()
+        self.text_filter.setPlaceholderText("filter by value…")
+        self.coding_tier = QComboBox()
+        self.coding_keys = QLabel()
+        self.coding_keys.setWordWrap(True)
+        self.message = QLabel()
+        self.message.setStyleSheet("color: #b00020;")
+        self.time_label = QLabel("00:00:00.000")
+        self._clear_message = QTimer(self)
+        self._clear_message.setSingleShot(True)
+        self._clear_message.timeout.connect(lambda: self.message.setText(""))
+
+        side = QWidget()
+        lay = QVBoxLayout(side)
+        row = QHBoxLayout()
+        row.addWidget(self.tier_filter)
+        row.addWidget(self.text_filter)
+        lay.addLayout(row)
+        lay.addWidget(self.table)
+        lay.addWidget(QLabel("Coding tier (keys 1-9):"))
+        lay.addWidget(self.coding_tier)
+        lay.addWidget(self.coding_keys)
+        top = QSplitter(Qt.Orientation.Horizontal)
+        top.addWidget(self.player)
+        top.addWidget(side)
+        top.setStretchFactor(0, 3)
+        top.setStretchFactor(1, 2)
+        top.setSizes([840, 560])
+        main = QSplitter(Qt.Orientation.Vertical)
+        main.addWidget(top)
+        main.addWidget(self.timeline)
+        main.setStretchFactor(0, 3)
+        main.setStretchFactor(1, 2)
+        main.setSizes([500, 360])
+        self.setCentralWidget(main)
+        self.statusBar().addWidget(self.time_label)
+        self.statusBar().addWidget(self.message, 1)
+
+        self._actions: list[QAction] = []
+        self._build_actions()
+        self.player.positionChanged.connect(self._on_position)
+        self.timeline.seekRequested.connect(self.player.seek)
+        self.timeline.annotationSelected.connect(self._on_annotation_selected)
+        self.timeline.createRequested.connect(self._on_create)
+        self.timeline.resizeRequested.connect(self._on_retime)
+        self.timeline.moveRequested.connect(self._on_retime)
+        self.table.clicked.connect(self._on_table_clicked)
+        self.tier_filter.currentIndexChanged.connect(self._apply_filter)
+        self.text_filter.textChanged.connect(self._apply_filter)
+        self.coding_tier.currentIndexChanged.connect(self._show_coding_keys)
+        self.load_document(doc_id)
+        # keys code and steer from the start (a text field that has the focus takes its own keys)
+        self.timeline.setFocus()
+        if autoplay:
+            QTimer.singleShot(0, self, self.player.play)
+
+    # ---- loading ----------------------------------------------------------------------------------------
+
+    def load_document(self, doc_id: int) -> None:
+        self.doc_id = doc_id
+        doc = get_document(self.store, doc_id)
+        with self.store.session() as s:
+            row = s.get(Document, doc_id)
+            rec = s.get(Recording, row.recording_id) if row and row.recording_id else None
+            media = rec.abs_path if rec else None
+            title = row.name if row else str(doc_id)
+        from app.timeline import tier_rows
+
+        self._tiers = tier_rows(doc)
+        self.timeline.set_tiers(self._tiers)
+        self.tier_filter.blockSignals(True)
+        self.tier_filter.clear()
+        self.tier_filter.addItem("all tiers", None)
+        for row in self._tiers:
+            self.tier_filter.addItem(row.tier_id, row.tier_id)
+        self.tier_filter.blockSignals(False)
+        self.coding_tier.blockSignals(True)
+        self.coding_tier.clear()
+        for row in self._tiers:
+            if row.parent is None and row.vocabulary:
+                self.coding_tier.addItem(row.tier_id, row.tier_id)
+        self.coding_tier.blockSignals(False)
+        self._show_coding_keys()
+        self.setWindowTitle(f"Frontdoor — {title}")
+        if media and Path(media).is_file():
+            try:
+                self.player.load(media)
+            except Exception as exc:  # the player reports its own one-line errors
+                self.show_error(str(exc))
+            dur = self.player.duration_ms
+            if dur:
+                self.timeline.set_duration(dur)
+            fps = getattr(self.player, "fps", None)
+            if fps:
+                self._frame_ms = 1000.0 / fps
+                self.timeline.set_frame_ms(self._frame_ms)
+            self._load_waveform(media)
+        elif media:
+            self.show_error(f"{media}: media file not found (relink: frontdoor recording relink)")
+        self.refresh(doc_id)
+
+    def _load_waveform(self, media: str) -> None:
+        from media_tools.errors import MediaError
+        from media_tools.waveform import peaks
+
+        try:
+            self.timeline.set_waveform(peaks(media))
+        except MediaError:
+            self.timeline.set_waveform(None)
+
+    def refresh(self, doc_id: int) -> None:
+        """Reload the document's annotations into the timeline and the table (after any edit)."""
+        if doc_id != self.doc_id:
+            return
+        display = document_display(self.store, doc_id)
+        for row in self._tiers:
+            self.timeline.set_segments(row.tier_id, display.get(row.tier_id, []))
+        self.table_model.set_segments(display)
+        self._display = display
+
+    # ---- edits ------------------------------------------------------------------------------------------
+
+    def push(self, cmd: Any) -> bool:
+        edit = StoreEdit(self.store, cmd, self.refresh, self.show_error)
+        self.undo_stack.push(edit)
+        return not edit.failed
+
+    def show_error(self, message: str) -> None:
+        self.message.setText(message)
+        self.errorShown.emit(message)
+        self._clear_message.start(10_000)  # a child of the window: it dies with it
+
+    def code_key(self, n: int, *, point: bool = False) -> None:
+        """Rapid coding: the n-th value of the coding tier's vocabulary (1-based)."""
+        tier = self.coding_tier.currentData()
+        vocab = next((r.vocabulary for r in self._tiers if r.tier_id == tier), ())
+        if tier is None or n > len(vocab):
+            self.show_error(f"key {n}: the coding tier has no value {n}")
+            return
+        value = vocab[n - 1]
+        now = self.player.position_ms()
+        frame = max(1, round(self._frame_ms))
+        key = f"{tier}:{n}"
+        if point:
+            self.push(CreateAnnotation(self.doc_id, tier, now, now + frame, value))
+            return
+        if key not in self._open:
+            self._open[key] = now
+            self.message.setText(f"coding {value!r} from {now / 1000:.3f} s: press {n} again to end")
+            return
+        start = self._open.pop(key)
+        end = now if now > start else start + frame
+        if self.push(CreateAnnotation(self.doc_id, tier, min(start, end), max(start, end), value)):
+            self.message.setText("")
+
+    def _on_create(self, tier: str, start: int, end: int) -> None:
+        self.push(CreateAnnotation(self.doc_id, tier, start, end, ""))
+
+    def _on_retime(self, tier: str, ann: str, start: int, end: int) -> None:
+        self.push(SetAnnotationTimes(self.doc_id, ann, start, end))
+
+    def set_value(self, ann: str, value: str) -> None:
+        self.push(SetAnnotationValue(self.doc_id, ann, value))
+
+    def delete_selected(self) -> None:
+        idx = self.table.currentIndex()
+        if idx.isValid():
+            seg = self.table_model.segment(self.table_filter.mapToSource(idx).row())
+            self.push(DeleteAnnotation(self.doc_id, seg.ann_id))
+
+    # ---- navigation ---------------------------------------------------------------------------------------
+
+    def _on_position(self, ms: int) -> None:
+        self.timeline.set_playhead(ms)
+        from app.player import format_time
+
+        frame = round(ms / self._frame_ms) if self._frame_ms else 0
+        self.time_label.setText(f"{format_time(ms)}  frame {frame}")
+
+    def _on_annotation_selected(self, tier: str, ann: str) -> None:
+        row = self.table_model.row_of(tier, ann)
+        if row is not None:
+            self.table.selectRow(self.table_filter.mapFromSource(self.table_model.index(row, 0)).row())
+
+    def _on_table_clicked(self, idx: QModelIndex) -> None:
+        seg: Segment = self.table_model.segment(self.table_filter.mapToSource(idx).row())
+        self.player.seek(seg.start)
+
+    def _apply_filter(self) -> None:
+        self.table_filter.set_filter(self.tier_filter.currentData(), self.text_filter.text())
+
+    def _show_coding_keys(self) -> None:
+        tier = self.coding_tier.currentData()
+        vocab = next((r.vocabulary for r in self._tiers if r.tier_id == tier), ())
+        self.coding_keys.setText("   ".join(f"{k} {v}" for k, v in zip(CODE_KEYS, vocab, strict=False)))
+
+    # ---- actions ----------------------------------------------------------------------------------------
+
+    def _action(self, text: str, keys: str | QKeySequence.StandardKey, slot: Any, menu: Any) -> QAction:
+        a = QAction(text, self)
+        a.setShortcut(QKeySequence(keys))
+        a.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
+        a.triggered.connect(slot)
+        menu.addAction(a)
+        self.addAction(a)
+        self._actions.append(a)
+        return a
+
+    def _build_actions(self) -> None:
+        bar = self.menuBar()
+        f = bar.addMenu("&File")
+        self._action("Open ELAN file…", "Ctrl+O", self.open_eaf, f)
+        self._action("Export ELAN file…", "Ctrl+E", self.export_eaf, f)
+        self._action("Quit", "Ctrl+Q", self.close, f)
+        e = bar.addMenu("&Edit")
+        undo = self.undo_stack.createUndoAction(self, "Undo")
+        undo.setShortcut(QKeySequence("Ctrl+Z"))
+        redo = self.undo_stack.createRedoAction(self, "Redo")
+        redo.setShortcut(QKeySequence("Ctrl+Shift+Z"))
+        for a in (undo, redo):
+            e.addAction(a)
+            self.addAction(a)
+            self._actions.append(a)
+        self._action("Delete annotation", "Delete", self.delete_selected, e)
+        p = bar.addMenu("&Play")
+        self._action("Play / pause", "Space", self.player.toggle, p)
+        self._action("Next frame", "Right", lambda: self.player.step(1), p)
+        self._action("Previous frame", "Left", lambda: self.player.step(-1), p)
+        self._action("Forward 1 s", "Shift+Right", lambda: self.player.jump(1000), p)
+        self._action("Back 1 s", "Shift+Left", lambda: self.player.jump(-1000), p)
+        self._action("Forward 5 s", "Ctrl+Right", lambda: self.player.jump(5000), p)
+        self._action("Back 5 s", "Ctrl+Left", lambda: self.player.jump(-5000), p)
+        self._action("Faster", "]", lambda: self.player.set_rate(self.player.rate * 1.25), p)
+        self._action("Slower", "[", lambda: self.player.set_rate(self.player.rate / 1.25), p)
+        self._action("Normal speed", "=", lambda: self.player.set_rate(1.0), p)
+        c = bar.addMenu("&Code")
+        for i, k in enumerate(CODE_KEYS, 1):
+            self._action(f"Code value {i} (start / end)", k, lambda _=False, i=i: self.code_key(i), c)
+            self._action(f"Point event, value {i}", f"Shift+{k}", lambda _=False, i=i: self.code_key(i, point=True), c)
+        v = bar.addMenu("&View")
+        self._action("Zoom in", "Ctrl+=", lambda: self.timeline.zoom(2.0, self.player.position_ms()), v)
+        self._action("Zoom out", "Ctrl+-", lambda: self.timeline.zoom(0.5, self.player.position_ms()), v)
+        self._action("Keyboard shortcuts", "F1", self.show_shortcuts, v)
+
+    def shortcuts(self) -> list[tuple[str, str]]:
+        return [(a.text(), a.shortcut().toString()) for a in self._actions if not a.shortcut().isEmpty()]
+
+    def show_shortcuts(self) -> None:
+        d = QDialog(self)
+        d.setWindowTitle("Keyboard shortcuts")
+        view = QTextBrowser(d)
+        rows = "".join(f"<tr><td><b>{k}</b></td><td>{t}</td></tr>" for t, k in self.shortcuts())
+        view.setHtml(f"<table cellpadding=3>{rows}</table>")
+        QVBoxLayout(d).addWidget(view)
+        d.resize(420, 560)
+        d.show()
+
+    # ---- files --------------------------------------------------------------------------------------------
+
+    def open_eaf(self) -> None:
+        from annotation.services import import_file
+
+        path, _ = QFileDialog.getOpenFileName(self, "Open ELAN file", "", "ELAN files (*.eaf)")
+        if not path:
+            return
+        try:
+            result = import_file(self.store, path)
+        except AnnotationError as exc:
+            self.show_error(str(exc))
+            return
+        self.undo_stack.clear()
+        self.load_document(result.doc_id)
+
+    def export_eaf(self) -> None:
+        from annotation.services import export_eaf
+
+        path, _ = QFileDialog.getSaveFileName(self, "Export ELAN file", "", "ELAN files (*.eaf)")
+        if not path:
+            return
+        try:
+            export_eaf(self.store, self.doc_id, path)
+        except AnnotationError as exc:
+            self.show_error(str(exc))
+            return
+        QMessageBox.information(self, "Exported", f"Wrote {path}")

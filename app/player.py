@@ -1,0 +1,843 @@
+"""The video player: libvlc plays into a native child widget, and an exact PyAV still lies over it when paused.
+
+Two decoders, because neither alone is enough for coding video frame by frame:
+
+- libvlc plays smoothly, with sound kept at pitch when the rate changes. But its clock moves in steps of
+  about 250 ms of media time (``get_time``), and after a seek while paused it shows a frame 3-4 frames before
+  the one asked for while reporting the asked-for time.
+- ``media_tools.frames.frame_at`` decodes the exact frame shown at a time (the largest pts <= t).
+
+So while playing, the playhead is interpolated between libvlc's time reports (``Playhead``), and whenever the
+player is paused (after a pause, a seek or a step) the frame at the playhead is decoded off the GUI thread and
+shown over the video, scaled to fit. The playhead's frame comes from the source's real frame times
+(``FrameTimes``): computed from the frame rate when it is constant, read from the packets when it varies.
+
+Without libvlc (not installed, or a Qt platform it cannot draw into, such as native Wayland) the widget runs
+"stills only": the still follows seeks and steps, play advances it with a timer at the source's frame rate,
+and ``backend_error`` says why in one line. On the ``offscreen``/``minimal`` platforms (tests, headless
+runs) libvlc plays with no picture (``--vout=vdummy``) so the timing logic is still exercised.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import logging
+import math
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from PySide6.QtCore import QElapsedTimer, QObject, QRect, QRunnable, QSize, Qt, QThreadPool, QTimer, Signal
+from PySide6.QtGui import QColor, QGuiApplication, QImage, QPainter, QPaintEvent, QPalette
+from PySide6.QtWidgets import QStackedLayout, QWidget
+
+from media_tools.errors import MediaError, ProbeError
+from media_tools.frames import Still, frame_at, open_media
+from media_tools.probe import ProbeResult, probe
+
+log = logging.getLogger(__name__)
+
+__all__ = ["INSTALL_HINT", "FrameTimes", "PlayerWidget", "Playhead", "format_time", "frame_times", "load_libvlc"]
+
+INSTALL_HINT = "apt-get install libvlc5 vlc-plugin-base vlc-plugin-video-output"
+MIN_RATE, MAX_RATE = 0.1, 4.0
+TICK_MS = 33  # positionChanged about 30 times a second while playing
+IDLE_GRACE_MS = 2000  # how long libvlc may take to leave its idle state after being told to play
+MAX_STILL_WIDTH = 1920  # stills of wider video are decoded at this width (the view scales them anyway)
+
+
+def format_time(ms: int) -> str:
+    """``ms`` as ``hh:mm:ss.mmm`` (hours grow past two digits; a negative time gets a leading ``-``)."""
+    sign = "-" if ms < 0 else ""
+    ms = abs(int(ms))
+    hours, rest = divmod(ms, 3_600_000)
+    minutes, rest = divmod(rest, 60_000)
+    seconds, millis = divmod(rest, 1000)
+    return f"{sign}{hours:02d}:{minutes:02d}:{seconds:02d}.{millis:03d}"
+
+
+# ---- frame times ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class FrameTimes:
+    """When each frame of a video starts being shown, in ms from the start of the file (as ``frame_at``
+    counts time), in increasing order."""
+
+    starts_ms: npt.NDArray[np.float64]
+
+    @property
+    def count(self) -> int:
+        return len(self.starts_ms)
+
+    def index_at(self, ms: float) -> int:
+        """The frame shown at ``ms``: the last one starting at or before it (the first, before the first)."""
+        i = int(np.searchsorted(self.starts_ms, ms + 1e-6, side="right")) - 1
+        return min(max(i, 0), self.count - 1)
+
+    def start_ms(self, index: int) -> int:
+        """The first whole millisecond at which frame ``index`` (clamped to the frames there are) is shown."""
+        i = min(max(index, 0), self.count - 1)
+        return max(0, math.ceil(float(self.starts_ms[i]) - 1e-6))
+
+
+def frame_times(path: str | os.PathLike[str], info: ProbeResult | None = None) -> FrameTimes:
+    """The frame start times of ``path``'s video, cached per file (path, size and modification time).
+
+    Constant-frame-rate video needs only its first frame's time and the frame rate; variable-frame-rate video
+    has its packets' presentation times read once (demuxed, not decoded).
+
+    Raises:
+        ProbeError: the file is missing, not media, truncated or has no video.
+    """
+    p = Path(path)
+    if info is None:
+        info = probe(p)
+    try:
+        st = p.stat()
+    except OSError as exc:
+        raise ProbeError(f"{p}: cannot read ({exc.strerror or exc})") from exc
+    cfr = not info.vfr and bool(info.fps)
+    count = info.frame_count or (round((info.duration or 0) * (info.fps or 0)) if cfr else 0)
+    return _frame_times(str(p.resolve()), st.st_size, st.st_mtime_ns, info.fps if cfr else None, count)
+
+
+@functools.lru_cache(maxsize=16)
+def _frame_times(path: str, size: int, mtime_ns: int, fps: float | None, count: int) -> FrameTimes:
+    import av
+
+    with open_media(path) as container:
+        video = next(iter(container.streams.video), None)
+        if video is None:
+            raise ProbeError(f"{path}: no video stream")
+        tb = float(video.time_base or 1 / av.time_base)
+        origin_ms = max(container.start_time or 0, 0) / av.time_base * 1000
+        pts: list[int] = []
+        try:
+            for packet in container.demux(video):
+                if packet.pts is not None:
+                    pts.append(packet.pts)
+                    # a constant rate needs only the first frame, which B-frames may put a few packets late
+                    if fps and len(pts) >= 16:
+                        break
+        except av.error.FFmpegError as exc:  # a damaged tail: keep the frames read so far
+            log.info("%s: reading packet times stopped early (%s)", path, exc)
+    if not pts:
+        raise ProbeError(f"{path}: no video frames")
+    if fps and count > 0:
+        first = min(pts) * tb * 1000 - origin_ms
+        starts = first + np.arange(count, dtype=np.float64) * (1000.0 / fps)
+    else:
+        starts = np.unique(np.asarray(pts, dtype=np.float64)) * tb * 1000 - origin_ms
+    return FrameTimes(starts)
+
+
+# ---- the playhead -----------------------------------------------------------------------------------------
+
+
+class Playhead:
+    """The smooth playhead: while running, media time interpolated from the last engine time report by the
+    wall clock times the rate; never backwards between two (re)starts; exact while stopped.
+
+    ``clock`` returns wall milliseconds (a ``QElapsedTimer`` in the widget, a fake in tests). Engine reports
+    (``observe``) re-anchor the interpolation only when they change: libvlc repeats its last value between
+    its ~250 ms steps, and keeps reporting the previous time for a while after (re)starting. When the engine
+    stops reporting (a stall), the interpolation stops too after ``lead_ms``, so it cannot run far ahead.
+    """
+
+    def __init__(self, clock: Callable[[], float]) -> None:
+        self._clock = clock
+        self._running = False
+        self._rate = 1.0
+        self._anchor_ms = 0.0
+        self._anchor_at = 0.0
+        self._floor = 0
+        self._last_engine: int | None = None
+
+    @property
+    def running(self) -> bool:
+        return self._running
+
+    def start(self, pos_ms: int, rate: float, engine_ms: int | None = None) -> None:
+        """Run from ``pos_ms``; ``engine_ms`` is what the engine reports now, a stale value to ignore."""
+        self._running = True
+        self._rate = rate
+        self._anchor_ms = float(pos_ms)
+        self._anchor_at = self._clock()
+        self._floor = int(pos_ms)
+        self._last_engine = engine_ms
+
+    def stop(self) -> int:
+        """Freeze at the current position and return it."""
+        pos = self.position()
+        self._running = False
+        return pos
+
+    def set(self, pos_ms: int) -> None:
+        """Stand still at ``pos_ms`` (a seek while stopped)."""
+        self._running = False
+        self._floor = int(pos_ms)
+
+    def set_rate(self, rate: float) -> None:
+        if self._running:
+            self._anchor_ms = float(self.position())
+            self._anchor_at = self._clock()
+        self._rate = rate
+
+    def observe(self, engine_ms: int, *, advancing: bool = True) -> None:
+        """An engine time report; ``advancing`` is False while the engine is opening or buffering."""
+        if not self._running:
+            return
+        if not advancing:
+            self._anchor_ms = float(self.position())
+            self._anchor_at = self._clock()
+            return
+        if engine_ms == self._last_engine or engine_ms < 0:
+            return
+        self._last_engine = engine_ms
+        self._anchor_ms = float(engine_ms)
+        self._anchor_at = self._clock()
+
+    def lead_ms(self) -> float:
+        """How long (wall ms) to interpolate past the last report: three of libvlc's 250 ms media-time steps,
+        and at least a second (at high rates it reports about every 300 ms of wall time instead)."""
+        return max(1000.0, 750.0 / self._rate)
+
+    def position(self) -> int:
+        if not self._running:
+            return self._floor
+        elapsed = min(max(self._clock() - self._anchor_at, 0.0), self.lead_ms())
+        pos = max(self._floor, int(self._anchor_ms + elapsed * self._rate))
+        self._floor = pos
+        return pos
+
+
+# ---- libvlc -----------------------------------------------------------------------------------------------
+
+
+def load_libvlc() -> ModuleType:
+    """Import python-vlc, which loads libvlc (the seam tests replace to simulate a machine without it).
+
+    Raises:
+        ImportError, OSError, NotImplementedError: python-vlc or libvlc is missing or broken.
+    """
+    import vlc  # type: ignore[import-untyped]
+
+    module: ModuleType = vlc
+    return module
+
+
+@functools.lru_cache(maxsize=4)
+def _vlc_instance(vlc: ModuleType, args: tuple[str, ...]) -> Any:
+    """One libvlc instance per set of arguments, shared by the players of this process (None: it failed)."""
+    return vlc.Instance(list(args))
+
+
+def _vlc_args(headless: bool) -> tuple[str, ...]:
+    args = ["--quiet", "--no-video-title-show", "--no-snapshot-preview", "--no-osd"]
+    if os.environ.get("FRONTDOOR_NO_AUDIO", "") not in ("", "0"):
+        args.append("--aout=dummy")
+    if headless:
+        args.append("--vout=vdummy")
+    # Not --no-xlib: Qt's xcb plugin calls XInitThreads before opening the display, so libvlc may use its
+    # OpenGL output (scaled on the GPU) rather than falling back to plain xcb_x11.
+    return tuple(args)
+
+
+class _Vlc:
+    """One libvlc media player, drawing into a native window or, headless, nowhere."""
+
+    def __init__(self, vlc: ModuleType, instance: Any) -> None:
+        self._vlc = vlc
+        self._instance = instance
+        self._player = instance.media_player_new()
+        self._player.video_set_mouse_input(False)  # let Qt have the clicks and keys
+        self._player.video_set_key_input(False)
+        s = vlc.State
+        self._running_states = {s.Opening, s.Buffering, s.Playing, s.Paused}
+        self._volume = 100
+        self._released = False
+
+    def attach(self, how: str, win_id: int) -> None:
+        if how == "xwindow":
+            self._player.set_xwindow(win_id)
+        elif how == "hwnd":
+            self._player.set_hwnd(win_id)
+        elif how == "nsobject":
+            self._player.set_nsobject(win_id)
+
+    def start(self, path: str, ms: int, rate: float) -> None:
+        """Open ``path`` and play from ``ms``: the way to play when no input is running (never started, or
+        ended: libvlc will not play an ended input again)."""
+        if self._player.get_state() != self._vlc.State.NothingSpecial:
+            self._player.stop()
+        media = self._instance.media_new_path(path)
+        media.add_option(f":start-time={ms / 1000:.3f}")
+        self._player.set_media(media)
+        media.release()
+        self._player.set_rate(rate)
+        self._player.play()
+        self._player.audio_set_volume(self._volume)
+
+    def running(self) -> bool:
+        return bool(self._player.get_state() in self._running_states)
+
+    def state(self) -> str:
+        """``playing``, ``paused``, ``waiting`` (opening, buffering), ``ended``, ``error`` or ``idle``."""
+        s, st = self._player.get_state(), self._vlc.State
+        return {
+            st.Playing: "playing",
+            st.Paused: "paused",
+            st.Opening: "waiting",
+            st.Buffering: "waiting",
+            st.Ended: "ended",
+            st.Error: "error",
+        }.get(s, "idle")
+
+    def time(self) -> int:
+        return int(self._player.get_time())
+
+    def resume(self) -> None:
+        self._player.set_pause(0)
+
+    def pause(self) -> None:
+        self._player.set_pause(1)
+
+    def seek(self, ms: int) -> None:
+        self._player.set_time(int(ms))
+
+    def set_rate(self, rate: float) -> None:
+        self._player.set_rate(rate)
+
+    def set_volume(self, volume: int) -> None:
+        self._volume = volume
+        self._player.audio_set_volume(volume)
+
+    def stop(self) -> None:
+        self._player.stop()
+
+    def release(self) -> None:
+        if self._released:
+            return
+        self._released = True
+        self._player.stop()
+        self._player.release()
+
+
+def _embedding(platform: str) -> str | None:
+    """How libvlc draws into a native window on this Qt platform: ``xwindow``, ``hwnd``, ``nsobject``,
+    ``headless`` (no picture at all), or None when it cannot."""
+    return {
+        "xcb": "xwindow",
+        "windows": "hwnd",
+        "cocoa": "nsobject",
+        "offscreen": "headless",
+        "minimal": "headless",
+    }.get(platform)
+
+
+def _open_vlc(platform: str) -> tuple[_Vlc | None, str | None, str | None]:
+    """The libvlc player for this platform and how it draws, or None and the one-line reason."""
+    how = _embedding(platform)
+    if how is None:
+        if platform.startswith("wayland"):
+            why = "libvlc cannot draw into Wayland windows: showing stills only (start with QT_QPA_PLATFORM=xcb)"
+        else:
+            why = f"libvlc cannot draw into windows of Qt's {platform!r} platform: showing stills only"
+        return None, None, why
+    try:
+        vlc = load_libvlc()
+        instance = _vlc_instance(vlc, _vlc_args(how == "headless"))
+        if instance is None:
+            raise OSError("libvlc_new failed (its plugins may be missing)")
+        return _Vlc(vlc, instance), how, None
+    except (ImportError, OSError, NotImplementedError, AttributeError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        log.warning("libvlc unavailable: %s", exc)
+        return None, None, f"video playback unavailable ({reason}): showing stills only; install it: {INSTALL_HINT}"
+
+
+# ---- stills -----------------------------------------------------------------------------------------------
+
+
+class _StillSink(QObject):
+    """Carries a decoded still (or a one-line error) from a pool thread back to the GUI thread."""
+
+    done = Signal(int, object, object)  # request number, Still | None, error message | None
+
+
+class _StillJob(QRunnable):
+    def __init__(self, sink: _StillSink, gen: int, path: str, ms: int, width: int | None) -> None:
+        super().__init__()
+        self._sink, self._gen, self._path, self._ms, self._width = sink, gen, path, ms, width
+
+    def run(self) -> None:
+        still: Still | None = None
+        error: str | None = None
+        try:
+            still = frame_at(self._path, self._ms / 1000, width=self._width)
+        except MediaError as exc:
+            error = exc.message
+        except Exception as exc:  # a bug, or PyAV failing in a new way: logged, and one line for the user
+            log.exception("decoding the still at %d ms of %s", self._ms, self._path)
+            error = f"{self._path}: cannot decode the frame at {format_time(self._ms)} ({exc})"
+        with contextlib.suppress(RuntimeError):  # the widget went away while decoding
+            self._sink.done.emit(self._gen, still, error)
+
+
+def _qimage(still: Still) -> QImage:
+    image = QImage(still.data, still.width, still.height, 3 * still.width, QImage.Format.Format_RGB888)
+    return image.copy()  # own the pixels: ``still.data`` may go away
+
+
+def _fit(image: QSize, box: QSize) -> QRect:
+    """The largest rectangle of ``image``'s aspect ratio centred in ``box``."""
+    size = image.scaled(box, Qt.AspectRatioMode.KeepAspectRatio)
+    return QRect((box.width() - size.width()) // 2, (box.height() - size.height()) // 2, size.width(), size.height())
+
+
+class _StillView(QWidget):
+    """A still scaled to fit, keeping its aspect ratio, on black."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
+        self.image: QImage | None = None
+
+    def set_image(self, image: QImage | None) -> None:
+        self.image = image
+        self.update()
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        painter = QPainter(self)
+        painter.fillRect(self.rect(), Qt.GlobalColor.black)
+        if self.image is not None and not self.image.isNull():
+            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+            painter.drawImage(_fit(self.image.size(), self.size()), self.image)
+        painter.end()
+
+
+def _black(widget: QWidget) -> None:
+    palette = widget.palette()
+    palette.setColor(QPalette.ColorRole.Window, QColor(0, 0, 0))
+    widget.setPalette(palette)
+    widget.setAutoFillBackground(True)
+
+
+def _release_vlc(backend: _Vlc) -> None:
+    try:
+        backend.release()
+    except Exception:  # libvlc going down with the process: nothing left to tell
+        log.debug("releasing libvlc", exc_info=True)
+
+
+# ---- the widget -------------------------------------------------------------------------------------------
+
+
+class PlayerWidget(QWidget):
+    """The video of one recording, with a smooth playhead while playing and the exact frame when paused.
+
+    Times are integer milliseconds from the start of the file. ``load`` raises on a file it cannot play;
+    problems found later (a still that cannot be decoded, libvlc failing mid-play) go to ``errorOccurred``.
+    """
+
+    positionChanged = Signal(int)
+    durationChanged = Signal(int)
+    playingChanged = Signal(bool)
+    errorOccurred = Signal(str)
+    stillShown = Signal(int)
+    """The frame index of a still just laid over the video (the exact frame at the paused playhead)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._path: str | None = None
+        self._info: ProbeResult | None = None
+        self._times: FrameTimes | None = None
+        self._duration = 0
+        self._playing = False
+        self._rate = 1.0
+        self._volume = 100
+        self._loop: tuple[int, int | None] | None = None
+        self._wall = QElapsedTimer()
+        self._wall.start()
+        self._playhead = Playhead(lambda: self._wall.nsecsElapsed() / 1e6)
+
+        # Created before the sink, so it is destroyed first and waits for a running decode.
+        self._pool = QThreadPool(self)
+        self._pool.setMaxThreadCount(1)
+        self._sink = _StillSink(self)
+        self._sink.done.connect(self._on_still)
+        self._still_gen = 0  # number of the latest still request; older results are dropped
+        self._still_busy = False
+        self._still_pending: tuple[int, int] | None = None  # (request number, ms) waiting for the decoder
+        self._still_index: int | None = None  # frame index of the still in the view
+        self._still_for: str | None = None  # and the file it came from
+        self._still_wanted = False  # the overlay is to be shown when the still arrives
+
+        self._surface = QWidget(self)
+        _black(self._surface)
+        self._view = _StillView(self)
+        layout = QStackedLayout(self)
+        layout.setStackingMode(QStackedLayout.StackingMode.StackAll)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self._surface)
+        layout.addWidget(self._view)
+        self.setMinimumSize(160, 90)
+
+        app = QGuiApplication.instance()
+        platform = QGuiApplication.platformName() if app is not None else ""
+        self._vlc, self._how, self.backend_error = _open_vlc(platform)
+        """Why video cannot be played (and only stills are shown), or None."""
+        if self._vlc is not None and self._how not in (None, "headless"):
+            # Both native: libvlc draws into a window of its own inside the surface, which would cover any
+            # non-native widget painted by Qt; the still must be a native window stacked above it.
+            for w in (self._surface, self._view):
+                w.setAttribute(Qt.WidgetAttribute.WA_DontCreateNativeAncestors)
+                w.setAttribute(Qt.WidgetAttribute.WA_NativeWindow)
+            self._vlc.attach(self._how, int(self._surface.winId()))
+        if self._vlc is not None:
+            self.destroyed.connect(functools.partial(_release_vlc, self._vlc))
+            if app is not None:
+                app.aboutToQuit.connect(self.release)
+        self._view.raise_()
+
+        self._vlc_started = -1e9  # wall ms of the last libvlc start: it is idle for a moment after that
+        self._timer = QTimer(self)
+        self._timer.setTimerType(Qt.TimerType.PreciseTimer)
+        self._timer.timeout.connect(self._tick)
+
+    # ---- state --------------------------------------------------------------------------------------------
+
+    @property
+    def duration_ms(self) -> int:
+        """The recording's length (0 before ``load``)."""
+        return self._duration
+
+    @property
+    def fps(self) -> float | None:
+        """The nominal frame rate (the average, for variable-frame-rate video)."""
+        return self._info.fps if self._info else None
+
+    @property
+    def frame_count(self) -> int:
+        return self._times.count if self._times else 0
+
+    @property
+    def rate(self) -> float:
+        return self._rate
+
+    @property
+    def volume(self) -> int:
+        return self._volume
+
+    @property
+    def path(self) -> str | None:
+        return self._path
+
+    @property
+    def loop(self) -> tuple[int, int | None] | None:
+        return self._loop
+
+    def is_playing(self) -> bool:
+        return self._playing
+
+    def position_ms(self) -> int:
+        """The playhead: interpolated and never going backwards while playing, exact while paused."""
+        return self._playhead.position()
+
+    def frame_at_position(self) -> int:
+        """The index of the frame shown at the playhead (from the source's real frame times)."""
+        return self._times.index_at(self.position_ms()) if self._times else 0
+
+    def frame_start_ms(self, index: int) -> int:
+        """The first millisecond at which frame ``index`` is shown."""
+        return self._times.start_ms(index) if self._times else 0
+
+    def still_image(self) -> QImage | None:
+        """The still laid over the video (or last laid over it), at the source's size up to 1920 wide."""
+        return self._view.image
+
+    def still_frame_index(self) -> int | None:
+        return self._still_index
+
+    def is_still_visible(self) -> bool:
+        """Whether the still lies over the video (on screen whenever the player itself is)."""
+        return not self._view.isHidden()
+
+    # ---- loading ------------------------------------------------------------------------------------------
+
+    def load(self, path: str) -> None:
+        """Open a recording, paused at its first frame.
+
+        Raises:
+            ProbeError: the file is missing, not media, truncated or has no video (one line naming it).
+        """
+        info = probe(path)
+        if not info.has_video:
+            raise ProbeError(f"{path}: no video stream")
+        times = frame_times(path, info)
+        if self._playing:
+            self._set_playing(False)
+        if self._vlc is not None:
+            self._vlc.stop()
+        self._path, self._info, self._times = str(path), info, times
+        last = times.start_ms(times.count - 1)
+        self._duration = max(info.duration_ms or 0, last)
+        self._playhead.set(0)
+        self._still_index = self._still_for = None
+        self._view.set_image(None)
+        self.durationChanged.emit(self._duration)
+        self.positionChanged.emit(0)
+        self._show_still(0)
+
+    # ---- transport ----------------------------------------------------------------------------------------
+
+    def play(self) -> None:
+        if self._path is None or self._times is None or self._playing:
+            return
+        pos = self._playhead.position()
+        start, end = self._loop_bounds()
+        if pos >= self._times.start_ms(self._times.count - 1) or not start <= pos < end:
+            pos = start  # at the end, or outside the loop: from the start (of the loop)
+        self._set_playing(True)
+        if self._vlc is not None:
+            engine = self._vlc.time()
+            if self._vlc.running():
+                if engine != pos:
+                    self._vlc.seek(pos)
+                    engine = pos
+                self._vlc.resume()
+            else:
+                self._start_vlc(pos)
+            self._playhead.start(pos, self._rate, engine)
+        else:
+            self._playhead.start(pos, self._rate)
+        self.positionChanged.emit(pos)
+
+    def pause(self) -> None:
+        if not self._playing:
+            return
+        pos = self._playhead.stop()
+        self._set_playing(False)
+        if self._vlc is not None and self._vlc.running():
+            self._vlc.pause()
+            self._vlc.seek(pos)  # resume from where the still shows, not from where libvlc happened to be
+            for delay in (150, 500):  # libvlc ignores a pause while it is still opening the file
+                QTimer.singleShot(delay, self, self._enforce_pause)
+        self.positionChanged.emit(pos)
+        self._show_still(pos)
+
+    def _enforce_pause(self) -> None:
+        if not self._playing and self._vlc is not None and self._vlc.state() == "playing":
+            self._vlc.pause()
+            self._vlc.seek(self._playhead.position())
+
+    def toggle(self) -> None:
+        if self._playing:
+            self.pause()
+        else:
+            self.play()
+
+    def seek(self, ms: int) -> None:
+        """Move the playhead to ``ms`` (clamped to the recording), playing on if playing."""
+        if self._path is None:
+            return
+        ms = min(max(int(ms), 0), self._duration)
+        if self._playing:
+            if self._vlc is not None:
+                engine = self._vlc.time()
+                if self._vlc.running():
+                    self._vlc.seek(ms)
+                else:
+                    self._start_vlc(ms)
+                self._playhead.start(ms, self._rate, engine)
+            else:
+                self._playhead.start(ms, self._rate)
+            self.positionChanged.emit(ms)
+            return
+        self._playhead.set(ms)
+        if self._vlc is not None and self._vlc.running():
+            self._vlc.seek(ms)
+        self.positionChanged.emit(ms)
+        self._show_still(ms)
+
+    def step(self, frames: int) -> None:
+        """Pause and move exactly ``frames`` frames (negative: back), by the source's real frame times."""
+        if self._times is None:
+            return
+        self.pause()
+        index = self._times.index_at(self._playhead.position()) + int(frames)
+        self.seek(self._times.start_ms(index))
+
+    def jump(self, ms_delta: int) -> None:
+        self.seek(self.position_ms() + int(ms_delta))
+
+    def set_rate(self, rate: float) -> None:
+        """Playback speed, clamped to 0.1-4.0 (libvlc keeps the pitch with its scaletempo filter)."""
+        self._rate = min(max(float(rate), MIN_RATE), MAX_RATE)
+        self._playhead.set_rate(self._rate)
+        if self._vlc is not None:
+            self._vlc.set_rate(self._rate)
+        if self._playing and self._vlc is None:
+            self._timer.start(self._stills_interval())
+
+    def set_volume(self, volume: int) -> None:
+        self._volume = min(max(int(volume), 0), 100)
+        if self._vlc is not None:
+            self._vlc.set_volume(self._volume)
+
+    def set_loop(self, start_ms: int | None, end_ms: int | None = None) -> None:
+        """Play ``start_ms`` to ``end_ms`` (None: the end of the recording) over and over; ``set_loop(None)``
+        turns looping off.
+
+        Raises:
+            ValueError: the end is not after the start.
+        """
+        if start_ms is None:
+            self._loop = None
+            return
+        start = max(int(start_ms), 0)
+        if end_ms is not None and int(end_ms) <= start:
+            raise ValueError(f"loop end {end_ms} ms: must be after its start {start} ms")
+        self._loop = (start, None if end_ms is None else int(end_ms))
+
+    def release(self) -> None:
+        """Stop playing and let go of libvlc (the window is closing)."""
+        self._timer.stop()
+        self._playing = False
+        if self._vlc is not None:
+            vlc, self._vlc = self._vlc, None
+            _release_vlc(vlc)
+
+    def closeEvent(self, event: Any) -> None:
+        self.release()
+        super().closeEvent(event)
+
+    # ---- playing ------------------------------------------------------------------------------------------
+
+    def _loop_bounds(self) -> tuple[int, int]:
+        if self._loop is None:
+            return 0, self._duration
+        start, end = self._loop
+        return start, self._duration if end is None else min(end, self._duration)
+
+    def _start_vlc(self, ms: int) -> None:
+        assert self._vlc is not None and self._path is not None
+        self._vlc.start(self._path, ms, self._rate)
+        self._vlc_started = self._wall.elapsed()
+
+    def _stills_interval(self) -> int:
+        """Without libvlc, the still advances once per source frame (at the current rate)."""
+        fps = (self._info.fps if self._info else None) or 25.0
+        return max(5, round(1000 / (fps * self._rate)))
+
+    def _set_playing(self, playing: bool) -> None:
+        self._playing = playing
+        if playing:
+            self._still_gen += 1  # a decode still running is for a paused playhead that is no more
+            self._still_pending = None
+            self._still_wanted = False
+            if self._vlc is not None:
+                self._view.hide()
+            self._timer.start(TICK_MS if self._vlc is not None else self._stills_interval())
+        else:
+            self._timer.stop()
+        self.playingChanged.emit(playing)
+
+    def _tick(self) -> None:
+        if not self._playing or self._times is None:
+            return
+        if self._vlc is not None:
+            state = self._vlc.state()
+            if state == "ended":
+                self._at_end()
+                return
+            if state == "idle" and self._wall.elapsed() - self._vlc_started < IDLE_GRACE_MS:
+                state = "waiting"
+            if state in ("error", "idle"):
+                self.errorOccurred.emit(f"{self._path}: libvlc stopped playing this file")
+                self.pause()
+                return
+            self._playhead.observe(self._vlc.time(), advancing=state == "playing")
+        pos = self._playhead.position()
+        start, end = self._loop_bounds()
+        if self._loop is not None and pos >= end:
+            self.seek(start)
+            return
+        if self._vlc is None and pos >= self._duration:
+            self._at_end()
+            return
+        self.positionChanged.emit(pos)
+        if self._vlc is None and self._times.index_at(pos) != self._still_index:
+            self._show_still(pos)
+
+    def _at_end(self) -> None:
+        """The recording played to its end: round again when looping, else pause on the last frame."""
+        assert self._times is not None and self._path is not None
+        if self._loop is not None:
+            start = self._loop[0]
+            if self._vlc is not None:
+                self._start_vlc(start)
+            self._playhead.start(start, self._rate, self._vlc.time() if self._vlc else None)
+            self.positionChanged.emit(start)
+            return
+        last = self._times.start_ms(self._times.count - 1)
+        self._playhead.stop()
+        self._playhead.set(last)
+        self._set_playing(False)
+        self.positionChanged.emit(last)
+        self._show_still(last)
+
+    # ---- stills -------------------------------------------------------------------------------------------
+
+    def _show_still(self, ms: int) -> None:
+        """Lay the exact frame at ``ms`` over the video, decoding it off the GUI thread if need be."""
+        if self._path is None or self._times is None:
+            return
+        self._still_gen += 1
+        self._still_wanted = True
+        index = self._times.index_at(ms)
+        if index == self._still_index and self._still_for == self._path and self._view.image is not None:
+            self._still_pending = None
+            self._reveal(index)
+            return
+        self._still_pending = (self._still_gen, ms)
+        self._next_still()
+
+    def _next_still(self) -> None:
+        """Start the newest wanted decode, unless one is running (its result will call back here)."""
+        if self._still_busy or self._still_pending is None or self._path is None:
+            return
+        gen, ms = self._still_pending
+        self._still_pending = None
+        self._still_busy = True
+        width = None
+        v = self._info.video if self._info else None
+        if v is not None and v.width and v.width > MAX_STILL_WIDTH:
+            width = MAX_STILL_WIDTH
+        self._pool.start(_StillJob(self._sink, gen, self._path, ms, width))
+
+    def _on_still(self, gen: int, still: Still | None, error: str | None) -> None:
+        self._still_busy = False
+        if gen == self._still_gen:  # the newest request: anything older is stale
+            if error is not None:
+                self.errorOccurred.emit(error)
+            elif still is not None and self._times is not None and self._still_wanted:
+                index = self._times.index_at(still.pts_s * 1000)
+                self._still_index, self._still_for = index, self._path
+                self._view.set_image(_qimage(still))
+                self._reveal(index)
+        self._next_still()
+
+    def _reveal(self, index: int) -> None:
+        if self._playing and self._vlc is not None:
+            return
+        self._view.show()
+        self._view.raise_()
+        self.stillShown.emit(index)

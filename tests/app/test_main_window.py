@@ -1,0 +1,161 @@
+"""The researcher's window, driven like a user would: code with the keyboard, undo, redo, filter, and the
+store holds every edit the moment it is made (even when the app is killed)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("FRONTDOOR_NO_AUDIO", "1")
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
+
+from annotation.services import add_recording, document_display, ensure_project, new_document
+from annotation.store import Store, open_store, sqlite_url
+from media_tools.probe import probe
+from media_tools.synth import make_coded_recording
+
+
+@pytest.fixture(scope="module")
+def media(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_coded_recording(tmp_path_factory.mktemp("app") / "duty room.mp4", seconds=6)
+
+
+@pytest.fixture
+def coded_store(tmp_path: Path, media: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Store, int]:
+    monkeypatch.setenv("FRONTDOOR_CACHE", str(tmp_path / "cache"))
+    store = open_store(sqlite_url(tmp_path / "store.sqlite"))
+    info = probe(media)
+    rid = add_recording(store, ensure_project(store, "Study"), media, duration_ms=info.duration_ms, fps=info.fps)
+    doc = new_document(store, "referral", name="call 1", recording_id=rid)
+    return store, doc
+
+
+def _call_phase(store: Store, doc: int) -> list[tuple[int, int, str]]:
+    return [(s.start, s.end, s.value) for s in document_display(store, doc).get("Call phase", [])]
+
+
+def test_code_a_segment_with_the_keyboard_then_undo_and_redo(qtbot: object, coded_store: tuple[Store, int]) -> None:
+    from app.main_window import MainWindow
+
+    store, doc = coded_store
+    w = MainWindow(store, doc)
+    qtbot.addWidget(w)  # type: ignore[attr-defined]
+    w.show()
+    qtbot.waitExposed(w)  # type: ignore[attr-defined]
+    w.activateWindow()  # shortcuts go to the active window
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is w, timeout=3000)  # type: ignore[attr-defined]
+    w.timeline.setFocus()
+    w.coding_tier.setCurrentIndex(w.coding_tier.findData("Call phase"))
+    first_value = w.coding_keys.text().split("   ")[0][2:]
+    w.player.seek(1000)
+    qtbot.keyClick(w.timeline, Qt.Key.Key_1)  # type: ignore[attr-defined]
+    assert "press 1 again to end" in w.message.text()
+    w.player.seek(2000)
+    qtbot.keyClick(w.timeline, Qt.Key.Key_1)  # type: ignore[attr-defined]
+    assert _call_phase(store, doc) == [(1000, 2000, first_value)]
+    assert w.table_model.rowCount() == 1
+    qtbot.keyClick(w.timeline, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)  # type: ignore[attr-defined]
+    assert _call_phase(store, doc) == []
+    assert w.table_model.rowCount() == 0
+    qtbot.keyClick(w.timeline, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)  # type: ignore[attr-defined]
+    assert _call_phase(store, doc) == [(1000, 2000, first_value)]
+    # a point event: one frame at the playhead
+    w.player.seek(3000)
+    qtbot.keyClick(w.timeline, Qt.Key.Key_2, Qt.KeyboardModifier.ShiftModifier)  # type: ignore[attr-defined]
+    assert _call_phase(store, doc)[1][:2] == (3000, 3040)
+    # the table filters by text
+    w.text_filter.setText(first_value[:4])
+    assert w.table_filter.rowCount() == 1
+
+
+def test_every_action_has_a_shortcut_and_the_cheat_sheet_lists_them(
+    qtbot: object, coded_store: tuple[Store, int]
+) -> None:
+    from app.main_window import MainWindow
+
+    store, doc = coded_store
+    w = MainWindow(store, doc)
+    qtbot.addWidget(w)  # type: ignore[attr-defined]
+    keys = dict(w.shortcuts())
+    for action, key in [
+        ("Play / pause", "Space"),
+        ("Next frame", "Right"),
+        ("Undo", "Ctrl+Z"),
+        ("Keyboard shortcuts", "F1"),
+    ]:
+        assert keys[action] == key
+    assert all(a.shortcut().toString() for a in w.findChildren(type(w._actions[0])) if a.text() and a in w._actions)
+
+
+def test_a_refused_edit_is_one_line_in_the_window(qtbot: object, coded_store: tuple[Store, int]) -> None:
+    from annotation.commands import CreateAnnotation
+    from app.main_window import MainWindow
+
+    store, doc = coded_store
+    w = MainWindow(store, doc)
+    qtbot.addWidget(w)  # type: ignore[attr-defined]
+    assert not w.push(CreateAnnotation(doc, "Call phase", 2000, 1000, "x"))
+    assert w.message.text() == "end 1000 ms: must be after start 2000 ms"
+    assert w.undo_stack.count() == 0
+
+
+KILLED = textwrap.dedent(
+    """
+    import os, sys, time
+    os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    os.environ["FRONTDOOR_NO_AUDIO"] = "1"
+    from PySide6.QtWidgets import QApplication
+    from annotation.store import open_store, sqlite_url
+    from app.main_window import MainWindow
+    app = QApplication([])
+    w = MainWindow(open_store(sqlite_url(sys.argv[1])), int(sys.argv[2]))
+    w.coding_tier.setCurrentIndex(w.coding_tier.findData("Call phase"))
+    for i in range(3):
+        w.player.seek(1000 * i + 100)
+        w.code_key(1)
+        w.player.seek(1000 * i + 600)
+        w.code_key(1)
+    print("coded", flush=True)
+    time.sleep(60)
+    """
+)
+
+
+def test_killing_the_app_loses_no_edit(coded_store: tuple[Store, int], tmp_path: Path) -> None:
+    store, doc = coded_store
+    db = str(store.engine.url.database)
+    proc = subprocess.Popen([sys.executable, "-c", KILLED, db, str(doc)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "coded"
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+    reopened = open_store(sqlite_url(db))
+    assert [(a, b) for a, b, _ in _call_phase(reopened, doc)] == [(100, 600), (1100, 1600), (2100, 2600)]
+
+
+def test_screenshot_from_the_command_line(coded_store: tuple[Store, int], tmp_path: Path) -> None:
+    store, doc = coded_store
+    out = tmp_path / "window.png"
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", FRONTDOOR_NO_AUDIO="1")
+    url = store.engine.url.render_as_string(hide_password=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "app.cli", "--db", url, "app", "--doc", str(doc), "--screenshot", str(out)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    from PySide6.QtGui import QImage
+
+    img = QImage(str(out))
+    assert img.width() >= 1000 and img.height() >= 600

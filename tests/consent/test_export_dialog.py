@@ -1,0 +1,37 @@
+"""The export dialog over the gate: what it shows per scope, and an export run on a worker thread."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from consent import service
+from tests.consent.conftest import PROJECT, World
+
+
+def test_the_dialog_shows_why_and_exports_through_the_gate(qtbot: object, world: World, tmp_path: Path) -> None:
+    from app.export_dialog import ExportDialog
+
+    for who in ("A", "B"):
+        service.add_participant(world.store, PROJECT, who)
+        service.add_appearance(world.store, who, world.recording_id, 0, 12_000)
+    ok = service.create_clip(world.store, world.recording_id, 1, 2, name="agreed").clip_id
+    held = service.create_clip(world.store, world.recording_id, 3, 4, name="not yet").clip_id
+    for who in ("A", "B"):
+        service.record_decision(world.store, ok, who, "internal_training", "granted")
+    service.record_decision(world.store, held, "A", "internal_training", "granted")
+    out = tmp_path / "out"
+    out.mkdir()
+    d = ExportDialog(world.store, folder=out)
+    qtbot.addWidget(d)  # type: ignore[attr-defined]
+    d.scope.setCurrentIndex(d.scope.findData("internal_training"))
+    rows = {d.clips.topLevelItem(i).text(0): d.clips.topLevelItem(i) for i in range(d.clips.topLevelItemCount())}
+    assert rows[f"{ok}: agreed"].text(2) == "yes"
+    assert rows[f"{held}: not yet"].text(3) == "B has not decided (internal_training)"
+    assert d.status.text() == "1 of 2 clips may be exported for internal training only"
+    with qtbot.waitSignal(d.exported, timeout=60_000) as blocker:  # type: ignore[attr-defined]
+        d.export_button.click()
+    report = blocker.args[0]
+    assert [x["clip"] for x in report.exported] == [ok]
+    assert (out / report.exported[0]["output"]).is_file()
+    assert d._bars[ok].value() == 100
+    assert "1 exported, 1 held back" in d.status.text()
