@@ -4,7 +4,9 @@ are not, export with a progress bar per clip and a cancel button. The work runs 
 
 from __future__ import annotations
 
+import contextlib
 import threading
+import traceback
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -27,7 +29,8 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
-from annotation.store import Store
+from annotation.errors import AnnotationError
+from annotation.store import Store, user_data_dir
 from consent.conditions import ExportContext
 from consent.errors import ConsentError
 from consent.gate import Planned, export_clips, plan
@@ -54,8 +57,14 @@ class _ExportJob(QRunnable):
 
         try:
             report = export_clips(self._store, progress=on_progress, cancel=self._cancel, **self._kwargs)
-        except (ConsentError, MediaError) as exc:
+        except (ConsentError, MediaError, AnnotationError) as exc:
             self.signals.failed.emit(str(exc))
+            return
+        except Exception as exc:  # a bug: logged with its traceback; the dialog must not wait for ever
+            log = user_data_dir() / "frontdoor.log"
+            with contextlib.suppress(OSError), log.open("a", encoding="utf-8") as f:
+                f.write(traceback.format_exc())
+            self.signals.failed.emit(f"internal error: {type(exc).__name__}: {exc} (traceback in {log})")
             return
         self.signals.finished.emit(report)
 
@@ -160,8 +169,7 @@ class ExportDialog(QDialog):
             return
         ctx = self.context()
         self.cancel_event.clear()
-        self.export_button.setEnabled(False)
-        self.cancel_button.setEnabled(True)
+        self._busy(True)
         job = _ExportJob(
             self.store,
             {
@@ -173,8 +181,9 @@ class ExportDialog(QDialog):
             },
             self.cancel_event,
         )
-        usable_ids = [p.clip_id for p in self._rows]
-        job.signals.progress.connect(lambda i, f: self._progress(usable_ids[i] if i < len(usable_ids) else -1, f))
+        # the gate numbers its progress by its plan, which lists every clip in the order shown here
+        row_ids = [p.clip_id for p in self._rows]
+        job.signals.progress.connect(lambda i, f: self._progress(row_ids[i] if i < len(row_ids) else -1, f))
         job.signals.finished.connect(self._done)
         job.signals.failed.connect(self._failed)
         self._job = job  # keep the signals alive
@@ -186,8 +195,18 @@ class ExportDialog(QDialog):
         if bar is not None:
             bar.setValue(round(fraction * 100))
 
+    def _busy(self, busy: bool) -> None:
+        for w in (self.scope, self.audience, self.internal, self.expires_on, self.expires, self.folder):
+            w.setEnabled(not busy)
+        self.export_button.setEnabled(not busy)
+        self.cancel_button.setEnabled(busy)
+
+    def closeEvent(self, event: Any) -> None:
+        self.cancel_event.set()  # an export running on the worker stops and deletes its partial file
+        super().closeEvent(event)
+
     def _done(self, report: Any) -> None:
-        self.cancel_button.setEnabled(False)
+        self._busy(False)
         for x in report.exported:
             bar = self._bars.get(x["clip"])
             if bar is not None:
@@ -199,6 +218,5 @@ class ExportDialog(QDialog):
         self.exported.emit(report)
 
     def _failed(self, message: str) -> None:
-        self.cancel_button.setEnabled(False)
-        self.export_button.setEnabled(True)
+        self._busy(False)
         self.status.setText(message)

@@ -35,7 +35,7 @@ from annotation.errors import AnnotationError
 from annotation.services import document_display, get_document
 from annotation.store import Store
 from annotation.store_models import Document, Recording
-from annotation.timing import Segment
+from annotation.timing import Segment, document_segments
 from app.annotations_table import AnnotationsFilter, AnnotationsModel
 from app.undo import StoreEdit
 
@@ -63,8 +63,7 @@ class MainWindow(QMainWindow):
         self.table_filter.setSourceModel(self.table_model)
         self.table = QTableView()
         self.table.setModel(self.table_filter)
-        self.table.setSortingEnabled(True)
-        self.table.sortByColumn(1, Qt.SortOrder.AscendingOrder)
+
         self.table.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
         self.table.horizontalHeader().setSectionResizeMode(4, QHeaderView.ResizeMode.Stretch)
         self.table.verticalHeader().hide()
@@ -110,6 +109,7 @@ class MainWindow(QMainWindow):
         self._actions: list[QAction] = []
         self._build_actions()
         self.player.positionChanged.connect(self._on_position)
+        self.player.errorOccurred.connect(self.show_error)
         self.timeline.seekRequested.connect(self.player.seek)
         self.timeline.annotationSelected.connect(self._on_annotation_selected)
         self.timeline.createRequested.connect(self._on_create)
@@ -118,7 +118,7 @@ class MainWindow(QMainWindow):
         self.table.clicked.connect(self._on_table_clicked)
         self.tier_filter.currentIndexChanged.connect(self._apply_filter)
         self.text_filter.textChanged.connect(self._apply_filter)
-        self.coding_tier.currentIndexChanged.connect(self._show_coding_keys)
+        self.coding_tier.currentIndexChanged.connect(self._coding_tier_changed)
         self.load_document(doc_id)
         # keys code and steer from the start (a text field that has the focus takes its own keys)
         self.timeline.setFocus()
@@ -153,11 +153,14 @@ class MainWindow(QMainWindow):
         self.coding_tier.blockSignals(False)
         self._show_coding_keys()
         self.setWindowTitle(f"Frontdoor — {title}")
+        self._open.clear()
         if media and Path(media).is_file():
             try:
                 self.player.load(media)
             except Exception as exc:  # the player reports its own one-line errors
                 self.show_error(str(exc))
+            if self.player.backend_error:
+                self.show_error(self.player.backend_error)
             dur = self.player.duration_ms
             if dur:
                 self.timeline.set_duration(dur)
@@ -168,7 +171,7 @@ class MainWindow(QMainWindow):
             self._load_waveform(media)
         elif media:
             self.show_error(f"{media}: media file not found (relink: frontdoor recording relink)")
-        self.refresh(doc_id)
+        self._show(document_segments(doc))
 
     def _load_waveform(self, media: str) -> None:
         from media_tools.errors import MediaError
@@ -183,11 +186,12 @@ class MainWindow(QMainWindow):
         """Reload the document's annotations into the timeline and the table (after any edit)."""
         if doc_id != self.doc_id:
             return
-        display = document_display(self.store, doc_id)
+        self._show(document_display(self.store, doc_id))
+
+    def _show(self, display: dict[str, list[Segment]]) -> None:
         for row in self._tiers:
             self.timeline.set_segments(row.tier_id, display.get(row.tier_id, []))
         self.table_model.set_segments(display)
-        self._display = display
 
     # ---- edits ------------------------------------------------------------------------------------------
 
@@ -204,7 +208,7 @@ class MainWindow(QMainWindow):
     def code_key(self, n: int, *, point: bool = False) -> None:
         """Rapid coding: the n-th value of the coding tier's vocabulary (1-based)."""
         tier = self.coding_tier.currentData()
-        vocab = next((r.vocabulary for r in self._tiers if r.tier_id == tier), ())
+        vocab = self._vocabulary(tier)
         if tier is None or n > len(vocab):
             self.show_error(f"key {n}: the coding tier has no value {n}")
             return
@@ -216,6 +220,9 @@ class MainWindow(QMainWindow):
             self.push(CreateAnnotation(self.doc_id, tier, now, now + frame, value))
             return
         if key not in self._open:
+            # codes on one tier exclude each other: starting one ends the one still open at this moment
+            for other in [k for k in self._open if k.startswith(f"{tier}:")]:
+                self._close_code(other, now, frame)
             self._open[key] = now
             self.message.setText(f"coding {value!r} from {now / 1000:.3f} s: press {n} again to end")
             return
@@ -223,6 +230,46 @@ class MainWindow(QMainWindow):
         end = now if now > start else start + frame
         if self.push(CreateAnnotation(self.doc_id, tier, min(start, end), max(start, end), value)):
             self.message.setText("")
+
+    def _close_code(self, key: str, now: int, frame: int) -> None:
+        tier, n = key.rsplit(":", 1)
+        vocab = self._vocabulary(tier)
+        start = self._open.pop(key)
+        end = now if now > start else start + frame
+        self.push(CreateAnnotation(self.doc_id, tier, start, end, vocab[int(n) - 1]))
+
+    def _vocabulary(self, tier: str | None) -> tuple[str, ...]:
+        return next((r.vocabulary for r in self._tiers if r.tier_id == tier), ())
+
+    def _coding_tier_changed(self) -> None:
+        if self._open:
+            self._open.clear()
+            self.message.setText("")
+        self._show_coding_keys()
+
+    def edit_value(self) -> None:
+        """Type or pick a value for the selected annotation (the tier's vocabulary completes it)."""
+        from PySide6.QtWidgets import QInputDialog
+
+        idx = self.table.currentIndex()
+        if not idx.isValid():
+            self.show_error("select an annotation first (in the table or on the timeline)")
+            return
+        seg = self.table_model.segment(self.table_filter.mapToSource(idx).row())
+        items = list(self._vocabulary(seg.tier_id))
+        current = items.index(seg.value) if seg.value in items else 0
+        if seg.value and seg.value not in items:
+            items.insert(0, seg.value)
+        value, ok = QInputDialog.getItem(self, "Value", f"{seg.tier_id}:", items or [seg.value], current, True)
+        if ok and value != seg.value:
+            self.set_value(seg.ann_id, value)
+
+    def open_export_dialog(self) -> None:
+        from app.export_dialog import ExportDialog
+
+        d = ExportDialog(self.store, self)
+        d.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        d.show()
 
     def _on_create(self, tier: str, start: int, end: int) -> None:
         self.push(CreateAnnotation(self.doc_id, tier, start, end, ""))
@@ -245,8 +292,7 @@ class MainWindow(QMainWindow):
         self.timeline.set_playhead(ms)
         from app.player import format_time
 
-        frame = round(ms / self._frame_ms) if self._frame_ms else 0
-        self.time_label.setText(f"{format_time(ms)}  frame {frame}")
+        self.time_label.setText(f"{format_time(ms)}  frame {self.player.frame_at_position()}")
 
     def _on_annotation_selected(self, tier: str, ann: str) -> None:
         row = self.table_model.row_of(tier, ann)
@@ -261,8 +307,7 @@ class MainWindow(QMainWindow):
         self.table_filter.set_filter(self.tier_filter.currentData(), self.text_filter.text())
 
     def _show_coding_keys(self) -> None:
-        tier = self.coding_tier.currentData()
-        vocab = next((r.vocabulary for r in self._tiers if r.tier_id == tier), ())
+        vocab = self._vocabulary(self.coding_tier.currentData())
         self.coding_keys.setText("   ".join(f"{k} {v}" for k, v in zip(CODE_KEYS, vocab, strict=False)))
 
     # ---- actions ----------------------------------------------------------------------------------------
@@ -270,7 +315,7 @@ class MainWindow(QMainWindow):
     def _action(self, text: str, keys: str | QKeySequence.StandardKey, slot: Any, menu: Any) -> QAction:
         a = QAction(text, self)
         a.setShortcut(QKeySequence(keys))
-        a.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
+        a.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
         a.triggered.connect(slot)
         menu.addAction(a)
         self.addAction(a)
@@ -282,6 +327,7 @@ class MainWindow(QMainWindow):
         f = bar.addMenu("&File")
         self._action("Open ELAN file…", "Ctrl+O", self.open_eaf, f)
         self._action("Export ELAN file…", "Ctrl+E", self.export_eaf, f)
+        self._action("Export clips (consent gate)…", "Ctrl+Shift+E", self.open_export_dialog, f)
         self._action("Quit", "Ctrl+Q", self.close, f)
         e = bar.addMenu("&Edit")
         undo = self.undo_stack.createUndoAction(self, "Undo")
@@ -293,6 +339,7 @@ class MainWindow(QMainWindow):
             self.addAction(a)
             self._actions.append(a)
         self._action("Delete annotation", "Delete", self.delete_selected, e)
+        self._action("Edit value…", "F2", self.edit_value, e)
         p = bar.addMenu("&Play")
         self._action("Play / pause", "Space", self.player.toggle, p)
         self._action("Next frame", "Right", lambda: self.player.step(1), p)

@@ -53,13 +53,10 @@ MAX_STILL_WIDTH = 1920  # stills of wider video are decoded at this width (the v
 
 
 def format_time(ms: int) -> str:
-    """``ms`` as ``hh:mm:ss.mmm`` (hours grow past two digits; a negative time gets a leading ``-``)."""
-    sign = "-" if ms < 0 else ""
-    ms = abs(int(ms))
-    hours, rest = divmod(ms, 3_600_000)
-    minutes, rest = divmod(rest, 60_000)
-    seconds, millis = divmod(rest, 1000)
-    return f"{sign}{hours:02d}:{minutes:02d}:{seconds:02d}.{millis:03d}"
+    """``ms`` as ``hh:mm:ss.mmm`` (the project's one clock format, from ``annotation.exports``)."""
+    from annotation.exports import clock
+
+    return clock(int(ms))
 
 
 # ---- frame times ------------------------------------------------------------------------------------------

@@ -817,15 +817,13 @@ class TimelineView(QGraphicsView):
         key = event.key()
         v0, v1 = self.visible_range()
         anchor = self._playhead if v0 <= self._playhead <= v1 else None
-        if key in (Qt.Key.Key_Plus, Qt.Key.Key_Equal):
+        if key == Qt.Key.Key_Plus:
             self.zoom(2.0, anchor)
         elif key == Qt.Key.Key_Minus:
             self.zoom(0.5, anchor)
         elif key == Qt.Key.Key_0:
             self.zoom_all()
-        elif key in (Qt.Key.Key_Left, Qt.Key.Key_Right):
-            self.scroll_to(v0 + (self._span if key == Qt.Key.Key_Right else -self._span) / 10)
-        else:
+        else:  # arrows and "=" step the player (the window's shortcuts)
             super().keyPressEvent(event)
 
 

@@ -159,3 +159,43 @@ def test_screenshot_from_the_command_line(coded_store: tuple[Store, int], tmp_pa
 
     img = QImage(str(out))
     assert img.width() >= 1000 and img.height() >= 600
+
+
+def test_codes_on_one_tier_exclude_each_other(qtbot: object, coded_store: tuple[Store, int]) -> None:
+    from app.main_window import MainWindow
+
+    store, doc = coded_store
+    w = MainWindow(store, doc)
+    qtbot.addWidget(w)  # type: ignore[attr-defined]
+    w.coding_tier.setCurrentIndex(w.coding_tier.findData("Call phase"))
+    values = [part[2:] for part in w.coding_keys.text().split("   ")]
+    for ms, n in [(1000, 1), (1500, 2), (2500, 2)]:
+        w.player.seek(ms)
+        w.code_key(n)
+    # starting code 2 ended code 1 where 2 began: no overlap on the tier
+    assert _call_phase(store, doc) == [(1000, 1500, values[0]), (1500, 2500, values[1])]
+    # a code left open is dropped when the coding tier changes, not carried into another tier
+    w.player.seek(3000)
+    w.code_key(1)
+    w.coding_tier.setCurrentIndex(w.coding_tier.findData("Referrer type"))
+    assert w._open == {} and w.message.text() == ""
+
+
+def test_shortcuts_stay_in_the_main_window(qtbot: object, coded_store: tuple[Store, int]) -> None:
+    from PySide6.QtWidgets import QDialog
+
+    from app.main_window import MainWindow
+
+    store, doc = coded_store
+    w = MainWindow(store, doc)
+    qtbot.addWidget(w)  # type: ignore[attr-defined]
+    w.show()
+    w.coding_tier.setCurrentIndex(w.coding_tier.findData("Call phase"))
+    w.show_shortcuts()
+    (sheet,) = [d for d in w.findChildren(QDialog) if d.windowTitle() == "Keyboard shortcuts"]
+    qtbot.waitExposed(sheet)  # type: ignore[attr-defined]
+    sheet.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is sheet, timeout=3000)  # type: ignore[attr-defined]
+    qtbot.keyClick(sheet, Qt.Key.Key_1)  # type: ignore[attr-defined]
+    assert w._open == {}
+    assert "Export clips (consent gate)…" in dict(w.shortcuts())
