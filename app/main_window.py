@@ -37,6 +37,7 @@ from annotation.store import Store
 from annotation.store_models import Document, Recording
 from annotation.timing import Segment, document_segments
 from app.annotations_table import AnnotationsFilter, AnnotationsModel
+from app.player import format_time
 from app.undo import StoreEdit
 
 CODE_KEYS = "123456789"
@@ -290,8 +291,6 @@ class MainWindow(QMainWindow):
 
     def _on_position(self, ms: int) -> None:
         self.timeline.set_playhead(ms)
-        from app.player import format_time
-
         self.time_label.setText(f"{format_time(ms)}  frame {self.player.frame_at_position()}")
 
     def _on_annotation_selected(self, tier: str, ann: str) -> None:

@@ -37,6 +37,7 @@ from PySide6.QtCore import QElapsedTimer, QObject, QRect, QRunnable, QSize, Qt, 
 from PySide6.QtGui import QColor, QGuiApplication, QImage, QPainter, QPaintEvent, QPalette
 from PySide6.QtWidgets import QStackedLayout, QWidget
 
+from annotation.exports import clock
 from media_tools.errors import MediaError, ProbeError
 from media_tools.frames import Still, frame_at, open_media
 from media_tools.probe import ProbeResult, probe
@@ -54,8 +55,6 @@ MAX_STILL_WIDTH = 1920  # stills of wider video are decoded at this width (the v
 
 def format_time(ms: int) -> str:
     """``ms`` as ``hh:mm:ss.mmm`` (the project's one clock format, from ``annotation.exports``)."""
-    from annotation.exports import clock
-
     return clock(int(ms))
 
 

@@ -2,8 +2,7 @@
 
 ConsentError
 ├── UnknownThing        no such participant, clip, scope, export item
-├── InvalidRequest      a decision or edit that breaks a rule (a superseded version, a bad condition...)
-└── AuditBroken         the audit chain does not verify
+└── InvalidRequest      a decision or edit that breaks a rule (a superseded version, a bad condition...)
 """
 
 from __future__ import annotations
@@ -24,7 +23,3 @@ class UnknownThing(ConsentError):
 
 class InvalidRequest(ConsentError):
     """A request that breaks a consent rule; nothing was changed."""
-
-
-class AuditBroken(ConsentError):
-    """The audit log's hash chain does not verify."""

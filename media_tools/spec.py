@@ -20,7 +20,7 @@ import itertools
 import json
 import math
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -362,8 +362,3 @@ def load_spec(path: str | os.PathLike[str]) -> EditSpec:
     except ValueError as exc:
         raise SpecError(f"{p}: not JSON ({exc})") from None
     return parse_spec(data, name=str(p), base_dir=p.parent)
-
-
-def spec_from_mapping(data: Mapping[str, Any], *, name: str = "spec") -> EditSpec:
-    """``parse_spec`` for data built in code (by the consent and app layers)."""
-    return parse_spec(dict(data), name=name)

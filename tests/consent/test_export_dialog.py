@@ -14,8 +14,9 @@ def test_the_dialog_shows_why_and_exports_through_the_gate(qtbot: object, world:
     for who in ("A", "B"):
         service.add_participant(world.store, PROJECT, who)
         service.add_appearance(world.store, who, world.recording_id, 0, 12_000)
-    ok = service.create_clip(world.store, world.recording_id, 1, 2, name="agreed").clip_id
+    # the held-back clip comes first: the gate numbers progress by its whole plan, and the bars must follow
     held = service.create_clip(world.store, world.recording_id, 3, 4, name="not yet").clip_id
+    ok = service.create_clip(world.store, world.recording_id, 1, 2, name="agreed").clip_id
     for who in ("A", "B"):
         service.record_decision(world.store, ok, who, "internal_training", "granted")
     service.record_decision(world.store, held, "A", "internal_training", "granted")
@@ -23,6 +24,9 @@ def test_the_dialog_shows_why_and_exports_through_the_gate(qtbot: object, world:
     out.mkdir()
     d = ExportDialog(world.store, folder=out)
     qtbot.addWidget(d)  # type: ignore[attr-defined]
+    seen: list[tuple[int, float]] = []
+    shown = d._progress
+    d._progress = lambda clip_id, f: (seen.append((clip_id, f)), shown(clip_id, f))  # type: ignore[method-assign]
     d.scope.setCurrentIndex(d.scope.findData("internal_training"))
     rows = {d.clips.topLevelItem(i).text(0): d.clips.topLevelItem(i) for i in range(d.clips.topLevelItemCount())}
     assert rows[f"{ok}: agreed"].text(2) == "yes"
@@ -34,4 +38,5 @@ def test_the_dialog_shows_why_and_exports_through_the_gate(qtbot: object, world:
     assert [x["clip"] for x in report.exported] == [ok]
     assert (out / report.exported[0]["output"]).is_file()
     assert d._bars[ok].value() == 100
+    assert seen and {c for c, _ in seen} == {ok} and seen[-1][1] == 1.0  # progress reached the right bar
     assert "1 exported, 1 held back" in d.status.text()
