@@ -44,6 +44,8 @@ class ConsentPolicy(Base):
     __tablename__ = "consent_policy"
     project_id: Mapped[int] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"), primary_key=True)
     keep_real_names: Mapped[bool] = mapped_column(Boolean, default=False)
+    passphrase_hash: Mapped[str | None] = mapped_column(String(400))
+    """The researcher's passphrase that unlocks a consent review station: a slow salted hash, never clear."""
 
 
 class Participant(Base):
