@@ -23,30 +23,24 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
-import math
-import os
-from collections.abc import Callable
-from dataclasses import dataclass
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
-import numpy as np
-import numpy.typing as npt
 from PySide6.QtCore import QElapsedTimer, QObject, QRect, QRunnable, QSize, Qt, QThreadPool, QTimer, Signal
 from PySide6.QtGui import QColor, QGuiApplication, QImage, QPainter, QPaintEvent, QPalette
 from PySide6.QtWidgets import QStackedLayout, QWidget
 
 from annotation.exports import clock
+from app.vlc_backend import INSTALL_HINT, open_vlc, release_vlc
 from media_tools.errors import MediaError, ProbeError
-from media_tools.frames import Still, frame_at, open_media
+from media_tools.frame_times import FrameTimes, frame_times
+from media_tools.frames import Still, frame_at
+from media_tools.playhead import Playhead
 from media_tools.probe import ProbeResult, probe
 
 log = logging.getLogger(__name__)
 
-__all__ = ["INSTALL_HINT", "FrameTimes", "PlayerWidget", "Playhead", "format_time", "frame_times", "load_libvlc"]
+__all__ = ["INSTALL_HINT", "FrameTimes", "PlayerWidget", "Playhead", "format_time", "frame_times"]
 
-INSTALL_HINT = "apt-get install libvlc5 vlc-plugin-base vlc-plugin-video-output"
 MIN_RATE, MAX_RATE = 0.1, 4.0
 TICK_MS = 33  # positionChanged about 30 times a second while playing
 IDLE_GRACE_MS = 2000  # how long libvlc may take to leave its idle state after being told to play
@@ -56,307 +50,6 @@ MAX_STILL_WIDTH = 1920  # stills of wider video are decoded at this width (the v
 def format_time(ms: int) -> str:
     """``ms`` as ``hh:mm:ss.mmm`` (the project's one clock format, from ``annotation.exports``)."""
     return clock(int(ms))
-
-
-# ---- frame times ------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, eq=False)
-class FrameTimes:
-    """When each frame of a video starts being shown, in ms from the start of the file (as ``frame_at``
-    counts time), in increasing order."""
-
-    starts_ms: npt.NDArray[np.float64]
-
-    @property
-    def count(self) -> int:
-        return len(self.starts_ms)
-
-    def index_at(self, ms: float) -> int:
-        """The frame shown at ``ms``: the last one starting at or before it (the first, before the first)."""
-        i = int(np.searchsorted(self.starts_ms, ms + 1e-6, side="right")) - 1
-        return min(max(i, 0), self.count - 1)
-
-    def start_ms(self, index: int) -> int:
-        """The first whole millisecond at which frame ``index`` (clamped to the frames there are) is shown."""
-        i = min(max(index, 0), self.count - 1)
-        return max(0, math.ceil(float(self.starts_ms[i]) - 1e-6))
-
-
-def frame_times(path: str | os.PathLike[str], info: ProbeResult | None = None) -> FrameTimes:
-    """The frame start times of ``path``'s video, cached per file (path, size and modification time).
-
-    Constant-frame-rate video needs only its first frame's time and the frame rate; variable-frame-rate video
-    has its packets' presentation times read once (demuxed, not decoded).
-
-    Raises:
-        ProbeError: the file is missing, not media, truncated or has no video.
-    """
-    p = Path(path)
-    if info is None:
-        info = probe(p)
-    try:
-        st = p.stat()
-    except OSError as exc:
-        raise ProbeError(f"{p}: cannot read ({exc.strerror or exc})") from exc
-    cfr = not info.vfr and bool(info.fps)
-    count = info.frame_count or (round((info.duration or 0) * (info.fps or 0)) if cfr else 0)
-    return _frame_times(str(p.resolve()), st.st_size, st.st_mtime_ns, info.fps if cfr else None, count)
-
-
-@functools.lru_cache(maxsize=16)
-def _frame_times(path: str, size: int, mtime_ns: int, fps: float | None, count: int) -> FrameTimes:
-    import av
-
-    with open_media(path) as container:
-        video = next(iter(container.streams.video), None)
-        if video is None:
-            raise ProbeError(f"{path}: no video stream")
-        tb = float(video.time_base or 1 / av.time_base)
-        origin_ms = max(container.start_time or 0, 0) / av.time_base * 1000
-        pts: list[int] = []
-        try:
-            for packet in container.demux(video):
-                if packet.pts is not None:
-                    pts.append(packet.pts)
-                    # a constant rate needs only the first frame, which B-frames may put a few packets late
-                    if fps and len(pts) >= 16:
-                        break
-        except av.error.FFmpegError as exc:  # a damaged tail: keep the frames read so far
-            log.info("%s: reading packet times stopped early (%s)", path, exc)
-    if not pts:
-        raise ProbeError(f"{path}: no video frames")
-    if fps and count > 0:
-        first = min(pts) * tb * 1000 - origin_ms
-        starts = first + np.arange(count, dtype=np.float64) * (1000.0 / fps)
-    else:
-        starts = np.unique(np.asarray(pts, dtype=np.float64)) * tb * 1000 - origin_ms
-    return FrameTimes(starts)
-
-
-# ---- the playhead -----------------------------------------------------------------------------------------
-
-
-class Playhead:
-    """The smooth playhead: while running, media time interpolated from the last engine time report by the
-    wall clock times the rate; never backwards between two (re)starts; exact while stopped.
-
-    ``clock`` returns wall milliseconds (a ``QElapsedTimer`` in the widget, a fake in tests). Engine reports
-    (``observe``) re-anchor the interpolation only when they change: libvlc repeats its last value between
-    its ~250 ms steps, and keeps reporting the previous time for a while after (re)starting. When the engine
-    stops reporting (a stall), the interpolation stops too after ``lead_ms``, so it cannot run far ahead.
-    """
-
-    def __init__(self, clock: Callable[[], float]) -> None:
-        self._clock = clock
-        self._running = False
-        self._rate = 1.0
-        self._anchor_ms = 0.0
-        self._anchor_at = 0.0
-        self._floor = 0
-        self._last_engine: int | None = None
-
-    @property
-    def running(self) -> bool:
-        return self._running
-
-    def start(self, pos_ms: int, rate: float, engine_ms: int | None = None) -> None:
-        """Run from ``pos_ms``; ``engine_ms`` is what the engine reports now, a stale value to ignore."""
-        self._running = True
-        self._rate = rate
-        self._anchor_ms = float(pos_ms)
-        self._anchor_at = self._clock()
-        self._floor = int(pos_ms)
-        self._last_engine = engine_ms
-
-    def stop(self) -> int:
-        """Freeze at the current position and return it."""
-        pos = self.position()
-        self._running = False
-        return pos
-
-    def set(self, pos_ms: int) -> None:
-        """Stand still at ``pos_ms`` (a seek while stopped)."""
-        self._running = False
-        self._floor = int(pos_ms)
-
-    def set_rate(self, rate: float) -> None:
-        if self._running:
-            self._anchor_ms = float(self.position())
-            self._anchor_at = self._clock()
-        self._rate = rate
-
-    def observe(self, engine_ms: int, *, advancing: bool = True) -> None:
-        """An engine time report; ``advancing`` is False while the engine is opening or buffering."""
-        if not self._running:
-            return
-        if not advancing:
-            self._anchor_ms = float(self.position())
-            self._anchor_at = self._clock()
-            return
-        if engine_ms == self._last_engine or engine_ms < 0:
-            return
-        self._last_engine = engine_ms
-        self._anchor_ms = float(engine_ms)
-        self._anchor_at = self._clock()
-
-    def lead_ms(self) -> float:
-        """How long (wall ms) to interpolate past the last report: three of libvlc's 250 ms media-time steps,
-        and at least a second (at high rates it reports about every 300 ms of wall time instead)."""
-        return max(1000.0, 750.0 / self._rate)
-
-    def position(self) -> int:
-        if not self._running:
-            return self._floor
-        elapsed = min(max(self._clock() - self._anchor_at, 0.0), self.lead_ms())
-        pos = max(self._floor, int(self._anchor_ms + elapsed * self._rate))
-        self._floor = pos
-        return pos
-
-
-# ---- libvlc -----------------------------------------------------------------------------------------------
-
-
-def load_libvlc() -> ModuleType:
-    """Import python-vlc, which loads libvlc (the seam tests replace to simulate a machine without it).
-
-    Raises:
-        ImportError, OSError, NotImplementedError: python-vlc or libvlc is missing or broken.
-    """
-    import vlc  # type: ignore[import-untyped]
-
-    module: ModuleType = vlc
-    return module
-
-
-@functools.lru_cache(maxsize=4)
-def _vlc_instance(vlc: ModuleType, args: tuple[str, ...]) -> Any:
-    """One libvlc instance per set of arguments, shared by the players of this process (None: it failed)."""
-    return vlc.Instance(list(args))
-
-
-def _vlc_args(headless: bool) -> tuple[str, ...]:
-    args = ["--quiet", "--no-video-title-show", "--no-snapshot-preview", "--no-osd"]
-    if os.environ.get("FRONTDOOR_NO_AUDIO", "") not in ("", "0"):
-        args.append("--aout=dummy")
-    if headless:
-        args.append("--vout=vdummy")
-    # Not --no-xlib: Qt's xcb plugin calls XInitThreads before opening the display, so libvlc may use its
-    # OpenGL output (scaled on the GPU) rather than falling back to plain xcb_x11.
-    return tuple(args)
-
-
-class _Vlc:
-    """One libvlc media player, drawing into a native window or, headless, nowhere."""
-
-    def __init__(self, vlc: ModuleType, instance: Any) -> None:
-        self._vlc = vlc
-        self._instance = instance
-        self._player = instance.media_player_new()
-        self._player.video_set_mouse_input(False)  # let Qt have the clicks and keys
-        self._player.video_set_key_input(False)
-        s = vlc.State
-        self._running_states = {s.Opening, s.Buffering, s.Playing, s.Paused}
-        self._volume = 100
-        self._released = False
-
-    def attach(self, how: str, win_id: int) -> None:
-        if how == "xwindow":
-            self._player.set_xwindow(win_id)
-        elif how == "hwnd":
-            self._player.set_hwnd(win_id)
-        elif how == "nsobject":
-            self._player.set_nsobject(win_id)
-
-    def start(self, path: str, ms: int, rate: float) -> None:
-        """Open ``path`` and play from ``ms``: the way to play when no input is running (never started, or
-        ended: libvlc will not play an ended input again)."""
-        if self._player.get_state() != self._vlc.State.NothingSpecial:
-            self._player.stop()
-        media = self._instance.media_new_path(path)
-        media.add_option(f":start-time={ms / 1000:.3f}")
-        self._player.set_media(media)
-        media.release()
-        self._player.set_rate(rate)
-        self._player.play()
-        self._player.audio_set_volume(self._volume)
-
-    def running(self) -> bool:
-        return bool(self._player.get_state() in self._running_states)
-
-    def state(self) -> str:
-        """``playing``, ``paused``, ``waiting`` (opening, buffering), ``ended``, ``error`` or ``idle``."""
-        s, st = self._player.get_state(), self._vlc.State
-        return {
-            st.Playing: "playing",
-            st.Paused: "paused",
-            st.Opening: "waiting",
-            st.Buffering: "waiting",
-            st.Ended: "ended",
-            st.Error: "error",
-        }.get(s, "idle")
-
-    def time(self) -> int:
-        return int(self._player.get_time())
-
-    def resume(self) -> None:
-        self._player.set_pause(0)
-
-    def pause(self) -> None:
-        self._player.set_pause(1)
-
-    def seek(self, ms: int) -> None:
-        self._player.set_time(int(ms))
-
-    def set_rate(self, rate: float) -> None:
-        self._player.set_rate(rate)
-
-    def set_volume(self, volume: int) -> None:
-        self._volume = volume
-        self._player.audio_set_volume(volume)
-
-    def stop(self) -> None:
-        self._player.stop()
-
-    def release(self) -> None:
-        if self._released:
-            return
-        self._released = True
-        self._player.stop()
-        self._player.release()
-
-
-def _embedding(platform: str) -> str | None:
-    """How libvlc draws into a native window on this Qt platform: ``xwindow``, ``hwnd``, ``nsobject``,
-    ``headless`` (no picture at all), or None when it cannot."""
-    return {
-        "xcb": "xwindow",
-        "windows": "hwnd",
-        "cocoa": "nsobject",
-        "offscreen": "headless",
-        "minimal": "headless",
-    }.get(platform)
-
-
-def _open_vlc(platform: str) -> tuple[_Vlc | None, str | None, str | None]:
-    """The libvlc player for this platform and how it draws, or None and the one-line reason."""
-    how = _embedding(platform)
-    if how is None:
-        if platform.startswith("wayland"):
-            why = "libvlc cannot draw into Wayland windows: showing stills only (start with QT_QPA_PLATFORM=xcb)"
-        else:
-            why = f"libvlc cannot draw into windows of Qt's {platform!r} platform: showing stills only"
-        return None, None, why
-    try:
-        vlc = load_libvlc()
-        instance = _vlc_instance(vlc, _vlc_args(how == "headless"))
-        if instance is None:
-            raise OSError("libvlc_new failed (its plugins may be missing)")
-        return _Vlc(vlc, instance), how, None
-    except (ImportError, OSError, NotImplementedError, AttributeError) as exc:
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        log.warning("libvlc unavailable: %s", exc)
-        return None, None, f"video playback unavailable ({reason}): showing stills only; install it: {INSTALL_HINT}"
 
 
 # ---- stills -----------------------------------------------------------------------------------------------
@@ -426,13 +119,6 @@ def _black(widget: QWidget) -> None:
     widget.setAutoFillBackground(True)
 
 
-def _release_vlc(backend: _Vlc) -> None:
-    try:
-        backend.release()
-    except Exception:  # libvlc going down with the process: nothing left to tell
-        log.debug("releasing libvlc", exc_info=True)
-
-
 # ---- the widget -------------------------------------------------------------------------------------------
 
 
@@ -488,7 +174,7 @@ class PlayerWidget(QWidget):
 
         app = QGuiApplication.instance()
         platform = QGuiApplication.platformName() if app is not None else ""
-        self._vlc, self._how, self.backend_error = _open_vlc(platform)
+        self._vlc, self._how, self.backend_error = open_vlc(platform)
         """Why video cannot be played (and only stills are shown), or None."""
         if self._vlc is not None and self._how not in (None, "headless"):
             # Both native: libvlc draws into a window of its own inside the surface, which would cover any
@@ -498,7 +184,7 @@ class PlayerWidget(QWidget):
                 w.setAttribute(Qt.WidgetAttribute.WA_NativeWindow)
             self._vlc.attach(self._how, int(self._surface.winId()))
         if self._vlc is not None:
-            self.destroyed.connect(functools.partial(_release_vlc, self._vlc))
+            self.destroyed.connect(functools.partial(release_vlc, self._vlc))
             if app is not None:
                 app.aboutToQuit.connect(self.release)
         self._view.raise_()
@@ -709,7 +395,7 @@ class PlayerWidget(QWidget):
         self._playing = False
         if self._vlc is not None:
             vlc, self._vlc = self._vlc, None
-            _release_vlc(vlc)
+            release_vlc(vlc)
 
     def closeEvent(self, event: Any) -> None:
         self.release()

@@ -30,9 +30,11 @@ import pytest
 from PySide6.QtGui import QImage
 from pytestqt.qtbot import QtBot
 
-import app.player as player_module
-from app.player import INSTALL_HINT, PlayerWidget, Playhead, format_time
+from app import vlc_backend
+from app.player import INSTALL_HINT, PlayerWidget, format_time
 from media_tools.errors import ProbeError
+from media_tools.frame_times import frame_times
+from media_tools.playhead import Playhead
 from media_tools.synth import make_coded_recording, read_frame_code
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -257,7 +259,7 @@ def test_without_libvlc_the_player_shows_stills_only(
     def missing() -> None:
         raise ImportError("No module named 'vlc'")
 
-    monkeypatch.setattr(player_module, "load_libvlc", missing)
+    monkeypatch.setattr(vlc_backend, "load_libvlc", missing)
     w = PlayerWidget()
     qtbot.addWidget(w)
     assert w.backend_error is not None
@@ -282,7 +284,7 @@ def test_without_libvlc_the_player_shows_stills_only(
 def test_a_libvlc_that_will_not_start_means_stills_only(qtbot: QtBot, monkeypatch: pytest.MonkeyPatch) -> None:
     broken = ModuleType("vlc")
     broken.Instance = lambda args: None  # type: ignore[attr-defined]  # libvlc_new fails without its plugins
-    monkeypatch.setattr(player_module, "load_libvlc", lambda: broken)
+    monkeypatch.setattr(vlc_backend, "load_libvlc", lambda: broken)
     w = PlayerWidget()
     qtbot.addWidget(w)
     assert w.backend_error is not None and "libvlc_new failed" in w.backend_error and INSTALL_HINT in w.backend_error
@@ -408,8 +410,8 @@ def test_on_a_real_x_server_video_plays_and_the_paused_still_covers_it(
 
 
 def test_frame_times_are_cached_and_exact_for_constant_rate(coded: Path) -> None:
-    times = player_module.frame_times(coded)
-    assert times is player_module.frame_times(coded)
+    times = frame_times(coded)
+    assert times is frame_times(coded)
     assert times.count == 100
     assert [times.start_ms(i) for i in (0, 1, 25, 99, 100)] == [0, 40, 1000, 3960, 3960]
     assert times.index_at(39) == 0 and times.index_at(40) == 1 and times.index_at(-5) == 0
