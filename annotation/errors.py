@@ -16,6 +16,7 @@ Front ends print exactly that line; ``detail`` (optional) is for the log.
     │   ├── NotFound                   unknown document, tier, annotation ... id
     │   ├── ConflictError              someone else changed the row since it was read (row versioning)
     │   └── InvalidEdit                an edit that would break ELAN's rules (end before start, ...)
+    ├── AnalysisError                  an analysis of coded time cannot be computed as asked (bad threshold, ...)
     └── ExportError                    an export format cannot represent the document
 """
 
@@ -80,6 +81,11 @@ class ConflictError(StoreError):
 
 class InvalidEdit(StoreError):
     """An edit that would break the document's rules."""
+
+
+class AnalysisError(AnnotationError):
+    """Statistics, agreement or consensus cannot be computed as asked: an overlap threshold out of range, two
+    documents that code different recordings, a consensus decision that does not fit its disagreement."""
 
 
 class ExportError(AnnotationError):
