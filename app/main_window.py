@@ -8,7 +8,6 @@ command on the undo stack, committed to the store when it is made.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
@@ -34,9 +33,10 @@ from annotation.commands import CreateAnnotation, DeleteAnnotation, SetAnnotatio
 from annotation.errors import AnnotationError
 from annotation.services import document_display, get_document
 from annotation.store import Store
-from annotation.store_models import Document, Recording
+from annotation.store_models import Document
 from annotation.timing import Segment, document_segments
 from app.annotations_table import AnnotationsFilter, AnnotationsModel
+from app.background import WaveformLoader
 from app.player import format_time
 from app.undo import StoreEdit
 
@@ -56,6 +56,8 @@ class MainWindow(QMainWindow):
         self.undo_stack = QUndoStack(self)
         self._open: dict[str, int] = {}  # code key -> start ms of a segment being coded
         self._frame_ms = 40.0
+        self.media: list[Any] = []  # annotation.media_links.DocumentMedia of the open document
+        self._waveforms = WaveformLoader(self)
 
         self.player = PlayerWidget()
         self.timeline = TimelineView()
@@ -111,6 +113,8 @@ class MainWindow(QMainWindow):
         self._build_actions()
         self.player.positionChanged.connect(self._on_position)
         self.player.errorOccurred.connect(self.show_error)
+        self._waveforms.ready.connect(self.timeline.set_waveform)
+        self._waveforms.failed.connect(self.show_error)
         self.timeline.seekRequested.connect(self.player.seek)
         self.timeline.annotationSelected.connect(self._on_annotation_selected)
         self.timeline.createRequested.connect(self._on_create)
@@ -132,10 +136,11 @@ class MainWindow(QMainWindow):
         self.doc_id = doc_id
         doc = get_document(self.store, doc_id)
         with self.store.session() as s:
-            row = s.get(Document, doc_id)
-            rec = s.get(Recording, row.recording_id) if row and row.recording_id else None
-            media = rec.abs_path if rec else None
-            title = row.name if row else str(doc_id)
+            d = s.get(Document, doc_id)
+            title = d.name if d else str(doc_id)
+        from annotation.media_links import document_media
+
+        self.media = document_media(self.store, doc_id)
         from app.timeline import tier_rows
 
         self._tiers = tier_rows(doc)
@@ -155,33 +160,41 @@ class MainWindow(QMainWindow):
         self._show_coding_keys()
         self.setWindowTitle(f"Frontdoor — {title}")
         self._open.clear()
-        if media and Path(media).is_file():
-            try:
-                self.player.load(media)
-            except Exception as exc:  # the player reports its own one-line errors
-                self.show_error(str(exc))
-            if self.player.backend_error:
-                self.show_error(self.player.backend_error)
-            dur = self.player.duration_ms
-            if dur:
-                self.timeline.set_duration(dur)
-            fps = getattr(self.player, "fps", None)
-            if fps:
-                self._frame_ms = 1000.0 / fps
-                self.timeline.set_frame_ms(self._frame_ms)
-            self._load_waveform(media)
-        elif media:
-            self.show_error(f"{media}: media file not found (relink: frontdoor recording relink)")
+        self._load_media()
         self._show(document_segments(doc))
 
-    def _load_waveform(self, media: str) -> None:
+    def _load_media(self) -> None:
+        """The primary medium into the player at its time origin, the others' sound alongside it; a medium
+        that cannot be found or played is named in the message bar, and the rest still open."""
         from media_tools.errors import MediaError
-        from media_tools.waveform import peaks
 
-        try:
-            self.timeline.set_waveform(peaks(media))
-        except MediaError:
-            self.timeline.set_waveform(None)
+        problems = [m.problem for m in self.media if m.problem and not m.extracted_from]
+        primary = next((m for m in self.media if m.primary and m.path), None)
+        self.timeline.set_waveform(None)
+        self._waveforms.cancel()  # a waveform still coming for the previous document is dropped
+        if primary is not None and primary.path is not None:
+            try:
+                self.player.load(primary.path, primary.time_origin_ms)
+            except MediaError as exc:
+                problems.insert(0, str(exc))
+            else:
+                for m in self.media:
+                    if m.primary or m.path is None or m.extracted_from:
+                        continue
+                    try:
+                        self.player.add_follower(m.path, m.time_origin_ms)
+                    except MediaError as exc:
+                        problems.append(str(exc))
+                if self.player.duration_ms:
+                    self.timeline.set_duration(self.player.duration_ms)
+                if self.player.fps:
+                    self._frame_ms = 1000.0 / self.player.fps
+                    self.timeline.set_frame_ms(self._frame_ms)
+                self._waveforms.request(primary.path, primary.time_origin_ms)
+        if self.player.backend_error:
+            problems.insert(0, self.player.backend_error)
+        if problems:
+            self.show_error("; ".join(problems))
 
     def refresh(self, doc_id: int) -> None:
         """Reload the document's annotations into the timeline and the table (after any edit)."""

@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import QElapsedTimer, QObject, QRect, QRunnable, QSize, Qt, QThreadPool, QTimer, Signal
@@ -30,7 +31,7 @@ from PySide6.QtGui import QColor, QGuiApplication, QImage, QPainter, QPaintEvent
 from PySide6.QtWidgets import QStackedLayout, QWidget
 
 from annotation.exports import clock
-from app.vlc_backend import INSTALL_HINT, open_vlc, release_vlc
+from app.vlc_backend import INSTALL_HINT, VlcPlayer, open_vlc, release_vlc
 from media_tools.errors import MediaError, ProbeError
 from media_tools.frame_times import FrameTimes, frame_times
 from media_tools.frames import Still, frame_at
@@ -44,12 +45,22 @@ __all__ = ["INSTALL_HINT", "FrameTimes", "PlayerWidget", "Playhead", "format_tim
 MIN_RATE, MAX_RATE = 0.1, 4.0
 TICK_MS = 33  # positionChanged about 30 times a second while playing
 IDLE_GRACE_MS = 2000  # how long libvlc may take to leave its idle state after being told to play
+SYNC_CHECK_MS = 1000  # how often followers are checked against the playhead while playing
+SYNC_TOLERANCE_MS = 150  # and how far one may drift before it is moved back (libvlc's clock steps ~250 ms)
 MAX_STILL_WIDTH = 1920  # stills of wider video are decoded at this width (the view scales them anyway)
 
 
 def format_time(ms: int) -> str:
     """``ms`` as ``hh:mm:ss.mmm`` (the project's one clock format, from ``annotation.exports``)."""
     return clock(int(ms))
+
+
+@dataclass
+class _Follower:
+    path: str
+    origin: int  # its file time at document time 0
+    vlc: VlcPlayer
+    head: Playhead
 
 
 # ---- stills -----------------------------------------------------------------------------------------------
@@ -142,6 +153,9 @@ class PlayerWidget(QWidget):
         self._info: ProbeResult | None = None
         self._times: FrameTimes | None = None
         self._duration = 0
+        self._origin = 0  # the file time at document time 0 (ELAN's TIME_ORIGIN); the public API is in document time
+        self._followers: list[_Follower] = []
+        self._sync_check = 0.0  # wall ms of the last follower drift check
         self._playing = False
         self._rate = 1.0
         self._volume = 100
@@ -198,8 +212,13 @@ class PlayerWidget(QWidget):
 
     @property
     def duration_ms(self) -> int:
-        """The recording's length (0 before ``load``)."""
-        return self._duration
+        """The recording's length after its time origin (0 before ``load``)."""
+        return max(0, self._duration - self._origin)
+
+    @property
+    def origin_ms(self) -> int:
+        """Where in the file document time 0 falls (ELAN's TIME_ORIGIN of the medium)."""
+        return self._origin
 
     @property
     def fps(self) -> float | None:
@@ -224,22 +243,25 @@ class PlayerWidget(QWidget):
 
     @property
     def loop(self) -> tuple[int, int | None] | None:
-        return self._loop
+        if self._loop is None:
+            return None
+        start, end = self._loop
+        return start - self._origin, None if end is None else end - self._origin
 
     def is_playing(self) -> bool:
         return self._playing
 
     def position_ms(self) -> int:
         """The playhead: interpolated and never going backwards while playing, exact while paused."""
-        return self._playhead.position()
+        return self._playhead.position() - self._origin
 
     def frame_at_position(self) -> int:
         """The index of the frame shown at the playhead (from the source's real frame times)."""
-        return self._times.index_at(self.position_ms()) if self._times else 0
+        return self._times.index_at(self._playhead.position()) if self._times else 0
 
     def frame_start_ms(self, index: int) -> int:
         """The first millisecond at which frame ``index`` is shown."""
-        return self._times.start_ms(index) if self._times else 0
+        return self._times.start_ms(index) - self._origin if self._times else 0
 
     def still_image(self) -> QImage | None:
         """The still laid over the video (or last laid over it), at the source's size up to 1920 wide."""
@@ -254,8 +276,9 @@ class PlayerWidget(QWidget):
 
     # ---- loading ------------------------------------------------------------------------------------------
 
-    def load(self, path: str) -> None:
-        """Open a recording, paused at its first frame.
+    def load(self, path: str, origin_ms: int = 0) -> None:
+        """Open a recording, paused at document time 0: its first frame, or the frame at ``origin_ms`` into
+        the file when the document's time starts there (ELAN's TIME_ORIGIN). Followers are dropped.
 
         Raises:
             ProbeError: the file is missing, not media, truncated or has no video (one line naming it).
@@ -271,12 +294,14 @@ class PlayerWidget(QWidget):
         self._path, self._info, self._times = str(path), info, times
         last = times.start_ms(times.count - 1)
         self._duration = max(info.duration_ms or 0, last)
-        self._playhead.set(0)
+        self._origin = min(max(int(origin_ms), 0), last)
+        self.clear_followers()
+        self._playhead.set(self._origin)
         self._still_index = self._still_for = None
         self._view.set_image(None)
-        self.durationChanged.emit(self._duration)
+        self.durationChanged.emit(self.duration_ms)
         self.positionChanged.emit(0)
-        self._show_still(0)
+        self._show_still(self._origin)
 
     # ---- transport ----------------------------------------------------------------------------------------
 
@@ -300,19 +325,21 @@ class PlayerWidget(QWidget):
             self._playhead.start(pos, self._rate, engine)
         else:
             self._playhead.start(pos, self._rate)
-        self.positionChanged.emit(pos)
+        self._follow_play(pos)
+        self._emit(pos)
 
     def pause(self) -> None:
         if not self._playing:
             return
         pos = self._playhead.stop()
         self._set_playing(False)
+        self._follow_pause(pos)
         if self._vlc is not None and self._vlc.running():
             self._vlc.pause()
             self._vlc.seek(pos)  # resume from where the still shows, not from where libvlc happened to be
             for delay in (150, 500):  # libvlc ignores a pause while it is still opening the file
                 QTimer.singleShot(delay, self, self._enforce_pause)
-        self.positionChanged.emit(pos)
+        self._emit(pos)
         self._show_still(pos)
 
     def _enforce_pause(self) -> None:
@@ -327,10 +354,15 @@ class PlayerWidget(QWidget):
             self.play()
 
     def seek(self, ms: int) -> None:
-        """Move the playhead to ``ms`` (clamped to the recording), playing on if playing."""
+        """Move the playhead to document time ``ms`` (clamped to the recording), playing on if playing."""
+        self._seek(int(ms) + self._origin)
+
+    def _seek(self, ms: int) -> None:
+        """``seek`` in file time."""
         if self._path is None:
             return
-        ms = min(max(int(ms), 0), self._duration)
+        ms = min(max(int(ms), self._origin), self._duration)
+        self._follow_seek(ms)
         if self._playing:
             if self._vlc is not None:
                 engine = self._vlc.time()
@@ -341,12 +373,12 @@ class PlayerWidget(QWidget):
                 self._playhead.start(ms, self._rate, engine)
             else:
                 self._playhead.start(ms, self._rate)
-            self.positionChanged.emit(ms)
+            self._emit(ms)
             return
         self._playhead.set(ms)
         if self._vlc is not None and self._vlc.running():
             self._vlc.seek(ms)
-        self.positionChanged.emit(ms)
+        self._emit(ms)
         self._show_still(ms)
 
     def step(self, frames: int) -> None:
@@ -355,7 +387,7 @@ class PlayerWidget(QWidget):
             return
         self.pause()
         index = self._times.index_at(self._playhead.position()) + int(frames)
-        self.seek(self._times.start_ms(index))
+        self._seek(self._times.start_ms(index))
 
     def jump(self, ms_delta: int) -> None:
         self.seek(self.position_ms() + int(ms_delta))
@@ -366,6 +398,9 @@ class PlayerWidget(QWidget):
         self._playhead.set_rate(self._rate)
         if self._vlc is not None:
             self._vlc.set_rate(self._rate)
+        for f in self._followers:
+            f.head.set_rate(self._rate)
+            f.vlc.set_rate(self._rate)
         if self._playing and self._vlc is None:
             self._timer.start(self._stills_interval())
 
@@ -373,6 +408,8 @@ class PlayerWidget(QWidget):
         self._volume = min(max(int(volume), 0), 100)
         if self._vlc is not None:
             self._vlc.set_volume(self._volume)
+        for f in self._followers:
+            f.vlc.set_volume(self._volume)
 
     def set_loop(self, start_ms: int | None, end_ms: int | None = None) -> None:
         """Play ``start_ms`` to ``end_ms`` (None: the end of the recording) over and over; ``set_loop(None)``
@@ -387,12 +424,13 @@ class PlayerWidget(QWidget):
         start = max(int(start_ms), 0)
         if end_ms is not None and int(end_ms) <= start:
             raise ValueError(f"loop end {end_ms} ms: must be after its start {start} ms")
-        self._loop = (start, None if end_ms is None else int(end_ms))
+        self._loop = (start + self._origin, None if end_ms is None else int(end_ms) + self._origin)
 
     def release(self) -> None:
         """Stop playing and let go of libvlc (the window is closing)."""
         self._timer.stop()
         self._playing = False
+        self.clear_followers()
         if self._vlc is not None:
             vlc, self._vlc = self._vlc, None
             release_vlc(vlc)
@@ -405,7 +443,7 @@ class PlayerWidget(QWidget):
 
     def _loop_bounds(self) -> tuple[int, int]:
         if self._loop is None:
-            return 0, self._duration
+            return self._origin, self._duration
         start, end = self._loop
         return start, self._duration if end is None else min(end, self._duration)
 
@@ -448,14 +486,15 @@ class PlayerWidget(QWidget):
                 return
             self._playhead.observe(self._vlc.time(), advancing=state == "playing")
         pos = self._playhead.position()
+        self._follow_tick(pos)
         start, end = self._loop_bounds()
         if self._loop is not None and pos >= end:
-            self.seek(start)
+            self._seek(start)
             return
         if self._vlc is None and pos >= self._duration:
             self._at_end()
             return
-        self.positionChanged.emit(pos)
+        self._emit(pos)
         if self._vlc is None and self._times.index_at(pos) != self._still_index:
             self._show_still(pos)
 
@@ -467,14 +506,110 @@ class PlayerWidget(QWidget):
             if self._vlc is not None:
                 self._start_vlc(start)
             self._playhead.start(start, self._rate, self._vlc.time() if self._vlc else None)
-            self.positionChanged.emit(start)
+            self._follow_seek(start)
+            self._emit(start)
             return
         last = self._times.start_ms(self._times.count - 1)
         self._playhead.stop()
         self._playhead.set(last)
         self._set_playing(False)
-        self.positionChanged.emit(last)
+        self._follow_pause(last)
+        self._emit(last)
         self._show_still(last)
+
+    def _emit(self, file_ms: int) -> None:
+        self.positionChanged.emit(file_ms - self._origin)
+
+    # ---- followers: more media of the same recording -----------------------------------------------------
+
+    def add_follower(self, path: str, origin_ms: int = 0) -> None:
+        """Play the sound of another medium of this recording (a desk microphone) in step with the video.
+        ``origin_ms`` is where in that file document time 0 falls (its ELAN TIME_ORIGIN).
+
+        Raises:
+            ProbeError: the file is missing or not media.
+            MediaError: libvlc is not available (the follower would be silent).
+        """
+        info = probe(path)
+        if info.audio is None:
+            raise ProbeError(f"{path}: no audio stream to play alongside the video")
+        if self._vlc is None:
+            raise MediaError(f"{path}: a second medium needs libvlc ({self.backend_error})")
+        clock = self._playhead_clock
+        f = _Follower(str(path), max(int(origin_ms), 0), self._vlc.sibling(), Playhead(clock))
+        f.vlc.set_volume(self._volume)
+        f.vlc.set_rate(self._rate)
+        self._followers.append(f)
+        if self._playing:
+            self._follow_play(self._playhead.position())
+        else:
+            f.head.set(self._follower_time(f, self._playhead.position()))
+
+    def clear_followers(self) -> None:
+        followers, self._followers = self._followers, []
+        for f in followers:
+            release_vlc(f.vlc)
+
+    def follower_positions(self) -> list[tuple[str, int]]:
+        """Each follower's own file position (smoothed like the playhead), for checks and the status bar."""
+        return [(f.path, f.head.position()) for f in self._followers]
+
+    def follower_engine_times(self) -> list[int]:
+        """What libvlc reports for each follower (coarse while playing, exact after a seek)."""
+        return [f.vlc.time() for f in self._followers]
+
+    def _playhead_clock(self) -> float:
+        return self._wall.nsecsElapsed() / 1e6
+
+    def _follower_time(self, f: _Follower, file_ms: int) -> int:
+        return max(0, file_ms - self._origin + f.origin)
+
+    def _follow_play(self, file_ms: int) -> None:
+        for f in self._followers:
+            t = self._follower_time(f, file_ms)
+            if f.vlc.running():
+                f.vlc.seek(t)
+                f.vlc.resume()
+            else:
+                f.vlc.start(f.path, t, self._rate)
+            f.head.start(t, self._rate, f.vlc.time())
+        self._sync_check = self._wall.elapsed()
+
+    def _follow_pause(self, file_ms: int) -> None:
+        for f in self._followers:
+            t = self._follower_time(f, file_ms)
+            f.head.stop()
+            f.head.set(t)
+            if f.vlc.running():
+                f.vlc.pause()
+                f.vlc.seek(t)
+
+    def _follow_seek(self, file_ms: int) -> None:
+        if not self._playing:
+            self._follow_pause(file_ms)
+            return
+        self._follow_play(file_ms)
+
+    def _follow_tick(self, file_ms: int) -> None:
+        """Keep followers in step: their clocks are smoothed like the playhead's, and one that has drifted
+        more than ``SYNC_TOLERANCE_MS`` from where it should be (checked once a second, after it has had time
+        to settle) is moved back into place."""
+        if not self._followers:
+            return
+        for f in self._followers:
+            f.head.observe(f.vlc.time(), advancing=f.vlc.state() == "playing")
+        now = self._wall.elapsed()
+        if now - self._sync_check < SYNC_CHECK_MS:
+            return
+        self._sync_check = now
+        for f in self._followers:
+            want = self._follower_time(f, file_ms)
+            if f.vlc.state() == "ended":
+                continue
+            if abs(f.head.position() - want) > SYNC_TOLERANCE_MS:
+                log.info("%s: %d ms out of step, moved back into place", f.path, f.head.position() - want)
+                f.vlc.seek(want)
+                f.head.start(want, self._rate, f.vlc.time())
 
     # ---- stills -------------------------------------------------------------------------------------------
 

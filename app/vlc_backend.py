@@ -48,9 +48,10 @@ def _vlc_args(headless: bool) -> tuple[str, ...]:
 class VlcPlayer:
     """One libvlc media player, drawing into a native window or, headless, nowhere."""
 
-    def __init__(self, vlc: ModuleType, instance: Any) -> None:
+    def __init__(self, vlc: ModuleType, instance: Any, *, video: bool = True) -> None:
         self._vlc = vlc
         self._instance = instance
+        self._video = video
         self._player = instance.media_player_new()
         self._player.video_set_mouse_input(False)  # let Qt have the clicks and keys
         self._player.video_set_key_input(False)
@@ -58,6 +59,10 @@ class VlcPlayer:
         self._running_states = {s.Opening, s.Buffering, s.Playing, s.Paused}
         self._volume = 100
         self._released = False
+
+    def sibling(self) -> VlcPlayer:
+        """Another player on the same libvlc instance that plays sound only (a second medium of a recording)."""
+        return VlcPlayer(self._vlc, self._instance, video=False)
 
     def attach(self, how: str, win_id: int) -> None:
         if how == "xwindow":
@@ -74,6 +79,8 @@ class VlcPlayer:
             self._player.stop()
         media = self._instance.media_new_path(path)
         media.add_option(f":start-time={ms / 1000:.3f}")
+        if not self._video:
+            media.add_option(":no-video")
         self._player.set_media(media)
         media.release()
         self._player.set_rate(rate)

@@ -57,6 +57,13 @@ class Peaks:
     mins: Int16Array
     maxs: Int16Array
 
+    def from_ms(self, origin_ms: int) -> Peaks:
+        """The peaks from ``origin_ms`` on, for a document whose time 0 falls there (within one bucket)."""
+        k = min(max(int(origin_ms * self.rate // 1000), 0), len(self.mins))
+        if k == 0:
+            return self
+        return Peaks(self.rate, max(0, self.duration_ms - int(origin_ms)), self.mins[k:], self.maxs[k:])
+
     def columns(self, start_ms: float, end_ms: float, width: int) -> tuple[Float32Array, Float32Array]:
         """The min and max of each of ``width`` equal columns spanning ``[start_ms, end_ms)``, in [-1, 1].
 

@@ -416,3 +416,70 @@ def test_frame_times_are_cached_and_exact_for_constant_rate(coded: Path) -> None
     assert [times.start_ms(i) for i in (0, 1, 25, 99, 100)] == [0, 40, 1000, 3960, 3960]
     assert times.index_at(39) == 0 and times.index_at(40) == 1 and times.index_at(-5) == 0
     assert math.isclose(float(times.starts_ms[-1]), 3960.0)
+
+
+# ---- time origins and several media of one recording ----------------------------------------------------
+
+
+def test_a_time_origin_makes_document_time_zero_fall_inside_the_file(qtbot: QtBot, coded: Path) -> None:
+    w = PlayerWidget()
+    qtbot.addWidget(w)
+    with qtbot.waitSignal(w.stillShown, timeout=5000):
+        w.load(str(coded), origin_ms=1000)  # the document starts 1 s into the file: frame 25
+    assert w.position_ms() == 0 and w.origin_ms == 1000
+    assert code_of(w.still_image()) == 25
+    assert w.duration_ms == 3000
+    assert seek_and_wait(qtbot, w, 400) == 35
+    assert w.frame_start_ms(35) == 400  # frames are numbered in the file, their times are the document's
+    with qtbot.waitSignal(w.stillShown, timeout=5000):
+        w.seek(-500)  # before the document's time 0: clamped to it
+    assert w.position_ms() == 0 and code_of(w.still_image()) == 25
+    w.set_loop(200, 600)
+    assert w.loop == (200, 600)
+
+
+@pytest.fixture(scope="module")
+def microphone(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 6 s WAV: the desk microphone of the coded recording."""
+    out = tmp_path_factory.mktemp("mic") / "desk mic.wav"
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "sine=frequency=330:duration=6", "-ar", "48000", str(out)],
+        check=True,
+    )
+    return out
+
+
+def test_a_second_medium_follows_seeks_and_playback_at_its_own_origin(
+    qtbot: QtBot, player: PlayerWidget, microphone: Path
+) -> None:
+    if player.backend_error:
+        pytest.skip(player.backend_error)
+    player.add_follower(str(microphone), origin_ms=1500)  # the microphone started 1.5 s before the camera
+    with qtbot.waitSignal(player.stillShown, timeout=5000):
+        player.seek(1000)
+    assert player.follower_positions() == [(str(microphone), 2500)]
+    player.play()
+    qtbot.waitUntil(lambda: player.position_ms() > 2200, timeout=8000)
+    # libvlc has the microphone's input running and its clock in step with the video's
+    qtbot.waitUntil(lambda: player.follower_engine_times()[0] > 2500, timeout=5000)
+    (_, mic), pos = player.follower_positions()[0], player.position_ms()
+    assert abs(mic - (pos + 1500)) < 400, (mic, pos)
+    player.pause()
+    pos = player.position_ms()
+    assert player.follower_positions()[0][1] == pos + 1500
+    player.set_rate(2.0)
+    player.set_volume(30)
+    player.clear_followers()
+    assert player.follower_positions() == []
+
+
+def test_a_follower_that_is_not_media_is_refused_in_one_line(player: PlayerWidget, tmp_path: Path, coded: Path) -> None:
+    bad = tmp_path / "notes.wav"
+    bad.write_text("not audio")
+    with pytest.raises(ProbeError) as err:
+        player.add_follower(str(bad))
+    assert str(bad) in err.value.message and "\n" not in err.value.message
+    silent = tmp_path / "silent.mp4"
+    make_coded_recording(silent, seconds=1, audio=False)
+    with pytest.raises(ProbeError, match="no audio stream"):
+        player.add_follower(str(silent))
