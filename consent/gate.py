@@ -33,6 +33,7 @@ from media_tools import cache
 from media_tools.errors import MediaError
 from media_tools.ffmpeg_bin import Progress
 from media_tools.render import render
+from media_tools.spec import EditSpec
 
 
 @dataclass(frozen=True)
@@ -111,6 +112,31 @@ def plan(
             for cid in clip_ids:
                 find_clip(s, cid)
         return _plan_in(s, ctx, recording_id=recording_id, clip_ids=clip_ids)
+
+
+def export_spec(v: ClipVersion, recording_path: str | Path, mark: str) -> EditSpec:
+    """The spec a clip version is rendered from on its way out of the store, for an export or for a
+    participant's review: its stored edit (which carries the sensitive-identifier bleeps and the redactions
+    asked for as conditions of consent) on the recording file, with ``mark`` on every frame after the
+    edit's own watermark. The gate and the review station's previews both come through here, so what a
+    participant is shown is what would be exported.
+
+    Raises:
+        InvalidRequest: the recording file is missing or is no longer the one the version was made from, or
+            the stored edit no longer matches its version hash.
+    """
+    source = Path(recording_path)
+    if not source.is_file():
+        raise InvalidRequest(f"{source}: recording file missing (frontdoor recording relink)")
+    if cache.file_hash(source) != v.source_sha256:
+        raise InvalidRequest(f"{source}: the recording file has changed since the clip was made (its SHA-256 differs)")
+    spec = version_spec(v, source)
+    if spec.version_hash(v.source_sha256) != v.version_hash:
+        raise InvalidRequest(
+            f"clip {v.clip_id} version {v.number}: the stored edit does not match its version hash "
+            "(changed outside Frontdoor)"
+        )
+    return spec.with_changes(watermark=f"{spec.watermark} · {mark}" if spec.watermark else mark)
 
 
 def watermark_text(scope: str, audience: str | None, expires: date | None) -> str:
@@ -291,15 +317,10 @@ def _export_one(
     cancel: threading.Event | None,
 ) -> dict[str, Any]:
     source = Path(p.recording_path)
-    if not source.is_file():
-        raise InvalidRequest(f"{source}: recording file missing (frontdoor recording relink)")
-    if cache.file_hash(source) != p.source_sha256:
-        raise InvalidRequest(f"{source}: the recording file has changed since the clip was made (its SHA-256 differs)")
     with store.session() as s:
         v = s.get(ClipVersion, p.version_id)
         assert v is not None
-        spec = version_spec(v, source)
-    spec = spec.with_changes(watermark=f"{spec.watermark} · {mark}" if spec.watermark else mark)
+    spec = export_spec(v, source, mark)
     target = out / f"e{export_id}-clip{p.clip_id}-v{p.version_number}-{p.version_hash[:10]}.mp4"
     pending = out / f".pending-{target.name}"  # its final name only once the export is recorded
     result = render(spec, pending, progress=progress, cancel=cancel)

@@ -636,15 +636,71 @@ def record_decision(
         InvalidRequest: the participant is not in the clip or has withdrawn, the version named is
             superseded, a withheld decision with conditions, a paper form without its reference.
     """
-    scopes.check(scope)
-    if decision not in DECISIONS:
-        raise InvalidRequest(f"decision {decision!r}: use granted or withheld")
+    done = record_decisions(
+        store,
+        clip_ref,
+        who,
+        [ScopeDecision(scope, decision, tuple(structured), tuple(condition_texts))],
+        method=method,
+        form_reference=form_reference,
+        version_hash=version_hash,
+    )
+    return Recorded(done.decision_ids[0], done.new_version)
+
+
+@dataclass(frozen=True)
+class ScopeDecision:
+    """One use decided: ``conditions`` as structured objects (``consent.conditions``) and/or ``texts`` in
+    their command-line form."""
+
+    scope: str
+    decision: str
+    conditions: tuple[dict[str, Any], ...] = ()
+    texts: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RecordedSet:
+    decision_ids: tuple[int, ...]  # in the order the decisions were given
+    new_version: VersionInfo | None
+
+
+def record_decisions(
+    store: Store,
+    clip_ref: str | int,
+    who: str | int,
+    decisions: Sequence[ScopeDecision],
+    *,
+    method: str = "in_app",
+    form_reference: str | None = None,
+    version_hash: str | None = None,
+) -> RecordedSet:
+    """Record one participant's decisions for several scopes on a clip's current version, all or none, in
+    one transaction (what a person says at a review station about one clip is one act).
+
+    Every decision lands on the same version. Conditions that change the edit (from any of the decisions,
+    each once) make one new version carrying them all, which everyone present must consent to afresh.
+
+    Raises:
+        UnknownThing: an unknown clip, participant or scope.
+        InvalidRequest: no decisions or one scope twice, the participant is not in the clip or has
+            withdrawn, the version named is superseded, a withheld decision with conditions, a paper form
+            without its reference.
+    """
+    if not decisions:
+        raise InvalidRequest("no decision given")
+    seen = [scopes.check(d.scope) for d in decisions]
+    if len(set(seen)) != len(seen):
+        raise InvalidRequest("each use (scope) may be decided once per recording of decisions")
+    for d in decisions:
+        if d.decision not in DECISIONS:
+            raise InvalidRequest(f"decision {d.decision!r}: use granted or withheld")
+        if d.decision == "withheld" and (d.texts or d.conditions):
+            raise InvalidRequest("a withheld decision takes no conditions")
     if method not in METHODS:
         raise InvalidRequest(f"method {method!r}: use in_app or paper_form")
     if method == "paper_form" and not (form_reference or "").strip():
         raise InvalidRequest("a decision from a paper form needs the form's reference (--form-ref)")
-    if decision == "withheld" and (condition_texts or structured):
-        raise InvalidRequest("a withheld decision takes no conditions")
     if version_hash is not None and (len(version_hash) < 8 or any(ch not in "0123456789abcdef" for ch in version_hash)):
         raise InvalidRequest(f"version {version_hash!r}: give at least 8 hex digits of the version hash")
 
@@ -654,11 +710,14 @@ def record_decision(
         rec = s.get(Recording, c.recording_id)
         assert rec is not None
         spec = version_spec(v, rec.abs_path)
-    conds = [conditions.parse(t, spec) for t in condition_texts] + [dict(x) for x in structured]
-    for cond in conds:
-        conditions.validate(cond, spec)
+    parsed: list[tuple[ScopeDecision, list[dict[str, Any]]]] = []
+    for d in decisions:
+        conds = [conditions.parse(t, spec) for t in d.texts] + [dict(x) for x in d.conditions]
+        for cond in conds:
+            conditions.validate(cond, spec)
+        parsed.append((d, conds))
 
-    def do(s: Session) -> Recorded:
+    def do(s: Session) -> RecordedSet:
         c = clip(s, clip_ref)
         v = current_version(s, c)
         if version_hash is not None and not v.version_hash.startswith(version_hash):
@@ -679,38 +738,46 @@ def record_decision(
             )
         if method == "paper_form":
             _check_form_reference(s, p, str(form_reference))
-        d = Decision(
-            clip_version_id=v.id,
-            participant_id=p.id,
-            scope=scope,
-            decision=decision,
-            conditions=conds,
-            method=method,
-            form_reference=form_reference,
-            recorded_by=audit.actor(),
-        )
-        s.add(d)
-        s.flush()
-        audit.append(
-            s,
-            "decision",
-            {
-                "decision_id": d.id,
-                "version": v.version_hash,
-                "scope": scope,
-                "decision": decision,
-                "conditions": conds,
-                "method": method,
-                # the reference may name a scanned file: the permanent log keeps only its fingerprint
-                "form_reference_sha256": hashlib.sha256(form_reference.encode()).hexdigest()
-                if form_reference
-                else None,
-            },
-            participant_id=p.id,
-            clip_id=c.id,
-        )
+        ids: list[int] = []
+        changing: list[dict[str, Any]] = []
+        for want, conds in parsed:
+            d = Decision(
+                clip_version_id=v.id,
+                participant_id=p.id,
+                scope=want.scope,
+                decision=want.decision,
+                conditions=conds,
+                method=method,
+                form_reference=form_reference,
+                recorded_by=audit.actor(),
+            )
+            s.add(d)
+            s.flush()
+            audit.append(
+                s,
+                "decision",
+                {
+                    "decision_id": d.id,
+                    "version": v.version_hash,
+                    "scope": want.scope,
+                    "decision": want.decision,
+                    "conditions": conds,
+                    "method": method,
+                    # the reference may name a scanned file: the permanent log keeps only its fingerprint
+                    "form_reference_sha256": hashlib.sha256(form_reference.encode()).hexdigest()
+                    if form_reference
+                    else None,
+                },
+                participant_id=p.id,
+                clip_id=c.id,
+            )
+            ids.append(d.id)
+            changing += [
+                x
+                for x in conds
+                if conditions.changes_edit(x) and not conditions.met_by_spec(x, spec) and x not in changing
+            ]
         new = None
-        changing = [x for x in conds if conditions.changes_edit(x) and not conditions.met_by_spec(x, spec)]
         if changing:
             rec = s.get(Recording, c.recording_id)
             assert rec is not None
@@ -732,7 +799,7 @@ def record_decision(
                 present,
                 manual,
             )
-        return Recorded(d.id, new)
+        return RecordedSet(tuple(ids), new)
 
     return write(store, do)
 
