@@ -137,6 +137,32 @@ def cmd_documents(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_search(args: argparse.Namespace) -> int:
+    from sqlalchemy import select
+
+    from annotation.exports import clock
+    from annotation.search import search_annotations
+    from annotation.store_models import Project
+
+    store = _store(args)
+    pid = None
+    if args.project is not None:
+        with store.session() as s:
+            p = s.scalar(select(Project).where(Project.name == args.project))
+            if p is None:
+                raise UserError(f"project {args.project!r}: not found")
+            pid = p.id
+    hits, more = search_annotations(store, args.text, project_id=pid, tier=args.tier, limit=args.limit)
+    for h in hits:
+        start = "-" if h.start is None else clock(h.start)
+        print(f"{h.doc_id:>5}  {h.doc_name}  {h.tier_id}  {start}  {h.ann_id}  {h.value}")
+    if more:
+        sys.stderr.write(f"{PROG}: more than {args.limit} matches: showing the first {args.limit}\n")
+    if not hits:
+        print(f"no annotation contains {args.text!r}")
+    return 0
+
+
 def cmd_show(args: argparse.Namespace) -> int:
     from annotation.exports import clock
     from annotation.services import document_display, document_info
@@ -355,6 +381,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     _sub(subs, "documents", "list the stored documents", "frontdoor documents", cmd_documents)
 
+    s = _sub(
+        subs,
+        "search",
+        "find annotations containing a text in every document (of a project)",
+        "frontdoor search nurse --project 'Demo: duty room'",
+        cmd_search,
+    )
+    s.add_argument("text")
+    s.add_argument("--project")
+    s.add_argument("--tier")
+    s.add_argument("--limit", type=int, default=200)
+
     s = _sub(subs, "show", "summarise a stored document", "frontdoor show 4 --annotations", cmd_show)
     s.add_argument("doc", type=_doc_id)
     s.add_argument("--annotations", action="store_true", help="list every annotation")
@@ -438,6 +476,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_media_parser(subs, _sub, _Parser)
     add_consent_parsers(subs, _sub, _Parser)
+
 
     _sub(subs, "doctor", "check ffmpeg, libvlc, Qt and the database", "frontdoor doctor", cmd_doctor)
     return p

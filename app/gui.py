@@ -15,7 +15,8 @@ from annotation.store_models import Document, Project, Recording
 
 
 def pick_document(store: Store, project: str | None, doc_id: int | None) -> int:
-    """The document to open: the one asked for, else the newest of the project (or of the store).
+    """The document to open: the one asked for; else the newest of the project; else the one last opened
+    from this store; else the store's newest.
 
     Raises:
         LookupError: there is none.
@@ -26,6 +27,13 @@ def pick_document(store: Store, project: str | None, doc_id: int | None) -> int:
                 raise LookupError(f"document {doc_id}: not found (see 'frontdoor documents')")
             return doc_id
         q = select(Document.id).where(Document.kind == "eaf").order_by(Document.id.desc())
+        if project is None:  # the document the researcher had open last, if it is still there
+            from app.prefs import recent_documents
+
+            for e in recent_documents(store.label):
+                d = s.get(Document, int(e.get("doc_id", 0)))
+                if d is not None and d.kind == "eaf":
+                    return d.id
         if project is not None:
             pid = s.scalar(select(Project.id).where(Project.name == project))
             if pid is None:

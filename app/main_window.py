@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QMainWindow,
     QMessageBox,
+    QPushButton,
     QSplitter,
     QTableView,
     QTextBrowser,
@@ -78,7 +79,6 @@ class MainWindow(QMainWindow):
         self.coding_keys.setWordWrap(True)
         self.message = QLabel()
         self.message.setStyleSheet("color: #b00020;")
-        self.time_label = QLabel("00:00:00.000")
         self._clear_message = QTimer(self)
         self._clear_message.setSingleShot(True)
         self._clear_message.timeout.connect(lambda: self.message.setText(""))
@@ -94,7 +94,13 @@ class MainWindow(QMainWindow):
         lay.addWidget(self.coding_tier)
         lay.addWidget(self.coding_keys)
         top = QSplitter(Qt.Orientation.Horizontal)
-        top.addWidget(self.player)
+        video = QWidget()
+        vlay = QVBoxLayout(video)
+        vlay.setContentsMargins(0, 0, 0, 0)
+        vlay.setSpacing(0)
+        vlay.addWidget(self.player, 1)
+        self._video_box = vlay
+        top.addWidget(video)
         top.addWidget(side)
         top.setStretchFactor(0, 3)
         top.setStretchFactor(1, 2)
@@ -106,11 +112,19 @@ class MainWindow(QMainWindow):
         main.setStretchFactor(1, 2)
         main.setSizes([500, 360])
         self.setCentralWidget(main)
-        self.statusBar().addWidget(self.time_label)
         self.statusBar().addWidget(self.message, 1)
 
         self._actions: list[QAction] = []
         self._build_actions()
+        from app.shortcuts_dialog import apply_overrides, register
+        from app.transport import TransportBar
+
+        for a in self._actions:
+            register(a)
+        apply_overrides(self._actions)
+        self.transport = TransportBar(self.player, {a.objectName(): a for a in self._actions}, self)
+        self._video_box.addWidget(self.transport)
+        self.time_label = self.transport.clock
         self.player.positionChanged.connect(self._on_position)
         self.player.errorOccurred.connect(self.show_error)
         self._waveforms.ready.connect(self.timeline.set_waveform)
@@ -159,6 +173,7 @@ class MainWindow(QMainWindow):
         self.coding_tier.blockSignals(False)
         self._show_coding_keys()
         self.setWindowTitle(f"Frontdoor — {title}")
+        self._remember(title)
         self._open.clear()
         self._load_media()
         self._show(document_segments(doc))
@@ -304,7 +319,6 @@ class MainWindow(QMainWindow):
 
     def _on_position(self, ms: int) -> None:
         self.timeline.set_playhead(ms)
-        self.time_label.setText(f"{format_time(ms)}  frame {self.player.frame_at_position()}")
 
     def _on_annotation_selected(self, tier: str, ann: str) -> None:
         row = self.table_model.row_of(tier, ann)
@@ -340,6 +354,10 @@ class MainWindow(QMainWindow):
         self._action("Open ELAN file…", "Ctrl+O", self.open_eaf, f)
         self._action("Export ELAN file…", "Ctrl+E", self.export_eaf, f)
         self._action("Export clips (consent gate)…", "Ctrl+Shift+E", self.open_export_dialog, f)
+        self._action("Search all documents…", "Ctrl+Shift+F", self.open_search, f)
+        self._action("Relink media…", "Ctrl+Shift+L", self.relink_media, f)
+        self.recent_menu = f.addMenu("Open recent")
+        self.recent_menu.aboutToShow.connect(self._fill_recent)
         self._action("Quit", "Ctrl+Q", self.close, f)
         e = bar.addMenu("&Edit")
         undo = self.undo_stack.createUndoAction(self, "Undo")
@@ -363,6 +381,9 @@ class MainWindow(QMainWindow):
         self._action("Faster", "]", lambda: self.player.set_rate(self.player.rate * 1.25), p)
         self._action("Slower", "[", lambda: self.player.set_rate(self.player.rate / 1.25), p)
         self._action("Normal speed", "=", lambda: self.player.set_rate(1.0), p)
+        self._action("Loop selection", "L", self.toggle_loop, p)
+        self._action("Volume up", "Ctrl+Up", lambda: self.player.set_volume(self.player.volume + 10), p)
+        self._action("Volume down", "Ctrl+Down", lambda: self.player.set_volume(self.player.volume - 10), p)
         c = bar.addMenu("&Code")
         for i, k in enumerate(CODE_KEYS, 1):
             self._action(f"Code value {i} (start / end)", k, lambda _=False, i=i: self.code_key(i), c)
@@ -381,9 +402,141 @@ class MainWindow(QMainWindow):
         view = QTextBrowser(d)
         rows = "".join(f"<tr><td><b>{k}</b></td><td>{t}</td></tr>" for t, k in self.shortcuts())
         view.setHtml(f"<table cellpadding=3>{rows}</table>")
-        QVBoxLayout(d).addWidget(view)
+        change = QPushButton("Change shortcuts…", d)
+
+        def change_them() -> None:
+            d.close()
+            self.change_shortcuts()
+
+        change.clicked.connect(change_them)
+        lay = QVBoxLayout(d)
+        lay.addWidget(view)
+        lay.addWidget(change)
         d.resize(420, 560)
         d.show()
+
+    def change_shortcuts(self) -> None:
+        from app.shortcuts_dialog import ShortcutsDialog
+
+        d = ShortcutsDialog(self._actions, self)
+        d.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        d.show()
+
+    # ---- looping, search, recent documents, relinking ------------------------------------------------------
+
+    def toggle_loop(self) -> None:
+        """Loop the selected annotation (or stop looping)."""
+        if self.player.loop is not None:
+            self.player.set_loop(None)
+            self.message.setText("looping off")
+            return
+        seg = self._selected_segment()
+        if seg is None:
+            self.show_error("select an annotation to loop (in the table or on the timeline)")
+            return
+        self.player.set_loop(seg.start, max(seg.end, seg.start + 1))
+        self.player.seek(seg.start)
+        self.message.setText(f"looping {format_time(seg.start)} – {format_time(seg.end)} (L to stop)")
+
+    def _selected_segment(self) -> Segment | None:
+        idx = self.table.currentIndex()
+        if not idx.isValid():
+            return None
+        seg: Segment = self.table_model.segment(self.table_filter.mapToSource(idx).row())
+        return seg
+
+    def _project_id(self) -> int | None:
+        from annotation.store_models import Recording
+
+        with self.store.session() as s:
+            d = s.get(Document, self.doc_id)
+            if d is None:
+                return None
+            if d.project_id is not None:
+                return d.project_id
+            rec = s.get(Recording, d.recording_id) if d.recording_id else None
+            return rec.project_id if rec else None
+
+    def _remember(self, title: str) -> None:
+        from annotation.store_models import Project
+        from app import prefs
+
+        pid = self._project_id()
+        with self.store.session() as s:
+            p = s.get(Project, pid) if pid is not None else None
+            project = p.name if p else None
+        prefs.remember_document(self.store.label, self.doc_id, title, project)
+
+    def open_search(self) -> None:
+        from app.search_dialog import SearchDialog
+
+        d = SearchDialog(self.store, self._project_id(), self)
+        d.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        d.openRequested.connect(self.open_at)
+        d.show()
+
+    def open_at(self, doc_id: int, ann_id: str, start_ms: int) -> None:
+        """Open a document (if not the one shown) at an annotation: seek to it and select it."""
+        if doc_id != self.doc_id:
+            self.undo_stack.clear()  # edits are per document: undoing one of another document is confusing
+            self.load_document(doc_id)
+        if start_ms >= 0:
+            self.player.seek(start_ms)
+        for tier in (r.tier_id for r in self._tiers):
+            row = self.table_model.row_of(tier, ann_id)
+            if row is not None:
+                self.table.selectRow(self.table_filter.mapFromSource(self.table_model.index(row, 0)).row())
+                break
+
+    def _fill_recent(self) -> None:
+        from app import prefs
+
+        self.recent_menu.clear()
+        entries = [e for e in prefs.recent_documents(self.store.label) if e.get("doc_id") != self.doc_id]
+        if not entries:
+            a = self.recent_menu.addAction("(none yet)")
+            a.setEnabled(False)
+            return
+        for i, e in enumerate(entries[:9], 1):
+            label = f"{e.get('project') or '—'}: {e.get('name')}"
+            a = self.recent_menu.addAction(f"&{i} {label}")
+            a.setShortcut(QKeySequence(f"Ctrl+Alt+{i}"))
+            a.triggered.connect(lambda _=False, d=int(e["doc_id"]): self._open_recent(d))
+
+    def _open_recent(self, doc_id: int) -> None:
+        from annotation.store_models import Document as Doc
+        from app import prefs
+
+        with self.store.session() as s:
+            exists = s.get(Doc, doc_id) is not None
+        if not exists:
+            prefs.forget_document(self.store.label, doc_id)
+            self.show_error(f"document {doc_id}: no longer in the store (removed from the recent list)")
+            return
+        self.open_at(doc_id, "", -1)
+
+    def relink_media(self) -> None:
+        """Find the recording's moved file by its SHA-256 under a folder the researcher picks."""
+        from annotation.services import relink_recording
+        from annotation.store_models import Recording
+
+        with self.store.session() as s:
+            d = s.get(Document, self.doc_id)
+            rec = s.get(Recording, d.recording_id) if d and d.recording_id else None
+            rec_id, name = (rec.id, rec.name) if rec else (None, None)
+        if rec_id is None:
+            self.show_error("this document has no recording to relink")
+            return
+        folder = QFileDialog.getExistingDirectory(self, f"Find {name} under…")
+        if not folder:
+            return
+        try:
+            path = relink_recording(self.store, rec_id, folder)
+        except AnnotationError as exc:
+            self.show_error(str(exc))
+            return
+        self.load_document(self.doc_id)
+        self.message.setText(f"relinked {name}: {path}")
 
     # ---- files --------------------------------------------------------------------------------------------
 

@@ -144,6 +144,8 @@ class PlayerWidget(QWidget):
     durationChanged = Signal(int)
     playingChanged = Signal(bool)
     errorOccurred = Signal(str)
+    rateChanged = Signal(float)
+    volumeChanged = Signal(int)
     stillShown = Signal(int)
     """The frame index of a still just laid over the video (the exact frame at the paused playhead)."""
 
@@ -395,6 +397,7 @@ class PlayerWidget(QWidget):
     def set_rate(self, rate: float) -> None:
         """Playback speed, clamped to 0.1-4.0 (libvlc keeps the pitch with its scaletempo filter)."""
         self._rate = min(max(float(rate), MIN_RATE), MAX_RATE)
+        self.rateChanged.emit(self._rate)
         self._playhead.set_rate(self._rate)
         if self._vlc is not None:
             self._vlc.set_rate(self._rate)
@@ -406,6 +409,7 @@ class PlayerWidget(QWidget):
 
     def set_volume(self, volume: int) -> None:
         self._volume = min(max(int(volume), 0), 100)
+        self.volumeChanged.emit(self._volume)
         if self._vlc is not None:
             self._vlc.set_volume(self._volume)
         for f in self._followers:

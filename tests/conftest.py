@@ -26,6 +26,13 @@ ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT.parent / "shared" / "corpus"
 
 
+@pytest.fixture(autouse=True)
+def _private_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Preferences, logs and the default store of every test go to a folder of its own, never the user's."""
+    if "FRONTDOOR_HOME" not in os.environ:
+        monkeypatch.setenv("FRONTDOOR_HOME", str(tmp_path_factory.mktemp("home")))
+
+
 def corpus_files(*exts: str) -> list[Path]:
     if not CORPUS.is_dir():
         return []

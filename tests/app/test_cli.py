@@ -105,3 +105,21 @@ def test_doctor_names_ffmpeg_and_the_database(tmp_path: Path, capsys: pytest.Cap
     assert f"database {tmp_path}/d.sqlite" in out
     assert code in (0, 1)  # 1 only when an optional GUI part (PySide6, libvlc) is missing
     assert ("MISSING" in out) == (code == 1)
+
+
+def test_search_every_document_from_the_command_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from annotation.commands import CreateAnnotation
+    from annotation.services import apply_edit, ensure_project, new_document
+    from annotation.store import open_store, sqlite_url
+
+    db = sqlite_url(tmp_path / "s.sqlite")
+    store = open_store(db)
+    doc = new_document(store, "referral", name="call 3", project_id=ensure_project(store, "Study"))
+    apply_edit(store, CreateAnnotation(doc, "Call phase", 1500, 2500, "opening"))
+    assert main(["--db", db, "search", "OPEN", "--project", "Study"]) == 0
+    out = capsys.readouterr().out.split("\n")[0].split()
+    assert out[1:4] == ["call", "3", "Call"] and "00:00:01.500" in out and out[-1] == "opening"
+    assert main(["--db", db, "search", "nothing-like-it"]) == 0
+    assert "no annotation contains 'nothing-like-it'" in capsys.readouterr().out
+    assert main(["--db", db, "search", "x", "--project", "Nope"]) == 2
+    assert capsys.readouterr().err == "frontdoor: error: project 'Nope': not found\n"

@@ -1,0 +1,126 @@
+"""Changing the keyboard shortcuts: every action of the window with its key, edited in place, checked for
+clashes, saved per user (``app.prefs``) and applied at once. Reset puts back the defaults."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Sequence
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QHeaderView,
+    QKeySequenceEdit,
+    QLabel,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app import prefs
+
+PORTABLE = QKeySequence.SequenceFormat.PortableText
+DEFAULT = "defaultShortcut"
+
+
+def action_id(text: str) -> str:
+    """A stable id for an action from its menu text ("Play / pause" -> "play-pause")."""
+    return re.sub(r"[^a-z0-9]+", "-", text.lower().replace("&", "")).strip("-")
+
+
+def register(action: QAction) -> None:
+    """Give an action its id and remember its built-in shortcut (before any preference changes it)."""
+    if not action.objectName():
+        action.setObjectName(action_id(action.text()))
+    if action.property(DEFAULT) is None:
+        action.setProperty(DEFAULT, action.shortcut().toString(PORTABLE))
+
+
+def apply_overrides(actions: Sequence[QAction], overrides: dict[str, str] | None = None) -> list[str]:
+    """Set each action's shortcut from the saved preferences; returns the ids that named no action (kept,
+    for a later version that has them) — an override that would clash with another action is skipped."""
+    overrides = prefs.shortcut_overrides() if overrides is None else overrides
+    by_id = {a.objectName(): a for a in actions}
+    wanted = {a.objectName(): overrides.get(a.objectName(), str(a.property(DEFAULT) or "")) for a in actions}
+    clashes = {k for k, n in Counter(v for v in wanted.values() if v).items() if n > 1}
+    for aid, key in wanted.items():
+        if key in clashes and aid in overrides:
+            key = str(by_id[aid].property(DEFAULT) or "")
+        by_id[aid].setShortcut(QKeySequence.fromString(key, PORTABLE))
+    return [k for k in overrides if k not in by_id]
+
+
+class ShortcutsDialog(QDialog):
+    """The table of actions and keys. Save checks for clashes, writes the preferences and applies them."""
+
+    def __init__(self, actions: Sequence[QAction], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Change keyboard shortcuts")
+        self._actions = [a for a in actions if a.text()]
+        self.table = QTableWidget(len(self._actions), 2, self)
+        self.table.setHorizontalHeaderLabels(["Action", "Shortcut"])
+        self.table.verticalHeader().hide()
+        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.edits: dict[str, QKeySequenceEdit] = {}
+        for row, a in enumerate(self._actions):
+            item = QTableWidgetItem(a.text().replace("&", ""))
+            item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEditable)
+            self.table.setItem(row, 0, item)
+            edit = QKeySequenceEdit(a.shortcut(), self.table)
+            edit.setClearButtonEnabled(True)
+            self.table.setCellWidget(row, 1, edit)
+            self.edits[a.objectName()] = edit
+        self.message = QLabel()
+        self.message.setWordWrap(True)
+        self.message.setStyleSheet("color: #b00020;")
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Save
+            | QDialogButtonBox.StandardButton.Cancel
+            | QDialogButtonBox.StandardButton.RestoreDefaults
+        )
+        buttons.accepted.connect(self.save)
+        buttons.rejected.connect(self.reject)
+        buttons.button(QDialogButtonBox.StandardButton.RestoreDefaults).clicked.connect(self.restore_defaults)
+        lay = QVBoxLayout(self)
+        lay.addWidget(QLabel("Click a shortcut and press the new keys (the × clears it)."))
+        lay.addWidget(self.table)
+        lay.addWidget(self.message)
+        lay.addWidget(buttons)
+        self.resize(560, 640)
+
+    def restore_defaults(self) -> None:
+        for a in self._actions:
+            self.edits[a.objectName()].setKeySequence(QKeySequence.fromString(str(a.property(DEFAULT) or ""), PORTABLE))
+
+    def chosen(self) -> dict[str, str]:
+        return {aid: e.keySequence().toString(PORTABLE) for aid, e in self.edits.items()}
+
+    def save(self) -> bool:
+        chosen = self.chosen()
+        names = {a.objectName(): a.text().replace("&", "") for a in self._actions}
+        seen: dict[str, str] = {}
+        for aid, key in chosen.items():
+            if not key:
+                continue
+            if key in seen:
+                self.message.setText(f"{key} is given to both {names[seen[key]]!r} and {names[aid]!r}: change one")
+                return False
+            seen[key] = aid
+        overrides = {aid: key for aid, key in chosen.items() if key != str(self._default(aid))}
+        kept = {k: v for k, v in prefs.shortcut_overrides().items() if k not in self.edits}
+        try:
+            prefs.save_shortcut_overrides({**kept, **overrides})
+        except OSError as exc:
+            self.message.setText(f"cannot save the shortcuts: {exc}")
+            return False
+        apply_overrides(self._actions, overrides)
+        self.accept()
+        return True
+
+    def _default(self, aid: str) -> str:
+        a = next(a for a in self._actions if a.objectName() == aid)
+        return str(a.property(DEFAULT) or "")
