@@ -37,6 +37,14 @@ def report(db: str | None) -> Iterator[tuple[str, bool]]:
     )
     qt = importlib.util.find_spec("PySide6") is not None
     yield ("PySide6", True) if qt else ("PySide6: not installed (pip install PySide6-Essentials)", False)
+    if qt:
+        mm = importlib.util.find_spec("PySide6.QtMultimedia") is not None
+        # optional: only the player's fallback when libvlc is missing needs it
+        yield (
+            ("QtMultimedia (the player's fallback without libvlc)", True)
+            if mm
+            else ("QtMultimedia: not installed, optional (pip install 'frontdoor[qtmultimedia]')", bool(lib))
+        )
     from annotation.errors import AnnotationError
     from annotation.store import open_store, schema_revision
 

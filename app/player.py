@@ -12,10 +12,12 @@ player is paused (after a pause, a seek or a step) the frame at the playhead is 
 shown over the video, scaled to fit. The playhead's frame comes from the source's real frame times
 (``FrameTimes``): computed from the frame rate when it is constant, read from the packets when it varies.
 
-Without libvlc (not installed, or a Qt platform it cannot draw into, such as native Wayland) the widget runs
-"stills only": the still follows seeks and steps, play advances it with a timer at the source's frame rate,
-and ``backend_error`` says why in one line. On the ``offscreen``/``minimal`` platforms (tests, headless
-runs) libvlc plays with no picture (``--vout=vdummy``) so the timing logic is still exercised.
+Without libvlc (not installed, or a Qt platform it cannot draw into, such as native Wayland) the widget plays
+through QtMultimedia when PySide6-Addons is installed (``app/qtmm_backend.py``: the same interface, the same
+interpolated playhead and exact stills); without either it runs "stills only": the still follows seeks and
+steps, play advances it with a timer at the source's frame rate. ``backend_error`` says which, in one line.
+On the ``offscreen``/``minimal`` platforms (tests, headless runs) libvlc plays with no picture
+(``--vout=vdummy``) so the timing logic is still exercised.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from PySide6.QtGui import QColor, QGuiApplication, QImage, QPainter, QPaintEvent
 from PySide6.QtWidgets import QStackedLayout, QWidget
 
 from annotation.exports import clock
+from app.qtmm_backend import QtMediaEngine, open_qt_multimedia
 from app.vlc_backend import INSTALL_HINT, VlcPlayer, open_vlc, release_vlc
 from media_tools.errors import MediaError, ProbeError
 from media_tools.frame_times import FrameTimes, frame_times
@@ -55,11 +58,14 @@ def format_time(ms: int) -> str:
     return clock(int(ms))
 
 
+Engine = VlcPlayer | QtMediaEngine
+
+
 @dataclass
 class _Follower:
     path: str
     origin: int  # its file time at document time 0
-    vlc: VlcPlayer
+    vlc: Engine
     head: Playhead
 
 
@@ -190,17 +196,20 @@ class PlayerWidget(QWidget):
 
         app = QGuiApplication.instance()
         platform = QGuiApplication.platformName() if app is not None else ""
-        self._vlc, self._how, self.backend_error = open_vlc(platform)
-        """Why video cannot be played (and only stills are shown), or None."""
-        if self._vlc is not None and self._how not in (None, "headless"):
+        self._engine: Engine | None
+        self._engine, self._how, self.backend_error = open_vlc(platform)
+        """Why video cannot be played with libvlc (and what is done instead), or None."""
+        if self._engine is None:
+            self._fall_back_to_qt(layout, headless=platform in ("offscreen", "minimal"))
+        if self._engine is not None and self._how not in (None, "headless"):
             # Both native: libvlc draws into a window of its own inside the surface, which would cover any
             # non-native widget painted by Qt; the still must be a native window stacked above it.
             for w in (self._surface, self._view):
                 w.setAttribute(Qt.WidgetAttribute.WA_DontCreateNativeAncestors)
                 w.setAttribute(Qt.WidgetAttribute.WA_NativeWindow)
-            self._vlc.attach(self._how, int(self._surface.winId()))
-        if self._vlc is not None:
-            self.destroyed.connect(functools.partial(release_vlc, self._vlc))
+            self._engine.attach(self._how, int(self._surface.winId()))
+        if self._engine is not None:
+            self.destroyed.connect(functools.partial(release_vlc, self._engine))
             if app is not None:
                 app.aboutToQuit.connect(self.release)
         self._view.raise_()
@@ -209,6 +218,24 @@ class PlayerWidget(QWidget):
         self._timer = QTimer(self)
         self._timer.setTimerType(Qt.TimerType.PreciseTimer)
         self._timer.timeout.connect(self._tick)
+
+    def _fall_back_to_qt(self, layout: QStackedLayout, *, headless: bool) -> None:
+        """Without libvlc, QtMultimedia plays (when PySide6-Addons is installed); else stills only."""
+        engine, why = open_qt_multimedia(self, headless)
+        if engine is None:
+            log.info("no QtMultimedia fallback: %s", why)
+            return
+        self._engine = engine
+        self._how = "headless" if headless else "qt"
+        self.backend_error = (self.backend_error or "").replace(
+            "showing stills only", "playing through QtMultimedia instead"
+        )
+        if engine.widget is not None:
+            layout.removeWidget(self._surface)
+            self._surface.deleteLater()
+            self._surface = engine.widget
+            _black(self._surface)
+            layout.insertWidget(0, self._surface)
 
     # ---- state --------------------------------------------------------------------------------------------
 
@@ -291,8 +318,8 @@ class PlayerWidget(QWidget):
         times = frame_times(path, info)
         if self._playing:
             self._set_playing(False)
-        if self._vlc is not None:
-            self._vlc.stop()
+        if self._engine is not None:
+            self._engine.stop()
         self._path, self._info, self._times = str(path), info, times
         last = times.start_ms(times.count - 1)
         self._duration = max(info.duration_ms or 0, last)
@@ -315,13 +342,13 @@ class PlayerWidget(QWidget):
         if pos >= self._times.start_ms(self._times.count - 1) or not start <= pos < end:
             pos = start  # at the end, or outside the loop: from the start (of the loop)
         self._set_playing(True)
-        if self._vlc is not None:
-            engine = self._vlc.time()
-            if self._vlc.running():
+        if self._engine is not None:
+            engine = self._engine.time()
+            if self._engine.running():
                 if engine != pos:
-                    self._vlc.seek(pos)
+                    self._engine.seek(pos)
                     engine = pos
-                self._vlc.resume()
+                self._engine.resume()
             else:
                 self._start_vlc(pos)
             self._playhead.start(pos, self._rate, engine)
@@ -336,18 +363,18 @@ class PlayerWidget(QWidget):
         pos = self._playhead.stop()
         self._set_playing(False)
         self._follow_pause(pos)
-        if self._vlc is not None and self._vlc.running():
-            self._vlc.pause()
-            self._vlc.seek(pos)  # resume from where the still shows, not from where libvlc happened to be
+        if self._engine is not None and self._engine.running():
+            self._engine.pause()
+            self._engine.seek(pos)  # resume from where the still shows, not from where libvlc happened to be
             for delay in (150, 500):  # libvlc ignores a pause while it is still opening the file
                 QTimer.singleShot(delay, self, self._enforce_pause)
         self._emit(pos)
         self._show_still(pos)
 
     def _enforce_pause(self) -> None:
-        if not self._playing and self._vlc is not None and self._vlc.state() == "playing":
-            self._vlc.pause()
-            self._vlc.seek(self._playhead.position())
+        if not self._playing and self._engine is not None and self._engine.state() == "playing":
+            self._engine.pause()
+            self._engine.seek(self._playhead.position())
 
     def toggle(self) -> None:
         if self._playing:
@@ -366,10 +393,10 @@ class PlayerWidget(QWidget):
         ms = min(max(int(ms), self._origin), self._duration)
         self._follow_seek(ms)
         if self._playing:
-            if self._vlc is not None:
-                engine = self._vlc.time()
-                if self._vlc.running():
-                    self._vlc.seek(ms)
+            if self._engine is not None:
+                engine = self._engine.time()
+                if self._engine.running():
+                    self._engine.seek(ms)
                 else:
                     self._start_vlc(ms)
                 self._playhead.start(ms, self._rate, engine)
@@ -378,8 +405,8 @@ class PlayerWidget(QWidget):
             self._emit(ms)
             return
         self._playhead.set(ms)
-        if self._vlc is not None and self._vlc.running():
-            self._vlc.seek(ms)
+        if self._engine is not None and self._engine.running():
+            self._engine.seek(ms)
         self._emit(ms)
         self._show_still(ms)
 
@@ -399,19 +426,19 @@ class PlayerWidget(QWidget):
         self._rate = min(max(float(rate), MIN_RATE), MAX_RATE)
         self.rateChanged.emit(self._rate)
         self._playhead.set_rate(self._rate)
-        if self._vlc is not None:
-            self._vlc.set_rate(self._rate)
+        if self._engine is not None:
+            self._engine.set_rate(self._rate)
         for f in self._followers:
             f.head.set_rate(self._rate)
             f.vlc.set_rate(self._rate)
-        if self._playing and self._vlc is None:
+        if self._playing and self._engine is None:
             self._timer.start(self._stills_interval())
 
     def set_volume(self, volume: int) -> None:
         self._volume = min(max(int(volume), 0), 100)
         self.volumeChanged.emit(self._volume)
-        if self._vlc is not None:
-            self._vlc.set_volume(self._volume)
+        if self._engine is not None:
+            self._engine.set_volume(self._volume)
         for f in self._followers:
             f.vlc.set_volume(self._volume)
 
@@ -435,8 +462,8 @@ class PlayerWidget(QWidget):
         self._timer.stop()
         self._playing = False
         self.clear_followers()
-        if self._vlc is not None:
-            vlc, self._vlc = self._vlc, None
+        if self._engine is not None:
+            vlc, self._engine = self._engine, None
             release_vlc(vlc)
 
     def closeEvent(self, event: Any) -> None:
@@ -452,8 +479,8 @@ class PlayerWidget(QWidget):
         return start, self._duration if end is None else min(end, self._duration)
 
     def _start_vlc(self, ms: int) -> None:
-        assert self._vlc is not None and self._path is not None
-        self._vlc.start(self._path, ms, self._rate)
+        assert self._engine is not None and self._path is not None
+        self._engine.start(self._path, ms, self._rate)
         self._vlc_started = self._wall.elapsed()
 
     def _stills_interval(self) -> int:
@@ -467,9 +494,9 @@ class PlayerWidget(QWidget):
             self._still_gen += 1  # a decode still running is for a paused playhead that is no more
             self._still_pending = None
             self._still_wanted = False
-            if self._vlc is not None:
+            if self._engine is not None:
                 self._view.hide()
-            self._timer.start(TICK_MS if self._vlc is not None else self._stills_interval())
+            self._timer.start(TICK_MS if self._engine is not None else self._stills_interval())
         else:
             self._timer.stop()
         self.playingChanged.emit(playing)
@@ -477,8 +504,8 @@ class PlayerWidget(QWidget):
     def _tick(self) -> None:
         if not self._playing or self._times is None:
             return
-        if self._vlc is not None:
-            state = self._vlc.state()
+        if self._engine is not None:
+            state = self._engine.state()
             if state == "ended":
                 self._at_end()
                 return
@@ -488,18 +515,18 @@ class PlayerWidget(QWidget):
                 self.errorOccurred.emit(f"{self._path}: libvlc stopped playing this file")
                 self.pause()
                 return
-            self._playhead.observe(self._vlc.time(), advancing=state == "playing")
+            self._playhead.observe(self._engine.time(), advancing=state == "playing")
         pos = self._playhead.position()
         self._follow_tick(pos)
         start, end = self._loop_bounds()
         if self._loop is not None and pos >= end:
             self._seek(start)
             return
-        if self._vlc is None and pos >= self._duration:
+        if self._engine is None and pos >= self._duration:
             self._at_end()
             return
         self._emit(pos)
-        if self._vlc is None and self._times.index_at(pos) != self._still_index:
+        if self._engine is None and self._times.index_at(pos) != self._still_index:
             self._show_still(pos)
 
     def _at_end(self) -> None:
@@ -507,9 +534,9 @@ class PlayerWidget(QWidget):
         assert self._times is not None and self._path is not None
         if self._loop is not None:
             start = self._loop[0]
-            if self._vlc is not None:
+            if self._engine is not None:
                 self._start_vlc(start)
-            self._playhead.start(start, self._rate, self._vlc.time() if self._vlc else None)
+            self._playhead.start(start, self._rate, self._engine.time() if self._engine else None)
             self._follow_seek(start)
             self._emit(start)
             return
@@ -537,10 +564,10 @@ class PlayerWidget(QWidget):
         info = probe(path)
         if info.audio is None:
             raise ProbeError(f"{path}: no audio stream to play alongside the video")
-        if self._vlc is None:
+        if self._engine is None:
             raise MediaError(f"{path}: a second medium needs libvlc ({self.backend_error})")
         clock = self._playhead_clock
-        f = _Follower(str(path), max(int(origin_ms), 0), self._vlc.sibling(), Playhead(clock))
+        f = _Follower(str(path), max(int(origin_ms), 0), self._engine.sibling(), Playhead(clock))
         f.vlc.set_volume(self._volume)
         f.vlc.set_rate(self._rate)
         self._followers.append(f)
@@ -657,7 +684,7 @@ class PlayerWidget(QWidget):
         self._next_still()
 
     def _reveal(self, index: int) -> None:
-        if self._playing and self._vlc is not None:
+        if self._playing and self._engine is not None:
             return
         self._view.show()
         self._view.raise_()

@@ -165,7 +165,7 @@ def open_vlc(platform: str) -> tuple[VlcPlayer | None, str | None, str | None]:
         return None, None, f"video playback unavailable ({reason}): showing stills only; install it: {INSTALL_HINT}"
 
 
-def release_vlc(backend: VlcPlayer) -> None:
+def release_vlc(backend: Any) -> None:
     """Let go of a player, quietly (libvlc may be going down with the process)."""
     try:
         backend.release()
