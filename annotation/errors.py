@@ -17,7 +17,12 @@ Front ends print exactly that line; ``detail`` (optional) is for the log.
     │   ├── ConflictError              someone else changed the row since it was read (row versioning)
     │   └── InvalidEdit                an edit that would break ELAN's rules (end before start, ...)
     ├── AnalysisError                  an analysis of coded time cannot be computed as asked (bad threshold, ...)
-    └── ExportError                    an export format cannot represent the document
+    ├── ExportError                    an export format cannot represent the document
+    └── RecordError                    referral records (records.py, record_import.py, report.py)
+        ├── InvalidRecord              a value outside its vocabulary or range, an unknown field
+        ├── RecordImportError          a CSV extract that cannot be imported (bad rows, unreadable file)
+        │   └── IdentifierColumn       the extract has a column for a child's or family's identifier
+        └── ReportError                the report cannot be produced (no records, unknown period)
 """
 
 from __future__ import annotations
@@ -90,3 +95,27 @@ class AnalysisError(AnnotationError):
 
 class ExportError(AnnotationError):
     """An export cannot be produced."""
+
+
+class RecordError(AnnotationError):
+    """A problem with referral records."""
+
+
+class InvalidRecord(RecordError):
+    """A record value outside its vocabulary or range, or a field that does not exist."""
+
+
+class RecordImportError(RecordError):
+    """A CSV extract cannot be imported. ``problems`` holds one line per bad row (``FILE:ROW: ...``)."""
+
+    def __init__(self, message: str, detail: str | None = None, problems: tuple[str, ...] = ()) -> None:
+        super().__init__(message, detail)
+        self.problems = problems
+
+
+class IdentifierColumn(RecordImportError):
+    """The extract has a column that holds a direct identifier of a child or family (name, address, ...)."""
+
+
+class ReportError(RecordError):
+    """The report cannot be produced."""

@@ -310,3 +310,8 @@ class RefLinkRow(Base):
     kind: Mapped[str] = mapped_column(String(20))
     attrs: Mapped[list[Any]] = mapped_column(default=list)
     value: Mapped[str | None] = mapped_column(Text)
+
+
+# Referral records have their own module on this Base; importing it here registers their tables wherever
+# the store's tables are known (the migrations, the schema comparison in the tests).
+from annotation import record_models as _record_models  # noqa: E402, F401
