@@ -250,7 +250,68 @@ def cmd_consent(args: argparse.Namespace) -> int:
 
         out = write_form(store, args.participant, Path(args.out))
         print(f"wrote {out}")
+    elif args.action == "passphrase":
+        _set_passphrase(store, args)
     return 0
+
+
+def _read_fd(fd: int, what: str) -> str:
+    """The first line of what a script passes on file descriptor ``fd`` (never the command line, which
+    other users can read in the process list)."""
+    import os
+
+    from app.cli import UserError
+
+    try:
+        with os.fdopen(fd, "r", encoding="utf-8") as f:
+            line = f.readline()
+    except (OSError, ValueError) as exc:
+        raise UserError(f"{what} {fd}: cannot read it ({getattr(exc, 'strerror', None) or exc})") from None
+    return line.rstrip("\r\n")
+
+
+def _set_passphrase(store: Any, args: argparse.Namespace) -> None:
+    from getpass import getpass
+
+    from app.cli import UserError
+    from consent import passphrase
+
+    is_set = passphrase.has_passphrase(store, args.project)
+    if args.passphrase_fd is not None:
+        if args.old_passphrase_fd == args.passphrase_fd:
+            raise UserError("--old-passphrase-fd: give the current passphrase on a descriptor of its own")
+        if is_set and args.old_passphrase_fd is None:
+            raise UserError(
+                f"project {args.project!r}: a passphrase is set; give the current one with --old-passphrase-fd N"
+            )
+        old = _read_fd(args.old_passphrase_fd, "--old-passphrase-fd") if is_set else None
+        new = _read_fd(args.passphrase_fd, "--passphrase-fd")
+    else:
+        old = getpass("Current passphrase: ") if is_set else None
+        new = getpass(f"New review-station passphrase ({passphrase.MIN_LENGTH} characters or more): ")
+        if new != getpass("The same again: "):
+            raise UserError("passphrase: the two entries differ; nothing changed")
+    passphrase.set_passphrase(store, args.project, new, old=old)
+    print(f"project {args.project!r}: review-station passphrase {'changed' if is_set else 'set'}")
+
+
+def cmd_review(args: argparse.Namespace) -> int:
+    import importlib.util
+    import os
+
+    from app.cli import UserError
+    from consent import passphrase, review
+
+    if importlib.util.find_spec("PySide6") is None:
+        raise UserError("the review station needs PySide6: pip install 'frontdoor[gui]'")
+    store = _store(args)
+    me = review.reviewer(store, args.participant, project=args.project)  # unknown or withdrawn: refused here
+    passphrase.require_passphrase(store, me.project)
+    if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or os.environ.get("QT_QPA_PLATFORM")):
+        raise UserError("no display: run the review station on a desktop")
+    from app.review_mode import run_review_station
+
+    return run_review_station(store, me.participant_id, project=me.project)
 
 
 def _print_destroy(todo: list[Any]) -> None:
@@ -468,6 +529,23 @@ def add_consent_parsers(subs: Any, sub: Callable[..., argparse.ArgumentParser], 
     a = acts.add_parser("form", help="a printable consent form: PARTICIPANT OUT.pdf|OUT.html")
     a.add_argument("participant")
     a.add_argument("out")
+    a = acts.add_parser("passphrase", help="the researcher's passphrase that locks review stations")
+    pacts = a.add_subparsers(dest="passphrase_action", metavar="ACTION", required=True, parser_class=parser_class)
+    # no abbreviations: "--passphrase SECRET" must not be read as "--passphrase-fd"
+    b = pacts.add_parser("set", help="set or change it (asked twice; never on the command line)", allow_abbrev=False)
+    b.add_argument("--project", required=True)
+    b.add_argument("--passphrase-fd", type=int, metavar="N", help="scripts: read the new passphrase from descriptor N")
+    b.add_argument("--old-passphrase-fd", type=int, metavar="N", help="scripts: the current one, to change it")
+
+    s = sub(
+        subs,
+        "review",
+        "the consent review station: one participant watches their clips (full screen) and decides",
+        "frontdoor review --project 'Duty room study' --participant 'Duty worker A'",
+        cmd_review,
+    )
+    s.add_argument("--project", required=True)
+    s.add_argument("--participant", required=True, metavar="PSEUDONYM")
 
     s = sub(
         subs,

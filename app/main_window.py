@@ -300,6 +300,13 @@ class MainWindow(QMainWindow):
         d.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         d.show()
 
+    def open_review_station(self) -> None:
+        """Hand the screen to one filmed member of staff (app/review_mode.py); this window stays hidden until
+        the researcher's passphrase ends the review."""
+        from app.review_mode import ask_and_start_station
+
+        ask_and_start_station(self, self.store, self.doc_id, self.show_error)
+
     def _on_create(self, tier: str, start: int, end: int) -> None:
         self.push(CreateAnnotation(self.doc_id, tier, start, end, ""))
 
@@ -354,6 +361,7 @@ class MainWindow(QMainWindow):
         self._action("Open ELAN file…", "Ctrl+O", self.open_eaf, f)
         self._action("Export ELAN file…", "Ctrl+E", self.export_eaf, f)
         self._action("Export clips (consent gate)…", "Ctrl+Shift+E", self.open_export_dialog, f)
+        self._action("Consent review station…", "Ctrl+Shift+R", self.open_review_station, f)
         self._action("Search all documents…", "Ctrl+Shift+F", self.open_search, f)
         self._action("Relink media…", "Ctrl+Shift+L", self.relink_media, f)
         self.recent_menu = f.addMenu("Open recent")

@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 from annotation.store import Store
 from annotation.store_models import Project
 from consent import audit
-from consent.errors import InvalidRequest, UnknownThing, WeakPassphrase, WrongPassphrase
+from consent.errors import InvalidRequest, NoPassphrase, UnknownThing, WeakPassphrase, WrongPassphrase
 from consent.models import ConsentPolicy
 from consent.service import write
 
@@ -81,6 +81,20 @@ def has_passphrase(store: Store, project: str) -> bool:
     """
     with store.session() as s:
         return _stored(s, project)[1] is not None
+
+
+def require_passphrase(store: Store, project: str) -> None:
+    """Refuse a review station in a project without a passphrase (it could not be left safely).
+
+    Raises:
+        UnknownThing: no such project.
+        NoPassphrase: none is set; the message says how to set one.
+    """
+    if not has_passphrase(store, project):
+        raise NoPassphrase(
+            f"project {project!r}: no review-station passphrase is set; the researcher sets one with "
+            f"'frontdoor consent passphrase set --project \"{project}\"'"
+        )
 
 
 def verify_passphrase(store: Store, project: str, passphrase: str) -> bool:

@@ -1,0 +1,264 @@
+"""The consent review station, driven as a participant and a researcher would: only the participant's own
+clips, a decision recorded through the widgets on the version watched, and leaving only with the passphrase.
+A real SQLite file, a generated recording and real previews rendered by ffmpeg."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("FRONTDOOR_NO_AUDIO", "1")
+
+import pytest
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtWidgets import (
+    QAbstractButton,
+    QApplication,
+    QGroupBox,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QMenuBar,
+    QWidget,
+)
+from sqlalchemy import select
+
+from annotation.services import add_recording, ensure_project, new_document
+from annotation.store import Store, open_store, sqlite_url
+from consent import passphrase, review, service
+from consent.errors import InvalidRequest, NoPassphrase
+from consent.models import Decision
+from media_tools.probe import probe
+from media_tools.synth import make_coded_recording
+
+PROJECT = "Duty room study"
+ME = "Worker Alpha"
+OTHER = "Manager Bravo"
+THIRD = "Admin Charlie"
+SECRET = "the researcher's own passphrase"
+
+
+@pytest.fixture(scope="module")
+def media(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_coded_recording(tmp_path_factory.mktemp("review") / "duty room.mp4", seconds=4, size="320x192")
+
+
+@dataclass
+class Station:
+    store: Store
+    media: Path
+    shared: int  # ME and OTHER are in it
+    mine: int  # ME alone
+    theirs: int  # OTHER and THIRD
+    doc: int
+
+
+@pytest.fixture
+def station(tmp_path: Path, media: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Station]:
+    monkeypatch.setenv("FRONTDOOR_USER", "researcher")
+    monkeypatch.setenv("FRONTDOOR_CACHE", str(tmp_path / "cache"))
+    st = open_store(sqlite_url(tmp_path / "store.sqlite"))
+    try:
+        info = probe(media)
+        rid = add_recording(st, ensure_project(st, PROJECT), media, duration_ms=info.duration_ms, fps=info.fps)
+        doc = new_document(st, "referral", name="call 1", recording_id=rid)
+        for who, lo, hi in ((ME, 0, 2600), (OTHER, 0, 1500), (OTHER, 3000, 4000), (THIRD, 3000, 4000)):
+            if who not in {p.pseudonym for p in service.list_participants(st, PROJECT)}:
+                service.add_participant(st, PROJECT, who)
+            service.add_appearance(st, who, rid, lo, hi)
+        shared = service.create_clip(st, rid, 0.5, 1.5, name="Taking the call").clip_id
+        mine = service.create_clip(st, rid, 1.6, 2.5, name="Writing it up").clip_id
+        theirs = service.create_clip(st, rid, 3.1, 3.9, name="Handover").clip_id
+        service.record_decision(st, shared, OTHER, "publication", "granted")
+        service.record_decision(st, theirs, THIRD, "research_team", "withheld")
+        passphrase.set_passphrase(st, PROJECT, SECRET)
+        yield Station(st, media, shared, mine, theirs, doc)
+    finally:
+        st.close()
+
+
+def _open(qtbot: object, station: Station) -> object:
+    from app.review_mode import start_station
+
+    w = start_station(station.store, ME, project=PROJECT)
+    qtbot.addWidget(w)  # type: ignore[attr-defined]
+    qtbot.waitExposed(w)  # type: ignore[attr-defined]
+    return w
+
+
+def _wait_preview(qtbot: object, w: object) -> None:
+    qtbot.waitUntil(lambda: w.record_button.isEnabled(), timeout=60_000)  # type: ignore[attr-defined]
+
+
+def _texts(w: QWidget) -> list[str]:
+    out = [w.windowTitle()]
+    for c in w.findChildren(QWidget):
+        if isinstance(c, QLabel | QAbstractButton | QLineEdit):
+            out.append(c.text())
+        if isinstance(c, QGroupBox):
+            out.append(c.title())
+        if isinstance(c, QListWidget):
+            out += [c.item(i).text() for i in range(c.count())]
+        out.append(c.toolTip())
+    return out
+
+
+def _tick(qtbot: object, box: QAbstractButton) -> None:
+    """Click a radio button or check box where a person would: on its indicator."""
+    qtbot.mouseClick(box, Qt.MouseButton.LeftButton, pos=QPoint(8, box.height() // 2))  # type: ignore[attr-defined]
+
+
+def _leave(qtbot: object, w: object, typed: str) -> None:
+    qtbot.keyClicks(w.passphrase_field, typed)  # type: ignore[attr-defined]
+    qtbot.keyClick(w.passphrase_field, Qt.Key.Key_Return)  # type: ignore[attr-defined]
+
+
+def test_no_station_without_a_passphrase_nor_for_a_withdrawn_participant(qtbot: object, station: Station) -> None:
+    from app.review_mode import ReviewWindow
+
+    ensure_project(station.store, "Another study")
+    service.add_participant(station.store, "Another study", "Solo worker")
+    with pytest.raises(NoPassphrase, match='frontdoor consent passphrase set --project "Another study"'):
+        ReviewWindow(station.store, "Solo worker")
+    service.withdraw(station.store, THIRD)
+    with pytest.raises(InvalidRequest, match="withdrew"):
+        ReviewWindow(station.store, THIRD)
+
+
+def test_only_own_clips_full_screen_no_menus_and_no_one_elses_names_or_paths(qtbot: object, station: Station) -> None:
+    w = _open(qtbot, station)
+    assert w.isFullScreen()  # type: ignore[attr-defined]
+    assert w.findChildren(QMenuBar) == []  # type: ignore[attr-defined]
+    assert [i.clip_id for i in w.items] == [station.shared, station.mine]  # type: ignore[attr-defined]
+    assert w.clips.count() == 2  # type: ignore[attr-defined]
+    _wait_preview(qtbot, w)
+    assert w.player.path is not None and Path(w.player.path).parent == review.preview_dir()  # type: ignore[attr-defined]
+    assert Path(w.player.path) != station.media  # type: ignore[attr-defined]
+    # the other person's grant on the shared clip is nowhere
+    assert "You have not decided on this version." in w.rows["publication"].current.text()  # type: ignore[attr-defined]
+    for text in _texts(w):  # type: ignore[arg-type]
+        for leak in (OTHER, THIRD, str(station.media), str(station.media.parent)):
+            assert leak not in text, text
+    w.clips.setCurrentRow(1)  # type: ignore[attr-defined]
+    _wait_preview(qtbot, w)
+    for text in _texts(w):  # type: ignore[arg-type]
+        assert OTHER not in text and THIRD not in text and str(station.media) not in text
+
+
+def test_recording_a_decision_through_the_widgets_lands_on_the_version_watched(qtbot: object, station: Station) -> None:
+    w = _open(qtbot, station)
+    _wait_preview(qtbot, w)
+    item = w.current_item()  # type: ignore[attr-defined]
+    assert item.clip_id == station.shared
+    training, seminar = w.rows["internal_training"], w.rows["external_seminar"]  # type: ignore[attr-defined]
+    _tick(qtbot, training.yes)
+    _tick(qtbot, training.not_after)
+    _tick(qtbot, training.internal)
+    _tick(qtbot, seminar.no)
+    until = training.until.date()
+    qtbot.mouseClick(w.record_button, Qt.MouseButton.LeftButton)  # type: ignore[attr-defined]
+    assert "Recorded" in w.confirmation.text()  # type: ignore[attr-defined]
+    assert "internal training only: yes (not after" in w.confirmation.text()  # type: ignore[attr-defined]
+    assert "external seminar: no" in w.confirmation.text()  # type: ignore[attr-defined]
+    with station.store.session() as s:
+        me = service.participant(s, ME).id
+        rows = list(s.scalars(select(Decision).where(Decision.participant_id == me).order_by(Decision.id)))
+        assert [(d.scope, d.decision, d.method) for d in rows] == [
+            ("internal_training", "granted", "in_app"),
+            ("external_seminar", "withheld", "in_app"),
+        ]
+        assert rows[0].conditions == [
+            {"kind": "not_after", "date": f"{until.year():04d}-{until.month():02d}-{until.day():02d}"},
+            {"kind": "audience", "within": "authority"},
+        ]
+        v = service.current_version(s, service.clip(s, station.shared))
+        assert {d.clip_version_id for d in rows} == {v.id} and v.version_hash == item.version_hash
+    assert "Recorded so far: yes" in training.current.text()
+    # "blur me": pause on a frame, draw a box round yourself, grant publication only with it
+    qtbot.waitUntil(lambda: w.picker.has_image(), timeout=10_000)  # type: ignore[attr-defined]
+    pk = w.picker  # type: ignore[attr-defined]
+    frame = pk._frame()
+    a = QPoint(int(frame.x() + 0.2 * frame.width()), int(frame.y() + 0.3 * frame.height()))
+    b = QPoint(int(frame.x() + 0.6 * frame.width()), int(frame.y() + 0.8 * frame.height()))
+    qtbot.mousePress(pk, Qt.MouseButton.LeftButton, pos=a)  # type: ignore[attr-defined]
+    qtbot.mouseMove(pk, b)  # type: ignore[attr-defined]
+    qtbot.mouseRelease(pk, Qt.MouseButton.LeftButton, pos=b)  # type: ignore[attr-defined]
+    x, y, bw, bh = pk.box()
+    assert (x, y, bw, bh) == pytest.approx((0.2, 0.3, 0.4, 0.5), abs=0.02)
+    pub = w.rows["publication"]  # type: ignore[attr-defined]
+    assert "not decided" in pub.current.text()  # the rows were reset after recording
+    _tick(qtbot, pub.yes)
+    _tick(qtbot, pub.blur)
+    qtbot.mouseClick(w.record_button, Qt.MouseButton.LeftButton)  # type: ignore[attr-defined]
+    assert "new version of this clip (version 2)" in w.confirmation.text()  # type: ignore[attr-defined]
+    assert w.current_item().version_number == 2  # type: ignore[attr-defined]
+    with station.store.session() as s:
+        last = s.scalars(select(Decision).order_by(Decision.id.desc()).limit(1)).one()
+        assert last.scope == "publication" and last.clip_version_id == v.id  # on the version watched
+        (cond,) = last.conditions
+        r = cond["redaction"]
+        assert cond["kind"] == "redact" and (r["start"], r["end"]) == (0.5, 1.5)
+        k = r["keyframes"][0]
+        assert (k["x"], k["y"], k["w"], k["h"]) == pytest.approx((0.2, 0.3, 0.4, 0.5), abs=0.02)
+    _wait_preview(qtbot, w)  # the new version is rendered for them to decide on again
+    # nothing chosen: nothing recorded, and it says so
+    qtbot.mouseClick(w.record_button, Qt.MouseButton.LeftButton)  # type: ignore[attr-defined]
+    assert "Choose yes or no" in w.confirmation.text()  # type: ignore[attr-defined]
+
+
+def test_leaving_needs_the_passphrase_and_clears_the_previews(qtbot: object, station: Station) -> None:
+    w = _open(qtbot, station)
+    _wait_preview(qtbot, w)
+    folder = review.preview_dir()
+    assert any(folder.iterdir())
+    qtbot.keyClick(w.clips, Qt.Key.Key_Escape)  # type: ignore[attr-defined]
+    assert w.pages.currentIndex() == 1  # type: ignore[attr-defined]
+    _leave(qtbot, w, "not the passphrase")
+    assert w.isVisible() and w.pages.currentIndex() == 1  # type: ignore[attr-defined]
+    assert "not the researcher's passphrase" in w.leave_message.text()  # type: ignore[attr-defined]
+    assert w.passphrase_field.text() == ""  # type: ignore[attr-defined]
+    # the window manager's close (Alt+F4) is refused too
+    assert w.close() is False and w.isVisible()  # type: ignore[attr-defined]
+    qtbot.mouseClick(w.back_button, Qt.MouseButton.LeftButton)  # type: ignore[attr-defined]
+    assert w.pages.currentIndex() == 0  # type: ignore[attr-defined]
+    qtbot.mouseClick(w.finish_button, Qt.MouseButton.LeftButton)  # type: ignore[attr-defined]
+    with qtbot.waitSignal(w.finished, timeout=10_000):  # type: ignore[attr-defined]
+        _leave(qtbot, w, SECRET)
+    assert not w.isVisible()  # type: ignore[attr-defined]
+    assert list(folder.iterdir()) == []
+
+
+def test_the_main_window_hands_over_and_gets_the_screen_back(
+    qtbot: object, station: Station, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from PySide6.QtWidgets import QInputDialog
+
+    from app.main_window import MainWindow
+    from app.review_mode import ReviewWindow
+
+    main = MainWindow(station.store, station.doc)
+    qtbot.addWidget(main)  # type: ignore[attr-defined]
+    main.show()
+    qtbot.waitExposed(main)  # type: ignore[attr-defined]
+    action = next(a for a in main._actions if a.text() == "Consent review station…")
+    assert action.shortcut().toString() == "Ctrl+Shift+R"
+    offered: list[list[str]] = []
+
+    def pick(*args: object, **kw: object) -> tuple[str, bool]:
+        offered.append(list(args[3]))  # type: ignore[call-overload]
+        return ME, True
+
+    monkeypatch.setattr(QInputDialog, "getItem", staticmethod(pick))
+    action.trigger()
+    assert offered == [sorted([ME, OTHER, THIRD])]  # the researcher picks who is reviewing
+    (w,) = [x for x in QApplication.topLevelWidgets() if isinstance(x, ReviewWindow) and x.isVisible()]
+    qtbot.addWidget(w)  # type: ignore[attr-defined]
+    assert not main.isVisible() and w.isFullScreen()
+    _wait_preview(qtbot, w)
+    w.request_leave()
+    with qtbot.waitSignal(w.finished, timeout=10_000):  # type: ignore[attr-defined]
+        _leave(qtbot, w, SECRET)
+    assert main.isVisible()
