@@ -8,7 +8,12 @@ from pathlib import Path
 from PySide6.QtCore import QTimer
 
 from consent import service
-from tests.consent.conftest import PROJECT, World, duty_recording, world  # noqa: F401  (fixtures)
+from tests.consent import conftest as consent_world
+from tests.consent.conftest import PROJECT, World
+
+# the consent tests' small world: a project with a generated recording in the store
+duty_recording = consent_world.duty_recording
+world = consent_world.world
 
 
 def test_the_dialog_shows_why_and_exports_through_the_gate(qtbot: object, world: World, tmp_path: Path) -> None:
