@@ -533,7 +533,7 @@ def import_records(
             flagged = identifier_warnings(values.get("notes"))
             if flagged and flagged_notes == "refuse":
                 errs.extend(_RowError(notes_col, w.message("").removeprefix(": ")) for w in flagged)
-            elif flagged:
+            elif flagged and not errs:
                 what = "; ".join(w.message("").removeprefix(": ") for w in flagged)
                 action = "notes not imported" if flagged_notes == "drop" else "check and edit them"
                 warnings.append(f"{name}:{start}: column {notes_col!r}: {what} ({action})")
@@ -548,11 +548,11 @@ def import_records(
     if problems and not skip_bad:
         raise RecordImportError(
             f"{name}: {len(problems)} bad row{'s' if len(problems) > 1 else ''} of {rows}; nothing imported "
-            f"(fix them, or --skip-bad to import the {len(good)} good rows)",
+            f"(fix them, or --skip-bad to import the {len(good)} good row{'s' if len(good) != 1 else ''})",
             problems=tuple(problems),
         )
 
-    imported, already = _store_rows(store, project, good, name, on_progress)
+    imported, already = store_rows(store, project, good, name, on_progress)
     return ImportResult(
         path=str(p),
         encoding=encoding,
@@ -567,14 +567,21 @@ def import_records(
     )
 
 
-def _store_rows(
+def store_rows(
     store: Store,
     project: str,
     good: Sequence[tuple[int, str, dict[str, Any]]],
     name: str,
-    on_progress: Callable[[int, int], None] | None,
+    on_progress: Callable[[int, int], None] | None = None,
+    *,
+    source: str = "import",
 ) -> tuple[int, int]:
-    """Insert the good rows in one transaction; (stored, already stored before)."""
+    """Insert checked rows ``(line, reference, values from check_fields)`` in one transaction, skipping
+    references already stored in the project; returns (stored, already stored before).
+
+    Raises:
+        RecordImportError: a concurrent import stored one of the references first (nothing is stored).
+    """
     chunk = 500
     try:
         with store.session() as s:
@@ -592,7 +599,7 @@ def _store_rows(
                 existing.update(h for h in found if h is not None)
             columns = (*FIELDS, "professional")
             fresh = [
-                {"project_id": pid, "ref_hash": h, "source": "import", **{c: values.get(c) for c in columns}}
+                {"project_id": pid, "ref_hash": h, "source": source, **{c: values.get(c) for c in columns}}
                 for h, values in hashed
                 if h not in existing
             ]

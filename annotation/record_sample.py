@@ -20,14 +20,15 @@ import csv
 import math
 import random
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from annotation.eaf_model import Annotation, EafDocument, TimeSlot
-from annotation.records import Vocabularies, load_vocabularies
+from annotation.records import Vocabularies, check_fields, load_vocabularies
 from annotation.scheme import PARTICIPANTS_TIER, load_scheme
+from annotation.store import Store
 
 PERIODS: tuple[tuple[str, date], ...] = (("2026-Q1", date(2026, 1, 1)), ("2026-Q2", date(2026, 4, 1)))
 
@@ -287,6 +288,7 @@ class CodedCall:
     referrer_type: str
     concern: str
     response: str
+    referrer_ann_id: str = ""
 
 
 def coded_document(
@@ -354,8 +356,15 @@ def coded_document(
     slot_of = {ms: f"ts{i + 1}" for i, ms in enumerate(times)}
     doc.time_slots = [TimeSlot(slot_of[ms], ms) for ms in times]
     by_tier = {tier.tier_id: tier for tier in doc.tiers}
+    referrer_ids: dict[int, str] = {}
     for n, (tier_id, a, b, value) in enumerate(sorted(codes, key=lambda c: (c[1], c[0])), start=1):
         by_tier[tier_id].annotations.append(Annotation(f"a{n}", value, slot_of[a], slot_of[b]))
+        if tier_id == "Referrer type":
+            referrer_ids[a] = f"a{n}"
+    calls = [
+        replace(c, referrer_ann_id=next(aid for t, aid in referrer_ids.items() if c.start_ms <= t < c.end_ms))
+        for c in calls
+    ]
     doc.properties = [p for p in doc.properties if p[0] != "lastUsedAnnotationId"]
     doc.properties.append(("lastUsedAnnotationId", str(len(codes))))
     return doc, calls
@@ -363,3 +372,52 @@ def coded_document(
 
 def _fb(given: bool) -> str:
     return "feedback given" if given else "no feedback"
+
+
+@dataclass(frozen=True)
+class StoredSample:
+    records: int
+    documents: tuple[int, ...]
+    links: int
+
+
+def store_sample(
+    store: Store, project: str, n: int = 2000, *, seed: int = 2026, coded_documents: int = 2
+) -> StoredSample:
+    """Store ``n`` synthetic records and ``coded_documents`` coded duty-room documents in ``project``, and link
+    each coded call to a record with the same referrer type, concern and response when there is one.
+    Running it again stores nothing twice (the records' references and the documents' names are the same)."""
+    from sqlalchemy import select
+
+    from annotation.record_import import store_rows
+    from annotation.records import link_segment, list_records
+    from annotation.repository import store_document
+    from annotation.services import ensure_project
+    from annotation.store_models import Document
+
+    vocab = load_vocabularies()
+    sample = generate_sample(n, seed=seed, vocab=vocab)
+    checked = [(i, r.reference, check_fields(r.values, vocab)) for i, r in enumerate(sample)]
+    stored, _ = store_rows(store, project, checked, "demo sample", None, source="sample")
+    pid = ensure_project(store, project)
+    unused: dict[tuple[str, str, str | None], list[int]] = {}
+    for rec in list_records(store, project):
+        unused.setdefault((rec.referrer_type, rec.concern, rec.response), []).append(rec.id)
+    docs, links = [], 0
+    for k in range(coded_documents):
+        name = f"duty room sample {k + 1} (seed {seed + k})"
+        with store.session() as s:
+            have = s.scalar(select(Document.id).where(Document.project_id == pid, Document.name == name))
+        if have is not None:  # made by an earlier run, links and all
+            docs.append(have)
+            continue
+        doc, calls = coded_document(seed + k, vocab=vocab)
+        with store.session() as s:
+            did = store_document(s, doc, name, project_id=pid)
+        docs.append(did)
+        for call in calls:
+            candidates = unused.get((call.referrer_type, call.concern, call.response))
+            if candidates:
+                link_segment(store, candidates.pop(0), did, call.referrer_ann_id)
+                links += 1
+    return StoredSample(stored, tuple(docs), links)
