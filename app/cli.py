@@ -476,6 +476,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_media_parser(subs, _sub, _Parser)
     add_consent_parsers(subs, _sub, _Parser)
+    from app.cli_records import add_records_parsers
+
+    add_records_parsers(subs, _sub, _Parser)
 
 
     _sub(subs, "doctor", "check ffmpeg, libvlc, Qt and the database", "frontdoor doctor", cmd_doctor)
