@@ -143,8 +143,8 @@ class CohenKappa:
 
     ``observed`` is the raw agreement (p_o), ``expected`` the chance agreement (p_e) from the marginals,
     ``kappa_max`` the largest kappa the marginals allow (Cohen 1960), ``se`` the large-sample standard error
-    of Fleiss, Cohen & Everitt (1969) and ``ci95`` kappa ± 1.96 se. Undefined values are NaN (an empty
-    table, or p_e = 1 when both coders used one and the same value throughout).
+    of Fleiss, Cohen & Everitt (1969) and ``ci95`` kappa ± 1.96 se, clipped to [-1, 1]. Undefined values are
+    NaN (an empty table, or p_e = 1 when both coders used one and the same value throughout).
     """
 
     labels: tuple[str, ...]
@@ -195,7 +195,8 @@ def cohen_kappa(matrix: Sequence[Sequence[float]], labels: Sequence[str] | None 
     var = (diag + off - (kappa - pe * (1 - kappa)) ** 2) / (n * (1 - pe) ** 2)
     se = math.sqrt(max(var, 0.0))
     z = NormalDist().inv_cdf(0.975)
-    return CohenKappa(names, table, int(n), po, pe, kappa, kappa_max, se, (kappa - z * se, kappa + z * se))
+    ci = (max(kappa - z * se, -1.0), min(kappa + z * se, 1.0))  # kappa lies in [-1, 1]
+    return CohenKappa(names, table, int(n), po, pe, kappa, kappa_max, se, ci)
 
 
 def cohen_kappa_from_pairs(pairs: Iterable[tuple[str, str]]) -> CohenKappa:

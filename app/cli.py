@@ -479,7 +479,9 @@ def build_parser() -> argparse.ArgumentParser:
     from app.cli_records import add_records_parsers
 
     add_records_parsers(subs, _sub, _Parser)
+    from app.cli_analysis import add_analysis_parsers
 
+    add_analysis_parsers(subs, _sub, _Parser)
 
     _sub(subs, "doctor", "check ffmpeg, libvlc, Qt and the database", "frontdoor doctor", cmd_doctor)
     return p
