@@ -57,6 +57,9 @@ UNMATCHED = "Unmatched"
 DEFAULT_MIN_OVERLAP = 0.6
 IPF_ITERATIONS = 20  # ELAN's IPFUtil: a fixed number, no convergence test
 _IPF_ZERO = 0.001  # ELAN's IPFUtil.ZERO_REPLACE
+#: More different values than this and the tiers hold free text, not codes: kappa would mean nothing and the
+#: k x k table (and its fitting) would grow with the square of the number of values.
+MAX_VALUES = 200
 
 
 # ---- matching ---------------------------------------------------------------------------------------------
@@ -258,13 +261,21 @@ class ModifiedKappa:
 
 
 def agreement_table(matching: Matching) -> tuple[list[str], list[list[int]]]:
-    """ELAN's table for a matching: labels (values sorted, then Unmatched) and counts, matched cells doubled."""
+    """ELAN's table for a matching: labels (values sorted, then Unmatched) and counts, matched cells doubled.
+
+    Raises:
+        AnalysisError: more than :data:`MAX_VALUES` different values (free text rather than codes).
+    """
     values = (
         {m.a.value for m in matching.pairs}
         | {m.b.value for m in matching.pairs}
         | {s.value for s in matching.only_a}
         | {s.value for s in matching.only_b}
     )
+    if len(values) > MAX_VALUES:
+        raise AnalysisError(
+            f"{len(values)} different values: agreement is for coded tiers (at most {MAX_VALUES} values), not free text"
+        )
     labels = [*_sorted_labels(values), UNMATCHED]
     index = {v: i for i, v in enumerate(labels[:-1])}
     u = len(labels) - 1
@@ -442,5 +453,11 @@ def tier_agreement(
                 "agreement needs two codings of the same recording"
             )
         segs_a, segs_b = sa[tier_a], sb[tier_b]
+    n_values = len({s.value for s in segs_a} | {s.value for s in segs_b})
+    if n_values > MAX_VALUES:
+        raise AnalysisError(
+            f"tiers {tier_a!r} and {tier_b!r}: {n_values} different values; agreement is for coded tiers "
+            f"(at most {MAX_VALUES} values), not free text"
+        )
     matching, cohen, modified = agreement_of_segments(segs_a, segs_b, min_overlap)
     return TierAgreement(doc_a, tier_a, other, tier_b, matching, cohen, modified)

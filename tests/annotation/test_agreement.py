@@ -301,3 +301,13 @@ def test_two_documents_on_one_recording(store: Store, tmp_path: Path) -> None:
         tier_agreement(store, doc1, "Call phase", "Nope")
     with pytest.raises(NotFound, match="document 4242"):
         tier_agreement(store, doc1, "Call phase", "Call phase", doc_b=4242)
+
+
+def test_free_text_tiers_are_refused(store: Store, corpus: Path) -> None:
+    """Two transcription tiers (hundreds of different utterances) are not codes: no kappa, one line."""
+    doc = import_file(store, corpus / "eaf" / "christopheparisse__teicorpo__TestElan1.eaf").doc_id
+    with pytest.raises(AnalysisError, match=r"tiers 'BRI' and 'LIN': \d+ different values; agreement is for coded"):
+        tier_agreement(store, doc, "BRI", "LIN")
+    # the same file's coded stance tiers of the two speakers compare fine
+    r = tier_agreement(store, doc, "SpL affiliation_discordance", "SpR affiliation_discordance")
+    assert sum(map(sum, r.modified.matrix)) == 156 + 133
