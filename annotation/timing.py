@@ -62,31 +62,26 @@ def document_segments(doc: EafDocument) -> dict[str, list[Segment]]:
         for a in tier.annotations:
             by_id[a.ann_id] = (tier.tier_id, a)
     spans: dict[str, tuple[int, int, bool]] = {}
-    children: dict[str, list[Annotation]] = {}
-    for _tid, a in by_id.values():
+    # a parent's children grouped by tier: a symbolic subdivision divides the parent's span among the
+    # children on one tier, never among the children on different tiers
+    children: dict[str, dict[str, list[Annotation]]] = {}
+    for tid, a in by_id.values():
         if a.ref is None:
             s1 = slots.get(a.ts1 or "", (0, False))
             s2 = slots.get(a.ts2 or "", (0, False))
             spans[a.ann_id] = (s1[0], s2[0], s1[1] and s2[1])
         else:
-            children.setdefault(a.ref, []).append(a)
+            children.setdefault(a.ref, {}).setdefault(tid, []).append(a)
 
     def place(parent_id: str, depth: int = 0) -> None:
-        kids = children.get(parent_id)
-        if not kids or depth > 64:
+        groups = children.get(parent_id)
+        if not groups or depth > 64:
             return
         p_start, p_end, _ = spans[parent_id]
-        ordered = _chain_order(kids)
-        subdivided = any(k.prev is not None for k in kids) or len(kids) > 1
-        for i, k in enumerate(ordered):
-            if subdivided:
-                n = len(ordered)
-                s = p_start + (p_end - p_start) * i // n
-                e = p_start + (p_end - p_start) * (i + 1) // n
-            else:
-                s, e = p_start, p_end
-            spans[k.ann_id] = (s, e, False)
-            place(k.ann_id, depth + 1)
+        for kids in groups.values():
+            for k, s, e in child_spans(p_start, p_end, kids):
+                spans[k.ann_id] = (s, e, False)
+                place(k.ann_id, depth + 1)
 
     for aid in [aid for aid, (_, a) in by_id.items() if a.ref is None]:
         place(aid)
@@ -100,7 +95,20 @@ def document_segments(doc: EafDocument) -> dict[str, list[Segment]]:
     return out
 
 
-def _chain_order(kids: list[Annotation]) -> list[Annotation]:
+def child_spans(p_start: int, p_end: int, kids: list[Annotation]) -> list[tuple[Annotation, int, int]]:
+    """Where ELAN shows one parent's referring children on one tier: a symbolic subdivision (a chain, or more
+    than one child) divides the parent's span equally in chain order; a lone child spans the whole parent."""
+    ordered = chain_order(kids)
+    if not any(k.prev is not None for k in kids) and len(kids) <= 1:
+        return [(k, p_start, p_end) for k in ordered]
+    n = len(ordered)
+    return [
+        (k, p_start + (p_end - p_start) * i // n, p_start + (p_end - p_start) * (i + 1) // n)
+        for i, k in enumerate(ordered)
+    ]
+
+
+def chain_order(kids: list[Annotation]) -> list[Annotation]:
     """Children of one parent in PREVIOUS_ANNOTATION order (file order where there is no chain)."""
     if all(k.prev is None for k in kids):
         return kids

@@ -1,0 +1,104 @@
+"""After an edit, patching what was shown with ``segments_patch`` gives exactly what a full ``document_display``
+gives, on real ELAN files (unaligned slots, subdivisions, associations, time subdivisions) and on both stores."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+
+from annotation.commands import (
+    CreateAnnotation,
+    CreateReferringAnnotation,
+    DeleteAnnotation,
+    EditCommand,
+    MergeAnnotations,
+    SetAnnotationTimes,
+    SetAnnotationValue,
+    SplitAnnotation,
+)
+from annotation.display import apply_patch, segments_patch
+from annotation.errors import AnnotationError
+from annotation.services import apply_edit, document_display, get_document, import_file, revert_edit
+from annotation.store import Store
+from annotation.tiers import tier_rows
+from annotation.timing import Segment
+
+FILES = [
+    "dopefishh__pympi__sample_3.0.eaf",  # every constraint, 1,572 unaligned slots
+    "TheLanguageArchive__EAF-parser__example.eaf",  # children of one parent on several tiers
+    "christopheparisse__teicorpo__TestElan2.eaf",
+]
+
+
+def _by_id(display: dict[str, list[Segment]]) -> dict[str, dict[str, Segment]]:
+    return {tier: {s.ann_id: s for s in segs} for tier, segs in display.items() if segs}
+
+
+def _edits(store: Store, doc_id: int, rng: random.Random) -> list[EditCommand]:
+    """A mixed batch of edits on random annotations of the document."""
+    doc = get_document(store, doc_id)
+    display = document_display(store, doc_id)
+    rows = tier_rows(doc)
+    top = [r.tier_id for r in rows if r.parent is None and display.get(r.tier_id)]
+    aligned = [s for t in display for s in display[t] if s.parent is None and s.aligned and s.end - s.start > 2]
+    referring = [s for t in display for s in display[t] if s.parent is not None]
+    dependent = [r for r in rows if r.parent is not None]
+    out: list[EditCommand] = []
+    for _ in range(4):
+        a = rng.choice(aligned)
+        tier_segs = sorted(display[a.tier_id], key=lambda s: (s.start, s.end))
+        i = tier_segs.index(a)
+        nxt = tier_segs[i + 1] if i + 1 < len(tier_segs) else a
+        parent_of = {r.tier_id: r.parent for r in rows}
+        candidates = [s for s in aligned if dependent and s.tier_id in parent_of.values()]
+        under = rng.choice(candidates) if candidates else a
+        child_tiers = [r.tier_id for r in dependent if r.parent == under.tier_id] or [a.tier_id]
+        out += [
+            SplitAnnotation(doc_id, a.ann_id, (a.start + a.end) // 2),
+            MergeAnnotations(doc_id, a.ann_id, nxt.ann_id),
+            SetAnnotationTimes(doc_id, a.ann_id, a.start + 1, a.end + 7),
+            SetAnnotationValue(doc_id, rng.choice(referring or aligned).ann_id, "changed"),
+            DeleteAnnotation(doc_id, rng.choice(aligned + referring).ann_id),
+            CreateAnnotation(doc_id, rng.choice(top), a.start, a.end, "new"),
+            CreateReferringAnnotation(doc_id, rng.choice(child_tiers), under.ann_id, "made in place"),
+        ]
+    rng.shuffle(out)
+    return out
+
+
+@pytest.mark.parametrize("name", FILES)
+def test_a_patch_after_each_edit_and_undo_equals_a_full_reload(store: Store, corpus: Path, name: str) -> None:
+    doc_id = import_file(store, corpus / "eaf" / name).doc_id
+    shown = document_display(store, doc_id)
+    rng = random.Random(name)
+    done = 0
+    for cmd in _edits(store, doc_id, rng):
+        try:
+            apply_edit(store, cmd)
+        except AnnotationError:
+            continue  # refused (an unaligned end, a neighbour in between, ...): nothing changed
+        for step in ("apply", "revert"):
+            patch = segments_patch(store, doc_id, cmd.touched)
+            apply_patch(shown, patch)
+            assert _by_id(shown) == _by_id(document_display(store, doc_id)), (step, cmd)
+            if step == "apply":
+                revert_edit(store, cmd)
+        apply_edit(store, cmd)  # and redo, to go on from the edited document
+        apply_patch(shown, segments_patch(store, doc_id, cmd.touched))
+        done += 1
+    assert done >= 8
+    assert _by_id(shown) == _by_id(document_display(store, doc_id))
+
+
+def test_a_patch_reads_only_what_the_edit_touched(store: Store, corpus: Path) -> None:
+    doc_id = import_file(store, corpus / "eaf" / "christopheparisse__teicorpo__0042.eaf").doc_id
+    display = document_display(store, doc_id)
+    total = sum(len(v) for v in display.values())
+    seg = next(s for t in display for s in display[t] if s.parent is None)
+    cmd = SetAnnotationValue(doc_id, seg.ann_id, "changed")
+    apply_edit(store, cmd)
+    patch = segments_patch(store, doc_id, cmd.touched)
+    assert 1 <= len(patch) < 10 < total  # the annotation and its referring children, not the document
+    assert next(s for s in patch.segments[seg.tier_id] if s.ann_id == seg.ann_id).value == "changed"
