@@ -10,9 +10,12 @@ for easy determination of interrater agreement", Behavior Research Methods 47(3)
 Matching
     Segments a (tier A) and b (tier B) may be paired when they overlap by at least ``min_overlap`` (default
     0.6; ELAN accepts 0.51-1.0) of the **longer** of the two: ``overlap / max(len a, len b)``. Pairs are
-    taken greedily, the highest ratio first, a tie broken by the longer raw overlap and then by the earlier
-    start; each segment is in at most one pair. Above 0.5 a segment can qualify with at most one segment of a
-    tier whose segments do not overlap each other, so the greedy choice is the only one there is.
+    taken greedily, the highest ratio first, a tie broken by the longer raw overlap and then, as ELAN's
+    stable sort does, by the later segment of A and of B; each segment is in at most one pair. (ELAN pairs
+    two fully aligned segments without checking that either is already paired, so a tier holding two
+    identical segments can pair both with one partner there; here it cannot.) Above 0.5 a segment can
+    qualify with at most one segment of a tier whose segments do not overlap each other, so on tiers coded
+    the usual way the greedy choice is the only one there is.
 
 The agreement table
     Rows are coder A's values, columns coder B's, in sorted order (ELAN sorts Java strings, i.e. by UTF-16
@@ -104,7 +107,7 @@ def match_segments(
         raise AnalysisError(f"minimal overlap {min_overlap}: must be more than 0 and at most 1 (ELAN: 0.51-1)")
     a_sorted = sorted(segs_a, key=lambda s: (s.start, s.end))
     b_sorted = sorted(segs_b, key=lambda s: (s.start, s.end))
-    candidates: list[tuple[float, int, int, int, int]] = []  # (ratio, overlap, -earliest start, ia, ib)
+    candidates: list[tuple[float, int, int, int]] = []  # (ratio, overlap, ia, ib)
     active: list[int] = []
     j = 0
     for ia, a in enumerate(a_sorted):
@@ -117,12 +120,12 @@ def match_segments(
             ratio = overlap_ratio(a, b)
             if ratio > 0 and ratio >= min_overlap:
                 ov = min(a.end, b.end) - max(a.start, b.start)
-                candidates.append((ratio, ov, -min(a.start, b.start), ia, ib))
-    candidates.sort(key=lambda c: (-c[0], -c[1], -c[2], c[3], c[4]))
+                candidates.append((ratio, ov, ia, ib))
+    candidates.sort(key=lambda c: (-c[0], -c[1], -c[2], -c[3]))
     used_a: set[int] = set()
     used_b: set[int] = set()
     pairs: list[Match] = []
-    for ratio, ov, _, ia, ib in candidates:
+    for ratio, ov, ia, ib in candidates:
         if ia in used_a or ib in used_b:
             continue
         used_a.add(ia)

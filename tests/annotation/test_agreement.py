@@ -100,8 +100,8 @@ def test_overlap_is_measured_against_the_longer_segment() -> None:
 
 
 def test_each_segment_has_at_most_one_partner_best_ratio_first() -> None:
-    # At a low threshold A's 0-1000 could pair with B's 0-700 (ratio .7) or 500-1000 overlap... the best
-    # ratio wins, and the other B segment stays unmatched (or finds another A segment).
+    # At a low threshold A's 0-1000 could pair with B's 0-700 or with B's 700-1400: the best ratio wins,
+    # and the other B segment finds another A segment.
     a = [seg("A", "a1", 0, 1000, "x"), seg("A", "a2", 1000, 1400, "y")]
     b = [seg("B", "b1", 0, 700, "x"), seg("B", "b2", 700, 1400, "y")]
     m = match_segments(a, b, 0.3)
@@ -109,6 +109,12 @@ def test_each_segment_has_at_most_one_partner_best_ratio_first() -> None:
     # ratios: a1-b1 700/1000 = .7, a1-b2 300/1000 = .3, a2-b2 400/700 = .571 -> a1-b1, then a2-b2
     assert got == {("a1", "b1"), ("a2", "b2")}
     assert m.only_a == () and m.only_b == ()
+    # exact ties (two identical segments on B): as ELAN's stable sort leaves it, the later one is taken, and
+    # the other stays unmatched rather than sharing the partner
+    twins = [seg("B", "b1", 0, 1000, "x"), seg("B", "b2", 0, 1000, "y")]
+    m = match_segments([seg("A", "a1", 0, 1000, "x")], twins, 0.6)
+    assert [(p.a.ann_id, p.b.ann_id) for p in m.pairs] == [("a1", "b2")]
+    assert [s.ann_id for s in m.only_b] == ["b1"]
 
 
 # ---- ELAN's modified kappa: a worked example --------------------------------------------------------------
