@@ -91,7 +91,7 @@ _RE_STREET = re.compile(rf"\b(?:{_CAP}\s+){{1,2}}{_STREET}\b")
 _RE_FLAT = re.compile(r"\b(?:flat|apartment|apt)\s+\d+[a-z]?\b", re.IGNORECASE)
 _RE_EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b")
 _RE_PHONE = re.compile(r"(?<![\w+])(?:\+44\s?(?:\(0\)\s?)?|\(?0)\d[\d\s()-]{7,14}\d(?!\d)")
-_RE_LONG_NUMBER = re.compile(r"(?<![\d/.-])\d(?:[ -]?\d){5,}(?![\d/.-])")
+_RE_LONG_NUMBER = re.compile(r"(?<![\d/-])(?<!\d\.)\d(?:[ -]?\d){5,}(?![\d/-]|\.\d)")
 _MONTHS = {
     m: i + 1
     for i, names in enumerate(
