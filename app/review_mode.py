@@ -44,6 +44,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from annotation.errors import AnnotationError
 from annotation.store import Store, user_data_dir
 from app.review_widgets import AreaPicker, ScopeRow
 from consent import conditions, passphrase, review, service
@@ -90,7 +91,7 @@ class _PreviewJob(QRunnable):
             return
         except ConsentError as exc:  # PreviewFailed's message names no file; its detail went to the log
             self.signals.failed.emit(gen, exc.message)
-        except MediaError as exc:
+        except (MediaError, AnnotationError) as exc:  # their messages may name files or the database
             log.warning("review preview: %s", exc)
             self.signals.failed.emit(gen, "the clip cannot be shown now; tell the researcher")
         except Exception as exc:  # a bug: logged with its traceback; the station must not wait for ever
@@ -385,9 +386,15 @@ class ReviewWindow(QWidget):
             self._confirm(f"Nothing was recorded: {exc.message}", ok=False)
             self.reload(keep_clip=item.clip_id)
             return
+        except AnnotationError as exc:  # the database is away: its message may name it, so not on screen
+            log.warning("review station: %s", exc)
+            self._confirm("Nothing was recorded: the records cannot be reached; tell the researcher.", ok=False)
+            return
         said = []
         for d in wanted:
-            conds_text = "; ".join(conditions.describe(c) for c in d.conditions)
+            conds_text = "; ".join(
+                "blurred where you marked" if c["kind"] == "redact" else conditions.describe(c) for c in d.conditions
+            )
             said.append(
                 f"{LABELS[d.scope]}: {'yes' if d.decision == 'granted' else 'no'}"
                 + (f" ({conds_text})" if conds_text else "")
