@@ -510,6 +510,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         sys.stderr.write(f"{PROG}: interrupted\n")
         return 130
+    except BrokenPipeError:  # the reader went away (`frontdoor records list | head`): not an error of ours
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # so that flushing at exit does not raise again
+        return 141
     except Exception as exc:  # a bug: keep the traceback for the log, one line for the user
         path = _log_path()
         try:

@@ -154,3 +154,37 @@ def test_console_script_reports_without_traceback(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
     assert "truncated" in proc.stderr
+
+
+def test_a_reader_that_goes_away_is_not_an_internal_error(tmp_path: Path) -> None:
+    """`frontdoor search … | head -1`: the pipe closes early; no traceback, no 'internal error'."""
+    from annotation.commands import CreateAnnotation
+    from annotation.services import apply_edit, new_document
+    from annotation.store import sqlite_url
+
+    db = sqlite_url(tmp_path / "s.sqlite")
+    store = open_store(db)
+    doc = new_document(store, "referral", name="long")
+    for i in range(400):
+        apply_edit(store, CreateAnnotation(doc, "Call phase", i * 10, i * 10 + 5, "x" * 300))
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from app.cli import main; sys.exit(main())",
+            "--db",
+            db,
+            "search",
+            "x",
+            "--limit",
+            "1000",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.readline()
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    assert proc.wait(60) == 141
+    assert err == ""
