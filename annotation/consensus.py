@@ -37,11 +37,12 @@ from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from annotation.agreement import DEFAULT_MIN_OVERLAP, Match, match_segments, tier_segments
-from annotation.commands import _touch
+from annotation.commands import Touched, _touch
 from annotation.eaf_model import EafDocument
 from annotation.eaf_writer import ILLEGAL_XML
 from annotation.errors import AnalysisError, InvalidEdit, NotFound
 from annotation.repository import load_document
+from annotation.services import apply_edit
 from annotation.store import Store
 from annotation.store_models import (
     AnnotationRow,
@@ -472,7 +473,9 @@ class _IdSource:
 @dataclass
 class BuildConsensus:
     """An edit command (apply/revert, like those in :mod:`annotation.commands`) that adds the consensus tier,
-    its rationale tier and, if needed, the dropped tier, all in the caller's unit of work."""
+    its rationale tier and, if needed, the dropped tier, all in the caller's unit of work. ``touched`` names
+    the tiers added (or removed by ``revert``), their annotations and time slots: new tiers, so a view
+    should lay its tiers out again."""
 
     doc_id: int
     tier_a: str
@@ -483,6 +486,7 @@ class BuildConsensus:
     tolerance_ms: int = DEFAULT_TOLERANCE_MS
     partial: bool = False
     result: ConsensusResult | None = field(default=None, init=False)
+    touched: Touched = field(default_factory=Touched, init=False, repr=False, compare=False)
     _tier_ids: list[str] = field(default_factory=list, init=False)
     _type_ids: list[str] = field(default_factory=list, init=False)
     _constraint_added: bool = field(default=False, init=False)
@@ -550,6 +554,11 @@ class BuildConsensus:
                 ids.alignable(pk, i, n.start, n.end, n.text, None)
         ids.flush()
         _touch(session, self.doc_id)
+        self.touched = Touched(
+            frozenset(self._tier_ids),
+            frozenset(a["ann_id"] for a in ids.anns),
+            frozenset(s["pos"] for s in ids.slots),
+        )
         settled = [p for _, p in created if not p.agreed]
         self.result = ConsensusResult(
             tier=name,
@@ -570,14 +579,14 @@ class BuildConsensus:
             )
         )
         pks = [t.id for t in tiers]
-        slots = {
-            s
-            for row in session.execute(
-                select(AnnotationRow.ts1, AnnotationRow.ts2).where(AnnotationRow.tier_pk.in_(pks))
-            )
-            for s in row
-            if s is not None
-        }
+        rows = session.execute(
+            select(AnnotationRow.ann_id, AnnotationRow.ts1, AnnotationRow.ts2).where(AnnotationRow.tier_pk.in_(pks))
+        ).all()
+        slots = {s for _, ts1, ts2 in rows for s in (ts1, ts2) if s is not None}
+        positions = session.scalars(
+            select(TimeSlotRow.pos).where(TimeSlotRow.document_id == self.doc_id, TimeSlotRow.slot_id.in_(slots))
+        ).all()
+        self.touched = Touched(frozenset(self._tier_ids), frozenset(r[0] for r in rows), frozenset(positions))
         session.execute(delete(AnnotationRow).where(AnnotationRow.tier_pk.in_(pks)))
         if slots:
             session.execute(
@@ -705,7 +714,6 @@ def build_consensus(
             :func:`plan_consensus`).
     """
     cmd = BuildConsensus(doc_id, tier_a, tier_b, decisions, new_tier, min_overlap, tolerance_ms, partial)
-    with store.session() as s:
-        cmd.apply(s)
+    apply_edit(store, cmd)
     assert cmd.result is not None
     return cmd.result

@@ -25,7 +25,15 @@ from annotation.eaf_model import Annotation, Tier, TimeSlot
 from annotation.errors import AnalysisError, InvalidEdit, NotFound
 from annotation.repository import store_document
 from annotation.scheme import load_scheme
-from annotation.services import document_display, document_info, export_eaf, get_document, import_file
+from annotation.services import (
+    apply_edit,
+    document_display,
+    document_info,
+    export_eaf,
+    get_document,
+    import_file,
+    revert_edit,
+)
 from annotation.store import Store
 from annotation.timing import Segment
 
@@ -163,18 +171,19 @@ def test_undo_restores_the_document(store: Store, tmp_path: Path) -> None:
     before = tmp_path / "before.eaf"
     export_eaf(store, doc, before)
     cmd = BuildConsensus(doc, "Coder A", "Coder B", DECISIONS, "Consensus")
-    with store.session() as s:
-        cmd.apply(s)
+    apply_edit(store, cmd)  # an EditCommand like the others: the app can put it on its undo stack
     assert "Consensus rationale" in document_display(store, doc)
-    with store.session() as s:
-        cmd.revert(s)
+    assert cmd.touched.tiers == {"Consensus", "Consensus rationale", "Consensus dropped"}
+    assert len(cmd.touched.annotations) == 4 + 3 + 1 and len(cmd.touched.slots) == 2 * (4 + 1)
+    added = cmd.touched
+    revert_edit(store, cmd)
+    assert cmd.touched == added
     after = tmp_path / "after.eaf"
     export_eaf(store, doc, after)
     diff = compare_eaf(before, after)
     # only the annotation counter moved on (as in ELAN, ids are not reused)
     assert len(diff) == 1 and "lastUsedAnnotationId" in diff[0], diff
-    with store.session() as s:  # redo
-        cmd.apply(s)
+    apply_edit(store, cmd)  # redo
     assert _spans(store, doc, "Consensus")[1] == (5_200, 20_000, "consultation")
 
 
