@@ -449,10 +449,14 @@ class _IdSource:
         return aid
 
     def flush(self) -> None:
+        # Core inserts on the connection: the ORM's bulk path costs several times more for 100,000 rows.
+        conn = self.session.connection()
+        slots: Any = TimeSlotRow.__table__
+        anns: Any = AnnotationRow.__table__
         if self.slots:
-            self.session.execute(insert(TimeSlotRow), self.slots)
+            conn.execute(insert(slots), self.slots)
         if self.anns:
-            self.session.execute(insert(AnnotationRow), self.anns)
+            conn.execute(insert(anns), self.anns)
         if self.prop is None:
             max_pos = self.session.scalar(
                 select(func.max(HeaderProperty.pos)).where(HeaderProperty.document_id == self.doc_id)
