@@ -353,29 +353,35 @@ def fingerprint(rows: Sequence[RecordView]) -> str:
 # ---- the report ---------------------------------------------------------------------------------------
 
 
-def build_report(
+@dataclass(frozen=True)
+class ReportContent:
+    """What the report says, before it is written anywhere: the app's Analysis tab shows these sections."""
+
+    sections: list[Section]
+    meta: dict[str, str]
+    records: int
+    documents: int
+
+
+def report_content(
     store: Store,
     project: str,
-    out: str | Path,
     *,
     period: str | None = None,
     compare: str | None = None,
-    pdf: bool = False,
     documents: Sequence[int] | None = None,
     command: str | None = None,
+    out_name: str = "report.html",
+    pdf: bool = False,
     generated_at: datetime | None = None,
     vocab: Vocabularies | None = None,
-) -> ReportResult:
-    """Write the report for ``project`` to ``out`` (HTML), its data folder beside it, and the PDF if asked.
-
-    ``period`` limits it to one period; with ``compare`` too, the two periods are shown side by side and
-    tested against each other. ``documents`` picks the coded documents (default: all of the project's).
+) -> ReportContent:
+    """The report's sections (tables, figures, method) for ``project``; see :func:`build_report`.
 
     Raises:
         ReportError: no such project, no records, an unknown period, or ``compare`` without ``period``.
         NotFound: a document in ``documents`` does not exist.
     """
-    t0 = time.perf_counter()
     vocab = vocab or load_vocabularies()
     if compare is not None and period is None:
         raise ReportError("--compare needs --period: the report compares period A (--period) with B (--compare)")
@@ -409,7 +415,6 @@ def build_report(
     sections = _sections(
         analyses, selections, comparison, vocab, budgets, _links(store, pid, [d for d, _ in doc_list]), doc_list
     )
-    out_path = Path(out)
     meta = {
         "project": project,
         "selection": " and ".join(f"{label} ({len(rows)} records)" for label, rows in selections),
@@ -417,11 +422,50 @@ def build_report(
         "store": store.label,
         "schema": schema_revision(store.engine) or "",
         "fingerprint": fingerprint(all_rows),
-        "command": command or _command(project, period, compare, out_path.name, pdf),
+        "command": command or _command(project, period, compare, out_name, pdf),
         "versions": _versions(),
     }
     sections.insert(0, _method_section(meta, vocab))
+    return ReportContent(sections, meta, len(all_rows), len(doc_list))
 
+
+def build_report(
+    store: Store,
+    project: str,
+    out: str | Path,
+    *,
+    period: str | None = None,
+    compare: str | None = None,
+    pdf: bool = False,
+    documents: Sequence[int] | None = None,
+    command: str | None = None,
+    generated_at: datetime | None = None,
+    vocab: Vocabularies | None = None,
+) -> ReportResult:
+    """Write the report for ``project`` to ``out`` (HTML), its data folder beside it, and the PDF if asked.
+
+    ``period`` limits it to one period; with ``compare`` too, the two periods are shown side by side and
+    tested against each other. ``documents`` picks the coded documents (default: all of the project's).
+
+    Raises:
+        ReportError: no such project, no records, an unknown period, or ``compare`` without ``period``.
+        NotFound: a document in ``documents`` does not exist.
+    """
+    t0 = time.perf_counter()
+    out_path = Path(out)
+    content = report_content(
+        store,
+        project,
+        period=period,
+        compare=compare,
+        documents=documents,
+        command=command,
+        out_name=out_path.name,
+        pdf=pdf,
+        generated_at=generated_at,
+        vocab=vocab,
+    )
+    sections, meta = content.sections, content.meta
     data_dir = out_path.with_name(out_path.stem + "_data")
     files = _write_data(data_dir, sections)
     out_path.write_text(render_html(sections, meta, data_dir.name), encoding="utf-8")
@@ -432,7 +476,7 @@ def build_report(
         pdf_path = out_path.with_suffix(".pdf")
         pdf_path.write_bytes(render_pdf(sections, meta))
     return ReportResult(
-        out_path, pdf_path, data_dir, tuple(files), len(all_rows), len(doc_list), time.perf_counter() - t0
+        out_path, pdf_path, data_dir, tuple(files), content.records, content.documents, time.perf_counter() - t0
     )
 
 
