@@ -1,4 +1,4 @@
-"""The consent tables, on the application's one ``Base`` (their migration is revision 0002).
+"""The consent tables, on the application's one ``Base`` (their migration is revision 0002; the role tables 0005).
 
 Immutability is part of the model: a clip version, once made, never changes (a change is a new version);
 decisions are appended, the latest for a (version, participant, scope) counts; the audit log is append-only,
@@ -179,3 +179,22 @@ class AuditEntry(Base):
     payload: Mapped[str] = mapped_column(Text)  # canonical JSON
     prev_hash: Mapped[str] = mapped_column(String(64), unique=True)
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class DbRole(Base):
+    """A PostgreSQL group role ``frontdoor db roles`` made for this schema and what it is for (researcher,
+    reviewer, presenter, auditor). The database's functions read it to know what the caller may do
+    (``consent.access``); unused on SQLite."""
+
+    __tablename__ = "db_role"
+    role_name: Mapped[str] = mapped_column(String(63), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+
+
+class StationBinding(Base):
+    """The one participant a review-station login role is for: the database shows that role this
+    participant's rows only, and takes decisions from it for this participant only. Unused on SQLite."""
+
+    __tablename__ = "station_binding"
+    role_name: Mapped[str] = mapped_column(String(63), primary_key=True)
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participant.id", ondelete="CASCADE"), index=True)

@@ -32,7 +32,7 @@ from annotation.errors import StoreUnavailable
 from annotation.scheme import PARTICIPANTS_TIER
 from annotation.store import Store
 from annotation.store_models import Document, Project, Recording
-from consent import audit, conditions, scopes
+from consent import access, audit, conditions, scopes
 from consent.errors import InvalidRequest, UnknownThing
 from consent.models import (
     Appearance,
@@ -707,9 +707,9 @@ def record_decisions(
     with store.session() as s:
         c = clip(s, clip_ref)
         v = current_version(s, c)
-        rec = s.get(Recording, c.recording_id)
-        assert rec is not None
-        spec = version_spec(v, rec.abs_path)
+        # conditions are checked against the edit, never the file: no recording path is read (a review
+        # station may not read it)
+        spec = version_spec(v, "-")
     parsed: list[tuple[ScopeDecision, list[dict[str, Any]]]] = []
     for d in decisions:
         conds = [conditions.parse(t, spec) for t in d.texts] + [dict(x) for x in d.conditions]
@@ -843,26 +843,42 @@ def latest_decisions(s: Session, version_id: int) -> dict[tuple[int, str], Decis
 
 
 def evaluate(s: Session, v: ClipVersion, ctx: conditions.ExportContext, source: str | Path) -> Verdict:
-    """May this version be used for ``ctx.scope`` in this export? With every reason it may not."""
+    """May this version be used for ``ctx.scope`` in this export? With every reason it may not.
+
+    A presenter on a shared server may not read decisions: the database tells it, per participant present,
+    which grant their consent rests on (``consent.access.grants``: the same ranking of withdrawals,
+    withheld and granted uses as below); the conditions of the grant are checked here either way.
+    """
     want = scopes.rank(ctx.scope)
-    rows = s.execute(
-        select(Participant)
+    released = access.uses_grants(s)
+    columns = [Participant.id, Participant.pseudonym] + ([] if released else [Participant.withdrawn_at])
+    present = s.execute(
+        select(*columns)
         .join(Presence, Presence.participant_id == Participant.id)
         .where(Presence.clip_version_id == v.id)
         .order_by(Participant.pseudonym)
-    ).scalars()
-    present = list(rows)
+    ).all()
     verdict = Verdict(True, present={p.id: p.pseudonym for p in present})
     if not present:
         verdict.usable = False
         verdict.reasons.append("nobody is recorded as present (frontdoor clip presence)")
         return verdict
-    latest = latest_decisions(s, v.id)
     spec = version_spec(v, source)
     if spec.version_hash(v.source_sha256) != v.version_hash:
         verdict.usable = False
         verdict.reasons.append("the stored edit does not match its version hash (changed outside Frontdoor)")
         return verdict
+    if released:
+        given = access.grants(s, v.id, ctx.scope)
+        for p in present:
+            g = given.get(p.id)
+            if g is None:
+                verdict.reasons.append(f"{p.pseudonym} has not consented to this use ({ctx.scope})")
+            else:
+                _rely_on(verdict, p.id, p.pseudonym, g.decision_id, g.conditions, spec, ctx)
+        verdict.usable = not verdict.reasons
+        return verdict
+    latest = latest_decisions(s, v.id)
     for p in present:
         if p.withdrawn_at is not None:
             verdict.reasons.append(f"{p.pseudonym} withdrew")
@@ -881,13 +897,26 @@ def evaluate(s: Session, v: ClipVersion, ctx: conditions.ExportContext, source: 
             verdict.reasons.append(f"{p.pseudonym} has not decided ({ctx.scope})")
             continue
         grant = grants[0][1]
-        broken = [r for cond in grant.conditions if (r := conditions.violation(cond, spec, ctx))]
-        if broken:
-            verdict.reasons.append(f"{p.pseudonym}'s condition: {'; '.join(broken)}")
-            continue
-        verdict.decision_ids[p.id] = [grant.id]
+        _rely_on(verdict, p.id, p.pseudonym, grant.id, grant.conditions, spec, ctx)
     verdict.usable = not verdict.reasons
     return verdict
+
+
+def _rely_on(
+    verdict: Verdict,
+    pid: int,
+    pseudonym: str,
+    decision_id: int,
+    conds: Sequence[dict[str, Any]],
+    spec: EditSpec,
+    ctx: conditions.ExportContext,
+) -> None:
+    """The grant a participant's consent rests on, if every condition of it is met."""
+    broken = [r for cond in conds if (r := conditions.violation(cond, spec, ctx))]
+    if broken:
+        verdict.reasons.append(f"{pseudonym}'s condition: {'; '.join(broken)}")
+    else:
+        verdict.decision_ids[pid] = [decision_id]
 
 
 # ---------------------------------------------------------------------------------------------- status
