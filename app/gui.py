@@ -65,6 +65,31 @@ def _crash_hook(exc_type: type[BaseException], exc: BaseException, tb: Traceback
         sys.stderr.write(f"frontdoor: internal error: {exc_type.__name__}: {exc} (traceback in {log})\n")
 
 
+def ask_passphrase(prompt: str) -> str | None:
+    """The passphrase of an encrypted store, asked in a dialog (typed characters hidden); None if cancelled."""
+    from PySide6.QtWidgets import QApplication, QInputDialog, QLineEdit
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("Frontdoor")
+    text, ok = QInputDialog.getText(None, "Frontdoor: encrypted store", f"{prompt}:", QLineEdit.EchoMode.Password)
+    return text if ok and text else None
+
+
+def backup_on_start(store: Store) -> None:
+    """A backup of an embedded store as the app starts, unless one was made in the last hour. A failure is
+    logged and said on stderr, never fatal: the researcher can still work (and 'frontdoor backup' says why)."""
+    import logging
+
+    from annotation.backup import backup_if_due
+    from annotation.errors import AnnotationError
+
+    try:
+        backup_if_due(store)
+    except AnnotationError as exc:
+        logging.getLogger("frontdoor").warning("backup on start: %s", exc)
+        sys.stderr.write(f"frontdoor: warning: no backup on start: {exc}\n")
+
+
 def run_app(store: Store, doc_id: int, *, screenshot: str | None = None, delay_ms: int = 2500) -> int:
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
@@ -74,6 +99,7 @@ def run_app(store: Store, doc_id: int, *, screenshot: str | None = None, delay_m
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("Frontdoor")
     sys.excepthook = _crash_hook
+    backup_on_start(store)
     window = MainWindow(store, doc_id)
     window.resize(1400, 860)
     window.show()

@@ -5,7 +5,8 @@ MediaError
 ├── FfmpegFailed       ffmpeg exited with an error (the last line of its log is in the message)
 ├── ProbeError         a file is missing, truncated or not media
 ├── SpecError          an edit spec is invalid (the message names the field)
-└── Cancelled          a render was stopped by its cancel token
+├── Cancelled          a render was stopped by its cancel token
+└── ArchiveFailed      an encrypted transport archive cannot be written or does not read back
 """
 
 from __future__ import annotations
@@ -39,3 +40,7 @@ class SpecError(MediaError):
 
 class Cancelled(MediaError):
     """A render was cancelled through its cancel token; nothing was written."""
+
+
+class ArchiveFailed(MediaError):
+    """An encrypted archive could not be written, or did not read back whole with its passphrase."""

@@ -4,12 +4,13 @@
 # the app and its tests without a screen; vlc-plugin-video-output: libvlc's X11 video output, which
 # vlc-plugin-base lacks (without it libvlc plays into a black window); the libxcb/xkb/egl libraries Qt's
 # xcb platform plugin loads; fonts so rendered text is legible; poppler-utils: pdftoppm, which the report
-# tests use to render the PDF's pages.
+# tests use to render the PDF's pages; p7zip-full: 7z, which opens encrypted export archives (the tests
+# check with it that a recipient without Frontdoor can).
 set -euo pipefail
 PKGS=(python3 python3-venv python3-pip ffmpeg postgresql xvfb xauth libvlc5 vlc-plugin-base
       vlc-plugin-video-output libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1
       libxcb-image0 libxcb-render-util0 libxcb-shape0 libegl1 libgl1 libdbus-1-3 fonts-dejavu-core
-      poppler-utils)
+      poppler-utils p7zip-full)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
