@@ -35,6 +35,27 @@ def ann_rows(session: Session, doc_id: int, *where: Any) -> list[dict[str, Any]]
     return [dict(r) for r in session.execute(q).mappings()]
 
 
+def tier_rows_of(session: Session, tier_pks: Iterable[int], *where: Any) -> list[dict[str, Any]]:
+    """Annotation rows on these tiers as plain dicts. No document filter: a tier is in one document, and the
+    tier index then serves the query (with ``document_id`` SQLite picks the document's index and reads every
+    annotation of the document)."""
+    pks = sorted(set(tier_pks))
+    if not pks:
+        return []
+    q = select(ANN).where(ANN.c.tier_pk.in_(pks), *where).order_by(ANN.c.tier_pk, ANN.c.pos)
+    return [dict(r) for r in session.execute(q).mappings()]
+
+
+def child_tiers(session: Session, doc_id: int, tier_pks: Iterable[int]) -> list[int]:
+    """The tiers whose parent tier is one of these."""
+    tiers = session.execute(
+        select(TierRow.id, TierRow.tier_id, TierRow.parent_ref).where(TierRow.document_id == doc_id)
+    ).all()
+    wanted = set(tier_pks)
+    names = {t.tier_id for t in tiers if t.id in wanted}
+    return [t.id for t in tiers if t.parent_ref in names and t.parent_ref != t.tier_id]
+
+
 def slot_rows(session: Session, doc_id: int, slot_ids: Iterable[str | None]) -> dict[str, dict[str, Any]]:
     ids = {s for s in slot_ids if s is not None}
     if not ids:
@@ -62,6 +83,7 @@ class Journal:
         self.created_slots: dict[str, int] = {}  # slot id -> position
         self.tier_pks: set[int] = set()
         self.touched: set[str] = set()  # annotation ids
+        self._next_pos: int | None = None
 
     # -- changes ------------------------------------------------------------------------------------------
 
@@ -97,8 +119,11 @@ class Journal:
 
     def new_slot(self, session: Session, time_ms: int) -> str:
         """A new aligned time slot at the end of the time order; returns its id."""
-        last = session.scalar(select(func.max(SLOT.c.pos)).where(SLOT.c.document_id == self.doc_id))
-        pos = (last if last is not None else -1) + 1
+        if self._next_pos is None:
+            last = session.scalar(select(func.max(SLOT.c.pos)).where(SLOT.c.document_id == self.doc_id))
+            self._next_pos = (last if last is not None else -1) + 1
+        pos = self._next_pos
+        self._next_pos += 1
         n = pos + 1
         while session.scalar(select(func.count()).where(SLOT.c.document_id == self.doc_id, SLOT.c.slot_id == f"ts{n}")):
             n += 1
@@ -202,12 +227,14 @@ def aligned_times(session: Session, doc_id: int, a: dict[str, Any], doing: str) 
     return start, end
 
 
-def children(session: Session, doc_id: int, parent_ids: list[str]) -> dict[str, dict[int, list[dict[str, Any]]]]:
-    """Referring children of these annotations: parent id -> tier pk -> children in file order."""
+def children(
+    session: Session, doc_id: int, parents: list[dict[str, Any]]
+) -> dict[str, dict[int, list[dict[str, Any]]]]:
+    """Referring children of these annotation rows: parent id -> tier pk -> children in file order."""
     out: dict[str, dict[int, list[dict[str, Any]]]] = {}
-    if parent_ids:
-        for r in ann_rows(session, doc_id, AnnotationRow.ref.in_(parent_ids)):
-            out.setdefault(r["ref"], {}).setdefault(r["tier_pk"], []).append(r)
+    tiers = child_tiers(session, doc_id, {p["tier_pk"] for p in parents})
+    for r in tier_rows_of(session, tiers, ANN.c.ref.in_([p["ann_id"] for p in parents])):
+        out.setdefault(r["ref"], {}).setdefault(r["tier_pk"], []).append(r)
     return out
 
 

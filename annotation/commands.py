@@ -29,6 +29,7 @@ from annotation._journal import (
     ann_rows,
     association,
     chained,
+    child_tiers,
     children,
     constraint,
     descendant_tiers,
@@ -39,6 +40,7 @@ from annotation._journal import (
     slot_rows,
     tier_by_pk,
     tier_ids,
+    tier_rows_of,
 )
 from annotation.eaf_model import Annotation
 from annotation.eaf_writer import ILLEGAL_XML
@@ -361,24 +363,29 @@ class DeleteAnnotation:
     def apply(self, session: Session) -> None:
         root = _annotation(session, self.doc_id, self.ann_id)
         rows = [root]
-        frontier = [root.ann_id]
+        frontier = [root]
         while frontier:
+            # referring children are on the child tiers (the tier filter lets the tier index serve)
+            tiers = child_tiers(session, self.doc_id, {r.tier_pk for r in frontier})
+            if not tiers:
+                break
             kids = list(
                 session.scalars(
                     select(AnnotationRow).where(
-                        AnnotationRow.document_id == self.doc_id, AnnotationRow.ref.in_(frontier)
+                        AnnotationRow.tier_pk.in_(tiers), AnnotationRow.ref.in_([r.ann_id for r in frontier])
                     )
                 )
             )
             rows += kids
-            frontier = [k.ann_id for k in kids]
+            frontier = kids
         ids = [r.ann_id for r in rows]
         # A sibling chained to a deleted annotation by PREVIOUS_ANNOTATION is re-chained past it, as ELAN does.
         prev_of = {r.ann_id: r.prev for r in rows}
         self._rechained = []
+        chained_tiers = {r.tier_pk for r in rows if r.ref is not None}
         for c in session.scalars(
             select(AnnotationRow).where(
-                AnnotationRow.document_id == self.doc_id,
+                AnnotationRow.tier_pk.in_(chained_tiers),
                 AnnotationRow.prev.in_(ids),
                 AnnotationRow.ann_id.not_in(ids),
             )
@@ -519,7 +526,7 @@ class SplitAnnotation:
         second = self._ids.take(session, self.doc_id)
         j.insert(session, new_row(a, ann_id=second, ts1=mid_start, ts2=old_end))
         self.new_id = second
-        for tier_pk, kids in children(session, self.doc_id, [a["ann_id"]]).get(a["ann_id"], {}).items():
+        for tier_pk, kids in children(session, self.doc_id, [a]).get(a["ann_id"], {}).items():
             tier = tier_by_pk(session, tier_pk)
             if association(types, tier, kids):
                 self._copy(session, j, kids[0], second, None)
@@ -550,7 +557,7 @@ class SplitAnnotation:
         """Copy a referring annotation and its referring descendants under ``parent``; returns the copy's id."""
         aid = self._ids.take(session, self.doc_id)
         j.insert(session, new_row(row, ann_id=aid, ref=parent, prev=prev))
-        for kids in children(session, self.doc_id, [row["ann_id"]]).get(row["ann_id"], {}).values():
+        for kids in children(session, self.doc_id, [row]).get(row["ann_id"], {}).values():
             copied: dict[str, str] = {}
             for k in chained(kids):
                 copied[k["ann_id"]] = self._copy(session, j, k, aid, copied.get(k["prev"] or ""))
@@ -648,7 +655,7 @@ class MergeAnnotations:
         self, session: Session, j: Journal, types: dict[str, dict[str, str]], keep: dict[str, Any], gone: dict[str, Any]
     ) -> None:
         """Move the referring children of ``gone`` to ``keep`` (see the class docstring)."""
-        kids = children(session, self.doc_id, [keep["ann_id"], gone["ann_id"]])
+        kids = children(session, self.doc_id, [keep, gone])
         mine, theirs = kids.get(keep["ann_id"], {}), kids.get(gone["ann_id"], {})
         for tier_pk, moving in theirs.items():
             tier = tier_by_pk(session, tier_pk)
@@ -722,7 +729,7 @@ class CreateReferringAnnotation:
         self._ids.restart()
         new: dict[str, Any] = {"tier_pk": tier.id, "value": self.value, "cve_ref": self.cve_ref}
         if kind in (SYMBOLIC_ASSOCIATION, SYMBOLIC_SUBDIVISION) or lt.get("TIME_ALIGNABLE") == "false":
-            kids = children(session, self.doc_id, [self.parent_id]).get(self.parent_id, {}).get(tier.id, [])
+            kids = tier_rows_of(session, [tier.id], AnnotationRow.ref == self.parent_id)
             if kids and kind != SYMBOLIC_SUBDIVISION:
                 raise InvalidEdit(
                     f"annotation {self.parent_id!r}: already has {kids[0]['ann_id']!r} on tier {self.tier_id!r}"
@@ -737,7 +744,7 @@ class CreateReferringAnnotation:
         self._finish(session, j)
 
     def _refuse_occupied(self, session: Session, tier: TierRow, start: int, end: int) -> None:
-        rows = ann_rows(session, self.doc_id, AnnotationRow.tier_pk == tier.id)
+        rows = tier_rows_of(session, [tier.id])
         times = slot_rows(session, self.doc_id, {s for r in rows for s in (r["ts1"], r["ts2"])})
         for r in rows:
             t1 = times.get(r["ts1"] or "", {}).get("time_ms")

@@ -23,7 +23,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Table, select
+from sqlalchemy import Table, func, or_, select
 from sqlalchemy.orm import Session
 
 from annotation.commands import Touched
@@ -85,7 +85,7 @@ class _Rows:
         self.by_id: dict[str, dict[str, Any]] = {}
 
     def _read(self, *where: Any) -> list[dict[str, Any]]:
-        q = select(_ANN).where(_ANN.c.document_id == self.doc_id, *where).order_by(_ANN.c.tier_pk, _ANN.c.pos)
+        q = select(_ANN).where(*where).order_by(_ANN.c.tier_pk, _ANN.c.pos)
         rows = [dict(r) for r in self.session.execute(q).mappings()]
         for r in rows:
             self.by_id.setdefault(r["ann_id"], r)
@@ -94,11 +94,12 @@ class _Rows:
     def by_ids(self, ids: Iterable[str]) -> list[dict[str, Any]]:
         missing = [i for i in ids if i not in self.by_id]
         for chunk in _chunks(missing):
-            self._read(_ANN.c.ann_id.in_(chunk))
+            self._read(_ANN.c.document_id == self.doc_id, _ANN.c.ann_id.in_(chunk))
         return [self.by_id[i] for i in ids if i in self.by_id]
 
     def children(self, parents: Iterable[str], tier_pks: Iterable[int]) -> list[dict[str, Any]]:
-        """Referring children of these parents on these tiers (the tier filter lets the tier index serve)."""
+        """Referring children of these parents on these tiers. No document filter: a tier is in one document,
+        and the tier index then serves (with ``document_id`` SQLite reads every annotation of the document)."""
         tiers = sorted(set(tier_pks))
         if not tiers:
             return []
@@ -110,7 +111,7 @@ class _Rows:
     def on_slots(self, slot_ids: set[str]) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
         for chunk in _chunks(slot_ids):
-            out += self._read(_ANN.c.ts1.in_(chunk) | _ANN.c.ts2.in_(chunk))
+            out += self._read(_ANN.c.document_id == self.doc_id, _ANN.c.ts1.in_(chunk) | _ANN.c.ts2.in_(chunk))
         return [self.by_id[r["ann_id"]] for r in out]
 
 
@@ -129,14 +130,13 @@ def touched_segments(session: Session, doc_id: int, touched: Touched) -> Segment
     rows = _Rows(session, doc_id)
     found = rows.by_ids(touched.annotations)
     removed = frozenset(touched.annotations - {r["ann_id"] for r in found})
-    order: list[tuple[str, int | None, int]] | None = None  # the whole time order, read when needed
-    if touched.slots and session.scalar(
-        select(_SLOT.c.id).where(_SLOT.c.document_id == doc_id, _SLOT.c.time_ms.is_(None)).limit(1)
-    ):
-        order = _time_order(session, doc_id)
-        found += rows.on_slots(_unaligned_neighbours(order, touched.slots))
+    order = _TimeOrder(session, doc_id)
+    if touched.slots:
+        neighbours = _unaligned_neighbours(order.around(touched.slots), touched.slots)
+        if neighbours:
+            found += rows.on_slots(neighbours)
     want = _with_descendants(rows, found, below)
-    times = _slot_times(session, doc_id, rows, want, below, order)
+    times = _slot_times(session, doc_id, rows, want, order)
     groups: dict[tuple[str, int], list[Annotation]] = {}
     for k in sorted(rows.by_id.values(), key=lambda k: (k["tier_pk"], k["pos"])):
         if k["ref"] is not None:
@@ -165,9 +165,65 @@ def _with_descendants(
     return want
 
 
-def _time_order(session: Session, doc_id: int) -> list[tuple[str, int | None, int]]:
-    q = select(_SLOT.c.slot_id, _SLOT.c.time_ms, _SLOT.c.pos).where(_SLOT.c.document_id == doc_id)
-    return sorted(((sid, t, pos) for sid, t, pos in session.execute(q)), key=lambda r: r[2])
+Slot = tuple[str, int | None, int]  # slot id, time (None: unaligned), position in the time order
+
+
+class _TimeOrder:
+    """Stretches of the document's time order read around some positions, each reaching an aligned slot (or
+    an end of the order) on both sides: the unaligned slots in them are placed by ``interpolate_slots`` as in
+    the whole order, without reading all of it (a few hundred thousand rows)."""
+
+    _FIRST_WIDTH = 16
+    _LAST_WIDTH = 1 << 14
+
+    def __init__(self, session: Session, doc_id: int) -> None:
+        self.session = session
+        self.doc_id = doc_id
+        self.rows: dict[int, Slot] = {}
+        self._last: int | None = None
+
+    def _read(self, ranges: list[tuple[int, int]]) -> None:
+        q = select(_SLOT.c.slot_id, _SLOT.c.time_ms, _SLOT.c.pos).where(
+            _SLOT.c.document_id == self.doc_id, or_(*(_SLOT.c.pos.between(a, b) for a, b in ranges))
+        )
+        for sid, t, pos in self.session.execute(q):
+            self.rows[pos] = (sid, t, pos)
+
+    def _last_position(self) -> int:
+        if self._last is None:
+            last = self.session.scalar(select(func.max(_SLOT.c.pos)).where(_SLOT.c.document_id == self.doc_id))
+            self._last = last if last is not None else -1
+        return self._last
+
+    def around(self, positions: Iterable[int]) -> list[Slot]:
+        """The stretches around these positions, in time order."""
+        todo, width = set(positions), self._FIRST_WIDTH
+        while todo:
+            if width > self._LAST_WIDTH:  # a very long unaligned run: read the whole order once
+                self._read([(-(1 << 62), 1 << 62)])
+                break
+            ranges = _merge([(p - width, p + width) for p in todo])
+            self._read(ranges)
+            short = []
+            for a, b in ranges:
+                inside = sorted((r for r in self.rows.values() if a <= r[2] <= b), key=lambda r: r[2])
+                if inside and (
+                    (inside[0][1] is None and a > 0) or (inside[-1][1] is None and b < self._last_position())
+                ):
+                    short.append((a, b))
+            todo = {p for p in todo if any(a <= p <= b for a, b in short)}
+            width *= 4
+        return sorted(self.rows.values(), key=lambda r: r[2])
+
+
+def _merge(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    out: list[tuple[int, int]] = []
+    for a, b in sorted(ranges):
+        if out and a <= out[-1][1] + 1:
+            out[-1] = (out[-1][0], max(out[-1][1], b))
+        else:
+            out.append((a, b))
+    return out
 
 
 def _unaligned_neighbours(order: list[tuple[str, int | None, int]], positions: Iterable[int]) -> set[str]:
@@ -188,12 +244,7 @@ def _unaligned_neighbours(order: list[tuple[str, int | None, int]], positions: I
 
 
 def _slot_times(
-    session: Session,
-    doc_id: int,
-    rows: _Rows,
-    want: dict[str, dict[str, Any]],
-    below: dict[int, list[int]],
-    order: list[tuple[str, int | None, int]] | None,
+    session: Session, doc_id: int, rows: _Rows, want: dict[str, dict[str, Any]], order: _TimeOrder
 ) -> dict[str, tuple[int, bool]]:
     """Times of the slots the wanted annotations hang from, after reading their parent chains and siblings."""
     frontier = [r for r in want.values() if r["ref"] is not None]
@@ -206,13 +257,19 @@ def _slot_times(
         frontier = [p for p in found if p["ref"] is not None]
     slot_ids = {s for r in rows.by_id.values() if r["ref"] is None for s in (r["ts1"], r["ts2"]) if s is not None}
     times: dict[str, tuple[int, bool]] = {}
+    unaligned: set[int] = set()
     for chunk in _chunks(slot_ids):
-        q = select(_SLOT.c.slot_id, _SLOT.c.time_ms).where(_SLOT.c.document_id == doc_id, _SLOT.c.slot_id.in_(chunk))
-        for sid, t in session.execute(q):
+        q = select(_SLOT.c.slot_id, _SLOT.c.time_ms, _SLOT.c.pos).where(
+            _SLOT.c.document_id == doc_id, _SLOT.c.slot_id.in_(chunk)
+        )
+        for sid, t, pos in session.execute(q):
             if t is None:
-                order = order if order is not None else _time_order(session, doc_id)
-                return interpolate_slots([(s, t) for s, t, _ in order])
-            times[sid] = (t, True)
+                unaligned.add(pos)
+            else:
+                times[sid] = (t, True)
+    if unaligned:
+        placed = interpolate_slots([(sid, t) for sid, t, _ in order.around(unaligned)])
+        times.update((sid, placed[sid]) for sid in slot_ids if sid not in times and sid in placed)
     return times
 
 

@@ -102,3 +102,52 @@ def test_a_patch_reads_only_what_the_edit_touched(store: Store, corpus: Path) ->
     patch = segments_patch(store, doc_id, cmd.touched)
     assert 1 <= len(patch) < 10 < total  # the annotation and its referring children, not the document
     assert next(s for s in patch.segments[seg.tier_id] if s.ann_id == seg.ann_id).value == "changed"
+
+
+def test_unaligned_slots_next_to_a_moved_or_new_slot_move_with_it(store: Store) -> None:
+    """Long runs of unaligned slots (longer than the first stretch read around a slot), a slot moved in the
+    middle of them, and new slots appended after a run at the end of the time order."""
+    from annotation.eaf_model import Annotation, EafDocument, Tier, TimeSlot
+    from annotation.repository import store_document
+
+    run = [TimeSlot(f"u{i}", None) for i in range(1, 40)]
+    tail = [TimeSlot(f"z{i}", None) for i in range(1, 25)]
+    slots = [TimeSlot("t0", 0), *run[:20], TimeSlot("m1", 5000), *run[20:], TimeSlot("t1", 10_000)]
+    slots += [TimeSlot("m2", 11_000), TimeSlot("t2", 12_000), *tail]
+    bounds = ["t0", *(s.slot_id for s in run), "t1"]
+    doc = EafDocument(
+        time_slots=slots,
+        linguistic_types=[
+            {"LINGUISTIC_TYPE_ID": "top", "TIME_ALIGNABLE": "true"},
+            {"LINGUISTIC_TYPE_ID": "parts", "TIME_ALIGNABLE": "true", "CONSTRAINTS": "Time_Subdivision"},
+        ],
+        tiers=[
+            Tier({"TIER_ID": "Call", "LINGUISTIC_TYPE_REF": "top"}, [Annotation("a1", "call", "t0", "t1")]),
+            Tier(
+                {"TIER_ID": "Parts", "LINGUISTIC_TYPE_REF": "parts", "PARENT_REF": "Call"},
+                [Annotation(f"p{i}", str(i), bounds[i], bounds[i + 1]) for i in range(len(bounds) - 1)],
+            ),
+            Tier({"TIER_ID": "Marker", "LINGUISTIC_TYPE_REF": "top"}, [Annotation("k1", "m", "m1", "m2")]),
+            Tier(
+                {"TIER_ID": "Tail", "LINGUISTIC_TYPE_REF": "top"},
+                [Annotation(f"z{i}", "", "t2" if i == 1 else f"z{i - 1}", f"z{i}") for i in range(1, 25)],
+            ),
+        ],
+    )
+    with store.session() as s:
+        doc_id = store_document(s, doc, "unaligned")
+    shown = document_display(store, doc_id)
+    for cmd in [
+        SetAnnotationTimes(doc_id, "k1", 7000, 11_000),  # m1 moves: both runs around it are placed again
+        CreateAnnotation(doc_id, "Marker", 30_000, 31_000, "late"),  # new slots after the trailing run
+    ]:
+        apply_edit(store, cmd)
+        before = {s.ann_id: s for segs in shown.values() for s in segs}
+        patch = segments_patch(store, doc_id, cmd.touched)
+        apply_patch(shown, patch)
+        after = _by_id(document_display(store, doc_id))
+        assert _by_id(shown) == after
+        moved = {a for t in after for a, s in after[t].items() if before.get(a) != s}
+        assert moved and moved <= {s.ann_id for segs in patch.segments.values() for s in segs}
+    # the trailing run is now spread out up to the new annotation's start, as ELAN places it
+    assert document_display(store, doc_id)["Tail"][-1].end == 12_000 + 18_000 * 24 // 25
