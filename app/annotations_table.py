@@ -1,13 +1,23 @@
 """The annotations table: every annotation of the open document, filterable by tier and text, in step with
-the timeline (both are refreshed from the same plain data after each edit)."""
+the timeline (both are refreshed from the same plain data after each edit: the whole document when it is
+opened, only what an edit changed after that)."""
 
 from __future__ import annotations
 
+import bisect
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt
 
+from annotation.display import SegmentPatch
 from annotation.timing import Segment
+
+_RESET_ABOVE = 2000  # a patch this big resets the model: cheaper than thousands of row signals
+
+
+def _order(s: Segment) -> tuple[int, str, int]:
+    return (s.start, s.tier_id, s.end)
+
 
 COLUMNS = ("Tier", "Start", "End", "Duration", "Value")
 
@@ -20,25 +30,69 @@ def short_time(ms: int) -> str:
 
 
 class AnnotationsModel(QAbstractTableModel):
-    """Rows are segments of all tiers, ordered by start time."""
+    """Rows are segments of all tiers, ordered by start time (then tier, then end)."""
 
     def __init__(self) -> None:
         super().__init__()
         self._rows: list[Segment] = []
+        self._by_id: dict[str, Segment] = {}
 
     def set_segments(self, by_tier: dict[str, list[Segment]]) -> None:
         self.beginResetModel()
-        self._rows = sorted((s for segs in by_tier.values() for s in segs), key=lambda s: (s.start, s.tier_id, s.end))
+        self._rows = sorted((s for segs in by_tier.values() for s in segs), key=_order)
+        self._by_id = {s.ann_id: s for s in self._rows}
         self.endResetModel()
+
+    def apply_patch(self, patch: SegmentPatch) -> None:
+        """Replace only the rows an edit changed: a row whose place in the order stays is updated in place
+        (the view keeps its selection), others are removed and inserted where they now belong."""
+        upserts = [s for segs in patch.segments.values() for s in segs]
+        if len(patch) > _RESET_ABOVE:
+            gone = patch.removed | {u.ann_id for u in upserts}
+            rows = [s for s in self._rows if s.ann_id not in gone]
+            self.beginResetModel()
+            self._rows = sorted(rows + upserts, key=_order)
+            self._by_id = {s.ann_id: s for s in self._rows}
+            self.endResetModel()
+            return
+        for ann_id in patch.removed:
+            self._remove(ann_id)
+        for seg in upserts:
+            old = self._by_id.get(seg.ann_id)
+            if old is not None and _order(old) == _order(seg):
+                if old != seg:
+                    i = self._find(old)
+                    self._rows[i] = self._by_id[seg.ann_id] = seg
+                    self.dataChanged.emit(self.index(i, 0), self.index(i, len(COLUMNS) - 1))
+                continue
+            self._remove(seg.ann_id)
+            i = bisect.bisect_right(self._rows, _order(seg), key=_order)
+            self.beginInsertRows(QModelIndex(), i, i)
+            self._rows.insert(i, seg)
+            self._by_id[seg.ann_id] = seg
+            self.endInsertRows()
+
+    def _find(self, seg: Segment) -> int:
+        i = bisect.bisect_left(self._rows, _order(seg), key=_order)
+        while self._rows[i].ann_id != seg.ann_id:
+            i += 1
+        return i
+
+    def _remove(self, ann_id: str) -> None:
+        seg = self._by_id.pop(ann_id, None)
+        if seg is None:
+            return
+        i = self._find(seg)
+        self.beginRemoveRows(QModelIndex(), i, i)
+        del self._rows[i]
+        self.endRemoveRows()
 
     def segment(self, row: int) -> Segment:
         return self._rows[row]
 
     def row_of(self, tier_id: str, ann_id: str) -> int | None:
-        for i, s in enumerate(self._rows):
-            if s.tier_id == tier_id and s.ann_id == ann_id:
-                return i
-        return None
+        seg = self._by_id.get(ann_id)
+        return self._find(seg) if seg is not None and seg.tier_id == tier_id else None
 
     def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self._rows)

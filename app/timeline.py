@@ -28,6 +28,7 @@ import numpy.typing as npt
 from PySide6.QtCore import QPoint, QPointF, QRect, QRectF, Qt, Signal
 from PySide6.QtGui import (
     QColor,
+    QContextMenuEvent,
     QFont,
     QFontMetrics,
     QImage,
@@ -39,10 +40,13 @@ from PySide6.QtGui import (
     QResizeEvent,
     QWheelEvent,
 )
-from PySide6.QtWidgets import QFrame, QGraphicsScene, QGraphicsView, QWidget
+from PySide6.QtWidgets import QFrame, QGraphicsScene, QGraphicsView, QMenu, QWidget
 
-from annotation.eaf_model import EafDocument, Tier
+from annotation.display import SegmentPatch
+from annotation.tiers import TierRow
 from annotation.timing import Segment
+from app.timeline_data import HUES, TierData, color_slot
+from app.value_editor import ValueEditor
 
 if TYPE_CHECKING:
     from media_tools.waveform import Peaks
@@ -67,10 +71,8 @@ _NICE_STEPS_MS: tuple[int, ...] = (
     *(m * 60_000 for m in (1, 2, 5, 10, 15, 30, 60, 120, 300)),
 )
 
-_HUES = (210, 30, 120, 280, 0, 180, 50, 330, 90, 250, 15, 160)
-_OUT_OF_VOCABULARY = len(_HUES)  # colour index of a value its tier's vocabulary does not have
-_FILLS = [QColor.fromRgba(QColor.fromHsv(h, 62, 250).rgba()) for h in _HUES] + [QColor("#dcdcdc")]
-_BORDERS = [QColor.fromRgba(QColor.fromHsv(h, 170, 150).rgba()) for h in _HUES] + [QColor("#7a7a7a")]
+_FILLS = [QColor.fromRgba(QColor.fromHsv(h, 62, 250).rgba()) for h in HUES] + [QColor("#dcdcdc")]
+_BORDERS = [QColor.fromRgba(QColor.fromHsv(h, 170, 150).rgba()) for h in HUES] + [QColor("#7a7a7a")]
 _FILL_LUT = np.array([c.rgba() for c in _FILLS], dtype=np.uint32)
 _BORDER_LUT = np.array([c.rgba() for c in _BORDERS], dtype=np.uint32)
 _DENSE_LUT = np.array([QColor(c).rgba() for c in ("#a9b4c4", "#7d8ba1", "#55647c", "#2f3b4f")], dtype=np.uint32)
@@ -88,61 +90,6 @@ _PLAYHEAD = QColor("#d7263d")
 _PREVIEW = QColor(27, 95, 209, 70)
 
 Kind = Literal["header", "ruler", "none", "empty", "body", "start", "end"]
-
-
-@dataclass(frozen=True)
-class TierRow:
-    """One row of the timeline: a tier, its parent, its indentation and its controlled vocabulary (or ())."""
-
-    tier_id: str
-    parent: str | None
-    depth: int
-    vocabulary: tuple[str, ...]
-
-
-def tier_rows(doc: EafDocument, lang: str | None = None) -> list[TierRow]:
-    """The document's tiers in display order: each child tier right under its parent, in document order.
-
-    A tier whose parent is missing (or part of a cycle) is shown at the top level. ``vocabulary`` holds the
-    values of the tier's controlled vocabulary, in ``lang`` where an entry has it, else its first value.
-    """
-    types = {lt.get("LINGUISTIC_TYPE_ID"): lt for lt in doc.linguistic_types}
-    cvs = {cv.cv_id: cv for cv in doc.vocabularies}
-    ids = {t.tier_id for t in doc.tiers}
-
-    def vocabulary(tier: Tier) -> tuple[str, ...]:
-        cv = cvs.get(types.get(tier.linguistic_type_ref, {}).get("CONTROLLED_VOCABULARY_REF", ""))
-        if cv is None:
-            return ()
-        values: dict[str, None] = {}
-        for entry in cv.entries:
-            chosen = [v for v in entry.values if v.lang_ref == lang] or entry.values
-            if chosen:
-                values[chosen[0].value] = None
-        return tuple(values)
-
-    children: dict[str | None, list[Tier]] = {}
-    for t in doc.tiers:
-        parent = t.parent_ref if t.parent_ref in ids and t.parent_ref != t.tier_id else None
-        children.setdefault(parent, []).append(t)
-    out: list[TierRow] = []
-    seen: set[str] = set()
-
-    def walk(tier: Tier, parent: str | None, depth: int) -> None:
-        stack = [(tier, parent, depth)]
-        while stack:
-            t, p, d = stack.pop()
-            if t.tier_id in seen:
-                continue
-            seen.add(t.tier_id)
-            out.append(TierRow(t.tier_id, p, d, vocabulary(t)))
-            stack.extend((c, t.tier_id, d + 1) for c in reversed(children.get(t.tier_id, [])))
-
-    for root in children.get(None, []):
-        walk(root, None, 0)
-    for t in doc.tiers:  # only tiers in a parent cycle are left
-        walk(t, None, 0)
-    return out
 
 
 def format_time(ms: float, step_ms: float, long: bool = False) -> str:
@@ -164,53 +111,6 @@ def tick_step(ms_per_px: float, gap_px: float = _LABEL_GAP_PX) -> int:
         if step >= want:
             return step
     return _NICE_STEPS_MS[-1] * math.ceil(want / _NICE_STEPS_MS[-1])
-
-
-class _TierData:
-    """One tier's segments sorted by (start, end) as numpy arrays, for O(log n) range queries."""
-
-    def __init__(self, segments: Sequence[Segment]) -> None:
-        n = len(segments)
-        starts = np.fromiter((s.start for s in segments), np.int64, n)
-        ends = np.fromiter((s.end for s in segments), np.int64, n)
-        order = np.lexsort((ends, starts))
-        self.segments = [segments[i] for i in order.tolist()]
-        self.starts: IntArray = starts[order]
-        # a zero-length (or inverted) annotation still occupies the millisecond it starts in
-        self.ends: IntArray = np.maximum(ends[order], self.starts + 1)
-        # reach[i]: the latest end among segments 0..i; sorted, so it bounds the first visible segment even
-        # when segments overlap (an included tier, an interpolated slot)
-        self.reach: IntArray = np.maximum.accumulate(self.ends) if n else self.ends
-        self.values = [s.value for s in self.segments]
-        self.index = {s.ann_id: i for i, s in enumerate(self.segments)}
-        self.colors: npt.NDArray[np.intp] = np.zeros(n, dtype=np.intp)
-
-    @property
-    def max_end(self) -> int:
-        return int(self.reach[-1]) if len(self.reach) else 0
-
-    def span(self, t0: float, t1: float) -> npt.NDArray[np.intp]:
-        """Indices, in start order, of the segments overlapping ``[t0, t1)``: ``start < t1 and end > t0``."""
-        # integer keys: a float key would make numpy convert the whole int64 array on every call
-        lo = int(np.searchsorted(self.reach, np.int64(math.floor(t0)), side="right"))
-        hi = int(np.searchsorted(self.starts, np.int64(math.ceil(t1)), side="left"))
-        if hi <= lo:
-            return np.empty(0, dtype=np.intp)
-        keep = self.ends[lo:hi] > t0  # before `lo` nothing reaches t0; after it, an earlier long one may
-        return np.flatnonzero(keep) + lo
-
-    def recolor(self, base: int, vocabulary: tuple[str, ...]) -> None:
-        slots = {v: _color_slot(base, vocabulary, v) for v in set(self.values)}
-        self.colors = np.fromiter((slots[v] for v in self.values), np.intp, len(self.values))
-
-
-def _color_slot(base: int, vocabulary: tuple[str, ...], value: str) -> int:
-    if not vocabulary:
-        return base
-    try:
-        return vocabulary.index(value) % len(_HUES)
-    except ValueError:
-        return _OUT_OF_VOCABULARY
 
 
 def _box_pixels(
@@ -277,7 +177,11 @@ class TimelineView(QGraphicsView):
     Zoom with ctrl+wheel or +/- (0 shows the whole recording), scroll with the wheel or the scrollbar
     (shift+wheel, or the wheel over the tier names, scrolls the tiers). Click to seek, click an annotation to
     select it, drag in a tier to create an annotation, drag an annotation's edge to resize it, its body to
-    move it: the view only asks, with these signals, and shows what ``set_segments`` gives it back.
+    move it, Alt+click it to split it there; right-click for a menu (split here, merge with next, edit value,
+    delete, add a referring annotation). Double-click an annotation (or F2 in the window) to type its value
+    in place, from the tier's vocabulary; double-click under a parent annotation on a referring tier to add
+    one there. The view only asks, with these signals, and shows what ``set_segments`` and ``apply_patch``
+    give it back.
     """
 
     seekRequested = Signal(int)
@@ -286,6 +190,12 @@ class TimelineView(QGraphicsView):
     createRequested = Signal(str, int, int)
     resizeRequested = Signal(str, str, int, int)
     moveRequested = Signal(str, str, int, int)
+    splitRequested = Signal(str, str, int)  # tier, annotation, at ms (frame-snapped)
+    mergeRequested = Signal(str, str, str)  # tier, first, the next one
+    deleteRequested = Signal(str, str)
+    valueEdited = Signal(str, str, str)  # tier, annotation, the new value
+    childRequested = Signal(str, str)  # referring tier, parent annotation: make one there and edit it
+    errorShown = Signal(str)
     visibleRangeChanged = Signal(float, float)
 
     def __init__(self, parent: QWidget | None = None, *, follow: bool = True) -> None:
@@ -301,10 +211,10 @@ class TimelineView(QGraphicsView):
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.viewport().setMouseTracking(True)
         self.horizontalScrollBar().valueChanged.connect(self._on_hscroll)
-        self.verticalScrollBar().valueChanged.connect(lambda _v: self.viewport().update())
+        self.verticalScrollBar().valueChanged.connect(self._on_vscroll)
         self._rows: list[TierRow] = []
         self._row_of: dict[str, int] = {}
-        self._data: dict[str, _TierData] = {}
+        self._data: dict[str, TierData] = {}
         self._duration = 0
         self._extent = 60_000.0
         self._v0 = 0.0
@@ -320,6 +230,7 @@ class TimelineView(QGraphicsView):
         self._label_font.setPointSizeF(max(7.0, self.font().pointSizeF() - 1))
         self._fm = QFontMetrics(self._label_font)
         self._elided: dict[tuple[str, int], str] = {}
+        self._editor: ValueEditor | None = None
 
     # -- data -------------------------------------------------------------------------------------------------
 
@@ -335,10 +246,50 @@ class TimelineView(QGraphicsView):
 
     def set_segments(self, tier_id: str, segments: Sequence[Segment]) -> None:
         """Replace one tier's annotations, in any order (a tier not among the rows is kept but not shown)."""
-        data = _TierData(segments)
+        data = TierData(segments)
         self._recolor(tier_id, data)
         self._data[tier_id] = data
         self._data_changed()
+
+    def apply_patch(self, patch: SegmentPatch) -> None:
+        """Replace only the segments an edit changed (see :mod:`annotation.display`); other tiers are not
+        touched, and within a tier only the changed segments move."""
+        removed = set(patch.removed)
+        for tier_id, data in self._data.items():
+            if tier_id not in patch.segments and removed & data.by_id.keys():
+                data.patch(removed, ())
+        for tier_id, segs in patch.segments.items():
+            known = self._data.get(tier_id)
+            if known is None:
+                self.set_segments(tier_id, segs)
+            else:
+                known.patch(removed, segs)
+        self._data_changed()
+        self._place_editor()
+
+    def segment(self, tier_id: str, ann_id: str) -> Segment | None:
+        data = self._data.get(tier_id)
+        return data.by_id.get(ann_id) if data is not None else None
+
+    def segment_at(self, tier_id: str, ms: float) -> Segment | None:
+        """The annotation of the tier at this time (the one starting last, where they overlap)."""
+        data = self._data.get(tier_id)
+        if data is None:
+            return None
+        idx = [i for i in data.span(ms, ms + 1e-3).tolist() if data.starts[i] <= ms]
+        return data.segments[idx[-1]] if idx else None
+
+    def next_segment(self, tier_id: str, ann_id: str) -> Segment | None:
+        """The annotation after this one on its tier, in start order."""
+        data = self._data.get(tier_id)
+        i = data.position(ann_id) if data is not None else None
+        if data is None or i is None or i + 1 >= len(data.segments):
+            return None
+        return data.segments[i + 1]
+
+    def tier_row(self, tier_id: str) -> TierRow | None:
+        i = self._row_of.get(tier_id)
+        return self._rows[i] if i is not None else None
 
     def set_duration(self, ms: int) -> None:
         """The recording's length; the timeline extends further if annotations do."""
@@ -442,7 +393,7 @@ class TimelineView(QGraphicsView):
         free-text tiers, grey for a value its tier's vocabulary does not have."""
         i = self._row_of.get(tier_id)
         vocabulary = self._rows[i].vocabulary if i is not None else ()
-        return QColor(_FILLS[_color_slot((i or 0) * 5 % len(_HUES), vocabulary, value)])
+        return QColor(_FILLS[color_slot((i or 0) * 5 % len(HUES), vocabulary, value)])
 
     # -- geometry ---------------------------------------------------------------------------------------------
 
@@ -464,6 +415,7 @@ class TimelineView(QGraphicsView):
         self._sync_scrollbars()
         if changed:
             self.viewport().update()
+            self._place_editor()
             self.visibleRangeChanged.emit(v0, v0 + span)
 
     def _sync_scrollbars(self) -> None:
@@ -479,6 +431,10 @@ class TimelineView(QGraphicsView):
         finally:
             self._syncing = False
 
+    def _on_vscroll(self, _value: int) -> None:
+        self.viewport().update()
+        self._place_editor()
+
     def _on_hscroll(self, value: int) -> None:
         if not self._syncing:
             self._set_view(value / self._ppm(), self._span)
@@ -491,9 +447,9 @@ class TimelineView(QGraphicsView):
         self._set_view(self._v0, self._extent if whole else self._span)
         self.viewport().update()
 
-    def _recolor(self, tier_id: str, data: _TierData) -> None:
+    def _recolor(self, tier_id: str, data: TierData) -> None:
         i = self._row_of.get(tier_id)
-        data.recolor((i or 0) * 5 % len(_HUES), self._rows[i].vocabulary if i is not None else ())
+        data.recolor((i or 0) * 5 % len(HUES), self._rows[i].vocabulary if i is not None else ())
 
     def _row_at(self, y: float) -> int | None:
         if y < TOP_H:
@@ -504,6 +460,141 @@ class TimelineView(QGraphicsView):
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
         self._set_view(self._v0, self._span)
+        self._place_editor()
+
+    # -- editing in place -------------------------------------------------------------------------------------
+
+    def open_editor(self, tier_id: str, ann_id: str) -> ValueEditor | None:
+        """Type the annotation's value over it (scrolled into view, selected); ``valueEdited`` tells the
+        value when Enter (or a picked completion) commits it. Returns the editor, None when there is no such
+        annotation."""
+        seg, row = self.segment(tier_id, ann_id), self.tier_row(tier_id)
+        if seg is None or row is None:
+            return None
+        self.close_editor()
+        v0, v1 = self.visible_range()
+        if seg.end <= v0 or seg.start >= v1:
+            self.scroll_to(seg.start - 0.1 * (v1 - v0))
+        self._scroll_row_into_view(tier_id)
+        if self._selected != (tier_id, ann_id):
+            self.set_selected(tier_id, ann_id)
+            self.annotationSelected.emit(tier_id, ann_id)
+        editor = ValueEditor(tier_id, ann_id, seg.value, row.vocabulary, self.viewport())
+        editor.committed.connect(lambda value: self._editor_committed(tier_id, ann_id, value))
+        editor.cancelled.connect(self._editor_closed)
+        editor.refused.connect(self.errorShown)
+        self._editor = editor
+        self._place_editor()
+        editor.show()
+        editor.setFocus(Qt.FocusReason.OtherFocusReason)
+        return editor
+
+    def editor(self) -> ValueEditor | None:
+        """The open inline editor, if any."""
+        return self._editor
+
+    def close_editor(self) -> None:
+        """Cancel the inline editor, if one is open."""
+        if self._editor is not None:
+            self._editor.cancel()
+
+    def _editor_committed(self, tier_id: str, ann_id: str, value: str) -> None:
+        self._editor = None
+        self.setFocus()
+        seg = self.segment(tier_id, ann_id)
+        if seg is not None and value != seg.value:
+            self.valueEdited.emit(tier_id, ann_id, value)
+
+    def _editor_closed(self) -> None:
+        self._editor = None
+        self.setFocus()
+
+    def _place_editor(self) -> None:
+        editor = self._editor
+        if editor is None:
+            return
+        seg = self.segment(editor.tier_id, editor.ann_id)
+        if seg is None or editor.tier_id not in self._row_of:
+            editor.cancel()  # the annotation is gone (undone, deleted elsewhere)
+            return
+        vw = self.viewport().width()
+        x0 = max(self.x_for_ms(seg.start), HEADER_W)
+        width = max(min(self.x_for_ms(seg.end), vw) - x0, 180.0)
+        x0 = max(HEADER_W, min(x0, vw - width))
+        editor.setGeometry(QRect(round(x0), self.row_rect(editor.tier_id).top(), round(width), ROW_H))
+
+    def _scroll_row_into_view(self, tier_id: str) -> None:
+        rect = self.row_rect(tier_id)
+        bar = self.verticalScrollBar()
+        if rect.top() < TOP_H:
+            bar.setValue(bar.value() - (TOP_H - rect.top()))
+        elif rect.bottom() > self.viewport().height():
+            bar.setValue(bar.value() + rect.bottom() - self.viewport().height() + 1)
+
+    def _child_of(self, tier_id: str, parent: Segment) -> Segment | None:
+        """An annotation of the child tier under this parent annotation (by reference, or by time on a
+        time-alignable child tier)."""
+        for s in self.segments_in(tier_id, parent.start, max(parent.end, parent.start + 1)):
+            if s.parent == parent.ann_id or (s.parent is None and parent.start <= s.start < parent.end):
+                return s
+        return None
+
+    def context_menu(self, pos: QPoint) -> QMenu | None:
+        """The menu a right-click at this viewport point opens (None where there is nothing to do)."""
+        row = self._row_at(pos.y())
+        if pos.x() < HEADER_W or row is None:
+            return None
+        tier = self._rows[row]
+        t = self.ms_at(pos.x())
+        menu = QMenu(self)
+        seg = self.segment_at(tier.tier_id, t)
+        if seg is not None:
+            if self._selected != (tier.tier_id, seg.ann_id):
+                self.set_selected(tier.tier_id, seg.ann_id)
+                self.annotationSelected.emit(tier.tier_id, seg.ann_id)
+            at = self.snap(t)
+            split = menu.addAction("Split here")
+            split.setEnabled(seg.parent is None and seg.start < at < seg.end)
+            split.triggered.connect(lambda: self.splitRequested.emit(tier.tier_id, seg.ann_id, at))
+            nxt = self.next_segment(tier.tier_id, seg.ann_id)
+            merge = menu.addAction("Merge with next")
+            merge.setEnabled(seg.parent is None and nxt is not None)
+            if nxt is not None:
+                merge.triggered.connect(lambda: self.mergeRequested.emit(tier.tier_id, seg.ann_id, nxt.ann_id))
+            menu.addAction("Edit value…").triggered.connect(lambda: self.open_editor(tier.tier_id, seg.ann_id))
+            menu.addAction("Delete").triggered.connect(lambda: self.deleteRequested.emit(tier.tier_id, seg.ann_id))
+        elif tier.parent is not None:
+            parent = self.segment_at(tier.parent, t)
+            if parent is not None and self._child_of(tier.tier_id, parent) is None:
+                add = menu.addAction(f"Add annotation under {parent.value or parent.ann_id!r}")
+                add.triggered.connect(lambda: self.childRequested.emit(tier.tier_id, parent.ann_id))
+        if menu.isEmpty():
+            menu.deleteLater()
+            return None
+        return menu
+
+    def contextMenuEvent(self, event: QContextMenuEvent) -> None:
+        menu = self.context_menu(event.pos())
+        if menu is not None:
+            menu.exec(event.globalPos())
+            menu.deleteLater()
+        event.accept()
+
+    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
+        pos = event.position()
+        row = self._row_at(pos.y())
+        if event.button() != Qt.MouseButton.LeftButton or pos.x() < HEADER_W or row is None:
+            super().mouseDoubleClickEvent(event)
+            return
+        tier = self._rows[row]
+        t = self.ms_at(pos.x())
+        seg = self.segment_at(tier.tier_id, t)
+        if seg is not None:
+            self.open_editor(tier.tier_id, seg.ann_id)
+        elif tier.parent is not None:
+            parent = self.segment_at(tier.parent, t)
+            if parent is not None and self._child_of(tier.tier_id, parent) is None:
+                self.childRequested.emit(tier.tier_id, parent.ann_id)
 
     # -- painting ---------------------------------------------------------------------------------------------
 
@@ -561,7 +652,7 @@ class TimelineView(QGraphicsView):
             if data is not None and b > a:
                 self._paint_boxes(painter, row.tier_id, data, y, a, b)
 
-    def _paint_boxes(self, painter: QPainter, tier_id: str, data: _TierData, y: int, a: int, b: int) -> None:
+    def _paint_boxes(self, painter: QPainter, tier_id: str, data: TierData, y: int, a: int, b: int) -> None:
         idx = data.span(self.ms_at(a), self.ms_at(b))
         if len(idx) == 0:
             return
@@ -578,7 +669,7 @@ class TimelineView(QGraphicsView):
         for k in wide.tolist():
             self._draw_label(painter, data.values[idx[k]], float(left[k]), float(right[k]), baseline)
         if self._selected is not None and self._selected[0] == tier_id:
-            sel = data.index.get(self._selected[1])
+            sel = data.position(self._selected[1])
             if sel is not None and data.starts[sel] < self.ms_at(b) and data.ends[sel] > self.ms_at(a):
                 sx0 = math.floor(HEADER_W + (data.starts[sel] - self._v0) * ppm)
                 sx1 = max(math.floor(HEADER_W + (data.ends[sel] - self._v0) * ppm), sx0 + 1)
@@ -727,6 +818,12 @@ class TimelineView(QGraphicsView):
             return
         t = self.ms_at(pos.x())
         tier_id = self._rows[row].tier_id if row >= 0 else ""
+        if event.modifiers() & Qt.KeyboardModifier.AltModifier and row >= 0:  # Alt+click splits there
+            inside = self.segment_at(tier_id, t)
+            at = self.snap(t)
+            if inside is not None and inside.parent is None and inside.start < at < inside.end:
+                self.splitRequested.emit(tier_id, inside.ann_id, at)
+            return
         self._drag = _Drag(kind, tier_id, row, seg, pos.x(), t)
         if kind == "ruler":
             self.seekRequested.emit(self._clamp_ms(t))
@@ -827,4 +924,4 @@ class TimelineView(QGraphicsView):
             super().keyPressEvent(event)
 
 
-__all__ = ["TierRow", "TimelineView", "format_time", "tick_step", "tier_rows"]
+__all__ = ["TimelineView", "format_time", "tick_step"]

@@ -7,21 +7,22 @@ from collections.abc import Callable
 
 from PySide6.QtGui import QUndoCommand
 
-from annotation.commands import EditCommand
+from annotation.commands import EditCommand, Touched
 from annotation.errors import AnnotationError
 from annotation.services import apply_edit, revert_edit
 from annotation.store import Store
 
 
 class StoreEdit(QUndoCommand):
-    """One edit. ``on_change(doc_id)`` runs after it is applied or reverted (views refresh from it);
-    ``on_error(message)`` gets the one-line message when the store refuses it."""
+    """One edit. ``on_change(doc_id, touched)`` runs after it is applied or reverted, with what the edit
+    touched (views refresh only that); ``on_error(message)`` gets the one-line message when the store refuses
+    it."""
 
     def __init__(
         self,
         store: Store,
         cmd: EditCommand,
-        on_change: Callable[[int], None],
+        on_change: Callable[[int, Touched], None],
         on_error: Callable[[str], None],
     ) -> None:
         super().__init__(cmd.description)
@@ -39,7 +40,7 @@ class StoreEdit(QUndoCommand):
             self.setObsolete(True)  # nothing was changed: the stack drops it
             self._on_error(str(exc))
             return
-        self._on_change(self._cmd.doc_id)
+        self._on_change(self._cmd.doc_id, self._cmd.touched)
 
     def undo(self) -> None:
         if self.failed:
@@ -49,4 +50,4 @@ class StoreEdit(QUndoCommand):
         except AnnotationError as exc:
             self._on_error(str(exc))
             return
-        self._on_change(self._cmd.doc_id)
+        self._on_change(self._cmd.doc_id, self._cmd.touched)

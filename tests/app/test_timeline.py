@@ -17,10 +17,12 @@ from PySide6.QtGui import QColor, QImage, QPainter, QPaintEvent, QRegion, QWheel
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
+from annotation.display import SegmentPatch
 from annotation.eaf_model import EafDocument, Tier
 from annotation.scheme import PARTICIPANTS_TIER, SENSITIVE_TIER, scheme_documents
+from annotation.tiers import TierRow, tier_rows
 from annotation.timing import Segment
-from app.timeline import ROW_H, TOP_H, TierRow, TimelineView, format_time, tick_step, tier_rows
+from app.timeline import ROW_H, TOP_H, TimelineView, format_time, tick_step
 from media_tools.waveform import Peaks
 
 HOUR = 3_600_000
@@ -323,6 +325,154 @@ def test_dragging_an_edge_resizes_and_dragging_the_body_moves(view: TimelineView
         assert s == pytest.approx(ws, abs=40) and e == pytest.approx(we, abs=40)
         assert s % 40 == 0 and e % 40 == 0
     assert got[3][1] - got[3][0] == 3000 and got[4:] == [(12_000, 15_000), (9000, 9040)]
+
+
+# -- editing: patches, the menu, Alt+click, the inline editor ----------------------------------------------
+
+
+def test_a_patch_changes_only_the_segments_it_names(view: TimelineView) -> None:
+    rng = np.random.default_rng(3)
+    segs = [
+        seg("Call phase", f"a{i}", int(s), int(s) + int(n))
+        for i, (s, n) in enumerate(
+            zip(rng.integers(0, 60_000, 2000), rng.choice([0, 40, 500, 5000], 2000), strict=True)
+        )
+    ]
+    others = [seg(PARTICIPANTS_TIER, f"p{i}", i * 1000, i * 1000 + 900) for i in range(50)]
+    view.set_segments("Call phase", segs)
+    view.set_segments(PARTICIPANTS_TIER, others)
+    untouched = view._data[PARTICIPANTS_TIER]
+    current = {s.ann_id: s for s in segs}
+    for round_ in range(40):
+        removed = {f"a{int(i)}" for i in rng.choice(2000, 5)} & current.keys()
+        ids, starts = rng.choice(sorted(current), 5), rng.integers(0, 70_000, 5)
+        picked = zip(ids, starts, rng.choice([0, 1, 300], 5), strict=True)
+        changed = [seg("Call phase", a, int(t), int(t) + int(n), f"v{round_}") for a, t, n in picked]
+        changed.append(seg("Call phase", f"new{round_}", 100 * round_, 100 * round_ + 40))
+        changed = [c for c in changed if c.ann_id not in removed]
+        view.apply_patch(SegmentPatch(frozenset(removed), {"Call phase": changed}))
+        for a in removed:
+            current.pop(a, None)
+        current.update((c.ann_id, c) for c in changed)
+        fresh = TimelineView(follow=False)
+        fresh.set_segments("Call phase", list(current.values()))
+        t0 = float(rng.uniform(-100, 70_000))
+        for t1 in (t0 + 1, t0 + 2000, t0 + 90_000):
+            assert view.segments_in("Call phase", t0, t1) == fresh.segments_in("Call phase", t0, t1)
+        fresh.deleteLater()
+    assert view._data[PARTICIPANTS_TIER] is untouched  # the other tier was neither rebuilt nor touched
+    assert view.visible_segments(PARTICIPANTS_TIER) == others
+    assert view.segment("Call phase", "new39") == seg("Call phase", "new39", 3900, 3940)
+    assert (
+        view.next_segment(PARTICIPANTS_TIER, "p3") == others[4] and view.next_segment(PARTICIPANTS_TIER, "p49") is None
+    )
+
+
+def test_the_context_menu_splits_merges_deletes_and_edits(view: TimelineView, qtbot: QtBot) -> None:
+    view.set_segments(
+        "Call phase", [seg("Call phase", "a1", 1000, 5000, "opening"), seg("Call phase", "a2", 5000, 9000, "closing")]
+    )
+    view.zoom_to(0, 10_000)
+    events = record(view)
+    for name in ("splitRequested", "mergeRequested", "deleteRequested", "childRequested"):
+        getattr(view, name).connect(lambda *args, n=name: events.append((n, list(args))))
+    y = view.row_rect("Call phase").center().y()
+    menu = view.context_menu(QPoint(round(view.x_for_ms(3010)), y))
+    assert menu is not None
+    actions = {a.text(): a for a in menu.actions()}
+    assert list(actions) == ["Split here", "Merge with next", "Edit value…", "Delete"]
+    assert view.selected() == ("Call phase", "a1")  # the right-click selected it
+    for text in ("Split here", "Merge with next", "Delete"):
+        actions[text].trigger()
+    assert events[1:] == [
+        ("splitRequested", ["Call phase", "a1", 3000]),  # snapped to the frame boundary
+        ("mergeRequested", ["Call phase", "a1", "a2"]),
+        ("deleteRequested", ["Call phase", "a1"]),
+    ]
+    actions["Edit value…"].trigger()
+    assert view.editor() is not None and view.editor().text() == "opening"
+    view.close_editor()
+    last = view.context_menu(QPoint(round(view.x_for_ms(7000)), y))
+    assert last is not None
+    assert not {a.text(): a for a in last.actions()}["Merge with next"].isEnabled()  # the last on its tier
+    assert view.context_menu(QPoint(round(view.x_for_ms(9500)), y)) is None  # nothing there
+
+    events.clear()
+    qtbot.mouseClick(
+        view.viewport(),
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.AltModifier,
+        QPoint(round(view.x_for_ms(6013)), y),
+    )
+    assert events == [("splitRequested", ["Call phase", "a2", 6000])]  # Alt+click splits, nothing else
+
+
+def test_the_inline_editor_completes_from_the_vocabulary(view: TimelineView, qtbot: QtBot) -> None:
+    view.set_segments("Call phase", [seg("Call phase", "a1", 1000, 5000, "opening")])
+    view.set_segments(PARTICIPANTS_TIER, [seg(PARTICIPANTS_TIER, "p1", 1000, 5000, "DW-03")])
+    view.zoom_to(0, 10_000)
+    edited: list[list[Any]] = []
+    errors: list[str] = []
+    view.valueEdited.connect(lambda *args: edited.append(list(args)))
+    view.errorShown.connect(errors.append)
+    y = view.row_rect("Call phase").center().y()
+    qtbot.mouseDClick(view.viewport(), Qt.MouseButton.LeftButton, pos=QPoint(round(view.x_for_ms(3000)), y))
+    editor = view.editor()
+    assert editor is not None and editor.hasFocus() and editor.geometry().top() == view.row_rect("Call phase").top()
+    qtbot.keyClicks(editor, "GATH")  # any case, anywhere in the value
+    completer = editor.completer()
+    assert completer.popup().isVisible() and completer.currentCompletion() == "information gathering"
+    qtbot.keyClick(completer.popup(), Qt.Key.Key_Down)
+    qtbot.keyClick(completer.popup(), Qt.Key.Key_Return)  # picking a completion commits it
+    assert edited == [["Call phase", "a1", "information gathering"]] and view.editor() is None
+    assert view.hasFocus()  # back to the timeline: the coding keys work again
+
+    edited.clear()
+    editor = view.open_editor("Call phase", "a1")
+    assert editor is not None
+    editor.setText("DECISION")
+    qtbot.keyClick(editor, Qt.Key.Key_Return)  # Enter takes the vocabulary's spelling
+    assert edited == [["Call phase", "a1", "decision"]]
+    editor = view.open_editor("Call phase", "a1")
+    assert editor is not None
+    editor.setText("no such value")
+    qtbot.keyClick(editor, Qt.Key.Key_Return)
+    assert errors == ["'no such value': not a value of the vocabulary of tier 'Call phase'"]
+    assert view.editor() is editor  # still open, to correct it
+    qtbot.keyClick(editor, Qt.Key.Key_Escape)
+    assert view.editor() is None and len(edited) == 1
+
+    editor = view.open_editor(PARTICIPANTS_TIER, "p1")  # a free-text tier takes any text
+    assert editor is not None and editor.completer() is None
+    editor.setText("DW-03 and TM-01")
+    qtbot.keyClick(editor, Qt.Key.Key_Return)
+    assert edited[-1] == [PARTICIPANTS_TIER, "p1", "DW-03 and TM-01"]
+
+
+def test_a_double_click_under_a_parent_asks_for_a_referring_annotation(view: TimelineView, qtbot: QtBot) -> None:
+    rows = [
+        TierRow("Speech", None, 0, ()),
+        TierRow("Translation", "Speech", 1, (), "Symbolic_Association"),
+    ]
+    view.set_tiers(rows)
+    view.set_segments("Speech", [seg("Speech", "s1", 1000, 4000), seg("Speech", "s2", 5000, 8000)])
+    view.set_segments("Translation", [Segment("Translation", "t1", 1000, 4000, "hello", False, "s1")])
+    view.zoom_to(0, 10_000)
+    asked: list[list[str]] = []
+    view.childRequested.connect(lambda *args: asked.append(list(args)))
+    y = view.row_rect("Translation").center().y()
+    qtbot.mouseDClick(view.viewport(), Qt.MouseButton.LeftButton, pos=QPoint(round(view.x_for_ms(6000)), y))
+    assert asked == [["Translation", "s2"]]
+    qtbot.mouseDClick(view.viewport(), Qt.MouseButton.LeftButton, pos=QPoint(round(view.x_for_ms(9000)), y))
+    assert asked == [["Translation", "s2"]]  # no parent there
+    qtbot.mouseDClick(view.viewport(), Qt.MouseButton.LeftButton, pos=QPoint(round(view.x_for_ms(2000)), y))
+    assert asked == [["Translation", "s2"]] and view.editor() is not None  # s1 has one: edit it
+    view.close_editor()
+    menu = view.context_menu(QPoint(round(view.x_for_ms(6000)), y))
+    assert menu is not None
+    (add,) = menu.actions()
+    add.trigger()
+    assert add.text() == "Add annotation under 'x'" and asked[-1] == ["Translation", "s2"]
 
 
 # -- painting ---------------------------------------------------------------------------------------------
