@@ -13,6 +13,14 @@ Front ends print exactly that line; ``detail`` (optional) is for the log.
     │       └── DuplicateId            an id that must be unique occurs twice
     ├── StoreError                     the database
     │   ├── StoreUnavailable           cannot connect / open
+    │   │   ├── PassphraseRequired     an encrypted store and no passphrase to open it with
+    │   │   ├── WrongPassphrase        the passphrase does not open the encrypted store (or backup)
+    │   │   └── StoreCorrupt           the store fails its integrity check (names the latest good backup)
+    │   ├── WeakPassphrase             a new passphrase too short for a store or an archive
+    │   ├── BackupError                a backup cannot be made, checked or restored
+    │   │   ├── BackupToolMissing      pg_dump / pg_restore not found
+    │   │   └── BadBackup              a backup file that fails its checks (damaged, truncated, foreign)
+    │   ├── AccessDenied               the database role may not read or write that (shared PostgreSQL)
     │   ├── NotFound                   unknown document, tier, annotation ... id
     │   ├── ConflictError              someone else changed the row since it was read (row versioning)
     │   └── InvalidEdit                an edit that would break ELAN's rules (end before start, ...)
@@ -74,6 +82,39 @@ class StoreError(AnnotationError):
 
 class StoreUnavailable(StoreError):
     """The database cannot be reached or opened."""
+
+
+class PassphraseRequired(StoreUnavailable):
+    """The store (or backup) is encrypted and no passphrase was given."""
+
+
+class WrongPassphrase(StoreUnavailable):
+    """The passphrase given does not open the encrypted store or backup (SQLCipher: "file is not a database")."""
+
+
+class StoreCorrupt(StoreUnavailable):
+    """The store fails its integrity check; the message names the latest good backup, if there is one."""
+
+
+class WeakPassphrase(StoreError):
+    """A new passphrase (for a store or a transport archive) that is too short."""
+
+
+class BackupError(StoreError):
+    """A backup cannot be made, listed, checked or restored."""
+
+
+class BackupToolMissing(BackupError):
+    """``pg_dump`` or ``pg_restore`` is not installed."""
+
+
+class BadBackup(BackupError):
+    """A backup file fails its checks: damaged, truncated, not a Frontdoor backup or from a newer version."""
+
+
+class AccessDenied(StoreError):
+    """The database refused a statement: the role connected may not read or write that table, column or row
+    (``annotation.privileges``)."""
 
 
 class NotFound(StoreError):

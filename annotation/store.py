@@ -7,6 +7,11 @@ shared server; the schema is the same. Opening a store brings its schema to the 
 Service functions take a :class:`Store` and open a unit of work with ``with store.session() as s:``;
 it commits when the block ends and rolls back on any error, so each edit is saved as it is made and a
 failed import leaves nothing behind.
+
+An embedded store can be encrypted (SQLCipher, :mod:`annotation.cipher`): it is opened with a passphrase,
+which is handed to each connection with ``PRAGMA key`` and never appears in a URL, label or message. Every
+SQLite store is checked (``PRAGMA quick_check``) when it is opened; a damaged one is refused in one line that
+names the latest good backup (:mod:`annotation.backup`).
 """
 
 from __future__ import annotations
@@ -23,7 +28,14 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
-from annotation.errors import ConflictError, StoreUnavailable
+from annotation import cipher
+from annotation.errors import (
+    ConflictError,
+    PassphraseRequired,
+    StoreCorrupt,
+    StoreUnavailable,
+    WrongPassphrase,
+)
 
 ENV_DB = "FRONTDOOR_DB"
 _MIGRATIONS = Path(__file__).parent / "migrations"
@@ -68,12 +80,26 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 
 
 class Store:
-    """An open annotation store. Create it with :func:`open_store`."""
+    """An open annotation store. Create it with :func:`open_store`.
 
-    def __init__(self, engine: Engine, label: str) -> None:
+    ``path`` is the database file of an embedded store (None on PostgreSQL or in memory); ``encrypted`` says
+    whether it is a SQLCipher store. The passphrase is kept (private) only so that backups of an encrypted
+    store can be written under the same key.
+    """
+
+    def __init__(self, engine: Engine, label: str, *, path: Path | None = None, passphrase: str | None = None) -> None:
         self.engine = engine
         self.label = label
+        self.path = path
+        self._passphrase = passphrase
         self._sessions = sessionmaker(engine, expire_on_commit=False)
+
+    @property
+    def encrypted(self) -> bool:
+        return self._passphrase is not None
+
+    def __repr__(self) -> str:
+        return f"Store({self.label!r}, encrypted={self.encrypted})"
 
     @property
     def dialect(self) -> str:
@@ -111,11 +137,35 @@ def _short(exc: DBAPIError) -> str:
     return str(exc.orig).strip().splitlines()[0] if exc.orig is not None else str(exc).splitlines()[0]
 
 
-def create_store_engine(url: str) -> tuple[Engine, str]:
+def sqlite_file(url: str) -> Path | None:
+    """The database file of a SQLite URL (None for PostgreSQL, in-memory or malformed URLs)."""
+    try:
+        u = make_url(url)
+    except ArgumentError:
+        return None
+    if u.get_backend_name() != "sqlite" or not u.database or u.database == ":memory:":
+        return None
+    return Path(u.database).expanduser()
+
+
+def _keyed_connect(passphrase: str) -> Any:
+    def connect(dialect: Any, _record: Any, cargs: Any, cparams: Any) -> Any:
+        conn = dialect.loaded_dbapi.connect(*cargs, **cparams)
+        cipher.set_key(conn, passphrase)  # before any other listener reads the file
+        return conn
+
+    return connect
+
+
+def create_store_engine(url: str, *, passphrase: str | None = None) -> tuple[Engine, str]:
     """Create an engine with Frontdoor's connection settings; returns it with a printable label.
 
+    With ``passphrase`` a SQLite store is opened (or created) as a SQLCipher store under that key.
+
     Raises:
-        StoreUnavailable: the URL is malformed or names a folder that does not exist.
+        StoreUnavailable: the URL is malformed or names a folder that does not exist; a passphrase for a
+            plain store or for PostgreSQL.
+        PassphraseRequired: the SQLite file is encrypted and no passphrase was given.
     """
     try:
         u = make_url(url)
@@ -123,40 +173,109 @@ def create_store_engine(url: str) -> tuple[Engine, str]:
         raise StoreUnavailable(f"{url}: not a database URL") from exc
     label = _describe(u)
     if u.get_backend_name() == "sqlite":
-        if u.database and u.database != ":memory:":
-            folder = Path(u.database).expanduser().parent
+        path = sqlite_file(url)
+        if path is not None:
+            folder = path.parent
             if not folder.is_dir():
                 raise StoreUnavailable(f"{label}: folder {folder} does not exist")
-        engine = create_engine(u, connect_args={"timeout": 10})
+            state = cipher.file_state(path)
+            if state == "encrypted" and passphrase is None:
+                raise PassphraseRequired(f"{label}: the store is encrypted; give its passphrase")
+            if state == "plain" and passphrase is not None:
+                raise StoreUnavailable(f"{label}: the store is not encrypted; open it without a passphrase")
+        elif passphrase is not None:
+            raise StoreUnavailable(f"{label}: only a store in a file can be encrypted")
+        if passphrase is None:
+            engine = create_engine(u, connect_args={"timeout": 10})
+        else:
+            engine = create_engine(u, module=cipher.dbapi(), connect_args={"timeout": 10})
+            event.listen(engine, "do_connect", _keyed_connect(passphrase))
         event.listen(engine, "connect", _sqlite_pragmas)
     else:
+        if passphrase is not None:
+            raise StoreUnavailable(f"{label}: a PostgreSQL store is protected by its server, not a passphrase")
         if u.drivername == "postgresql":
             u = u.set(drivername="postgresql+psycopg")
         engine = create_engine(u, pool_pre_ping=True, connect_args={"connect_timeout": 10})
+        from annotation.privileges import watch_privileges  # a refused statement: one line, not a traceback
+
+        watch_privileges(engine)
     return engine, label
 
 
-def open_store(url: str | None = None, *, migrate: bool = True) -> Store:
-    """Open (creating if needed) the store at ``url`` (default: :func:`default_db_url`) and bring its schema
-    up to date.
+def store_is_encrypted(url: str | None = None) -> bool:
+    """Whether the store at ``url`` (default: :func:`default_db_url`) is an encrypted file, so that a front
+    end knows to ask for the passphrase before :func:`open_store`."""
+    path = sqlite_file(url or default_db_url())
+    return path is not None and cipher.is_encrypted(path)
+
+
+def open_store(
+    url: str | None = None, *, migrate: bool = True, passphrase: str | None = None, check: bool = True
+) -> Store:
+    """Open (creating if needed) the store at ``url`` (default: :func:`default_db_url`), check it and bring
+    its schema up to date.
+
+    A new SQLite file given a ``passphrase`` is created encrypted; an encrypted one needs it. ``check``
+    runs SQLite's ``quick_check`` (every page read once; PostgreSQL checks itself).
 
     Raises:
+        PassphraseRequired: an encrypted store and no passphrase.
+        WrongPassphrase: the passphrase does not open it.
+        StoreCorrupt: it fails its integrity check (the message names the latest good backup).
         StoreUnavailable: the database cannot be reached, opened or migrated.
     """
     if not url:
         url = default_db_url()
         if not os.environ.get(ENV_DB):  # the per-user store: its folder is ours to create
             user_data_dir().mkdir(parents=True, exist_ok=True)
-    engine, label = create_store_engine(url)
+    engine, label = create_store_engine(url, passphrase=passphrase)
+    path = sqlite_file(url)
     try:
         with engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
+            conn.execute(text("SELECT count(*) FROM sqlite_master" if path else "SELECT 1"))
+            if path is not None and check:
+                _quick_check(conn, url, label)
         if migrate:
             upgrade_schema(engine)
     except (OperationalError, DBAPIError) as exc:
         engine.dispose()
+        if passphrase is not None and cipher.is_wrong_key(exc):
+            raise WrongPassphrase(f"{label}: wrong passphrase") from None
+        if path is not None and _is_corruption(exc):
+            raise _corrupt(url, label, _short(exc)) from exc
         raise StoreUnavailable(f"{label}: cannot open database ({_short(exc)})") from exc
-    return Store(engine, label)
+    except BaseException:
+        engine.dispose()
+        raise
+    return Store(engine, label, path=path, passphrase=passphrase)
+
+
+def _is_corruption(exc: DBAPIError) -> bool:
+    text_ = str(exc.orig or exc).lower()
+    return "malformed" in text_ or "corrupt" in text_ or "not a database" in text_
+
+
+def _quick_check(conn: Any, url: str, label: str) -> None:
+    rows = [str(r[0]) for r in conn.exec_driver_sql("PRAGMA quick_check").fetchall()]
+    problem = cipher.check_result(rows)
+    if problem:
+        raise _corrupt(url, label, problem)
+
+
+def _corrupt(url: str, label: str, why: str) -> StoreCorrupt:
+    from annotation.backup import latest_good_backup
+
+    try:
+        latest = latest_good_backup(url)
+    except Exception:  # naming a backup is a courtesy: never let it hide the real problem
+        latest = None
+    offer = (
+        f"; restore the latest good backup: frontdoor restore --latest ({latest.created_display})"
+        if latest is not None
+        else "; no backup of it was found"
+    )
+    return StoreCorrupt(f"{label} is damaged ({why}){offer}")
 
 
 def _alembic_config(engine: Engine) -> Any:

@@ -69,10 +69,15 @@ def _doc_id(text: str) -> int:
     return int(text)
 
 
-def _store(args: argparse.Namespace) -> Any:
-    from annotation.store import open_store
+def _store(args: argparse.Namespace, ask: Any = None) -> Any:
+    """The store of ``--db`` (or the default), opened once per command; an encrypted one with its passphrase
+    (``app.cli_store``: a descriptor, the keyring, or ``ask``/a terminal prompt)."""
+    cached = args.__dict__.get("_open_store")
+    if cached is None:
+        from app.cli_store import open_store_for
 
-    return open_store(args.db)
+        cached = args.__dict__["_open_store"] = open_store_for(args, ask=ask)
+    return cached
 
 
 # ---- commands -------------------------------------------------------------------------------------------
@@ -204,10 +209,11 @@ def cmd_annotate(args: argparse.Namespace) -> int:
 
 
 def cmd_db(args: argparse.Namespace) -> int:
-    from annotation.store import head_revision, open_store, schema_revision
+    from annotation.store import head_revision, schema_revision
+    from app.cli_store import open_store_for
 
     if args.action == "upgrade":
-        store = open_store(args.db, migrate=False)
+        store = open_store_for(args, migrate=False)
         before = schema_revision(store.engine)
         from annotation.store import upgrade_schema
 
@@ -219,7 +225,7 @@ def cmd_db(args: argparse.Namespace) -> int:
             else f"{store.label}: schema is up to date ({after})"
         )
         return 0
-    store = open_store(args.db, migrate=False)
+    store = open_store_for(args, migrate=False)
     rev = schema_revision(store.engine)
     print(f"database: {store.label} ({store.dialect})")
     print(f"schema:   {rev or 'empty'} (newest {head_revision()})")
@@ -265,9 +271,9 @@ def cmd_app(args: argparse.Namespace) -> int:
         raise UserError("the desktop app needs PySide6: pip install 'frontdoor[gui]'")
     if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or os.environ.get("QT_QPA_PLATFORM")):
         raise UserError("no display: run the app on a desktop (or under Xvfb: xvfb-run frontdoor app)")
-    from app.gui import pick_document, run_app
+    from app.gui import ask_passphrase, pick_document, run_app
 
-    store = _store(args)
+    store = _store(args, ask=ask_passphrase)
     try:
         doc = pick_document(store, args.project, args.doc)
     except LookupError as exc:
@@ -308,17 +314,27 @@ def _sub(
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from app.cli_store import fd_number
+
     p = _Parser(
         prog=PROG,
         description="Frontdoor: annotate duty-room recordings in ELAN format, seek consent, export clips.",
         epilog="example:\n  frontdoor import-eaf session1.eaf\n  frontdoor export-eaf 1 session1-out.eaf",
         formatter_class=argparse.RawDescriptionHelpFormatter,
+        allow_abbrev=False,  # "--pass SECRET" must never be taken for --passphrase-fd
     )
     p.add_argument(
         "--db",
         metavar="URL",
         default=None,
         help="database URL (default: $FRONTDOOR_DB, else the per-user SQLite file)",
+    )
+    p.add_argument(
+        "--passphrase-fd",
+        dest="store_passphrase_fd",
+        type=fd_number,
+        metavar="N",
+        help="an encrypted store's passphrase: read from descriptor N (else the keyring, else asked)",
     )
     p.add_argument("--version", action="version", version=f"{PROG} {_version()}")
     subs = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
@@ -445,11 +461,14 @@ def build_parser() -> argparse.ArgumentParser:
     s = _sub(
         subs,
         "db",
-        "database schema: 'upgrade' migrates an older store, 'info' shows its state",
+        "database schema: 'upgrade' migrates an older store, 'info' shows its state; on a shared PostgreSQL "
+        "server 'roles' and 'user' say who may do what",
         "frontdoor --db postgresql://user:pw@host/frontdoor db upgrade",
         cmd_db,
     )
-    s.add_argument("action", choices=["upgrade", "info"])
+    from app.cli_roles import add_db_parsers
+
+    add_db_parsers(s, _Parser)
 
     s = _sub(
         subs,
@@ -482,6 +501,9 @@ def build_parser() -> argparse.ArgumentParser:
     from app.cli_analysis import add_analysis_parsers
 
     add_analysis_parsers(subs, _sub, _Parser)
+    from app.cli_store import add_store_parsers
+
+    add_store_parsers(subs, _sub, _Parser)
 
     _sub(subs, "doctor", "check ffmpeg, libvlc, Qt and the database", "frontdoor doctor", cmd_doctor)
     return p
@@ -524,6 +546,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             path = Path(os.devnull)
         sys.stderr.write(f"{PROG}: internal error: {type(exc).__name__}: {exc} (traceback in {path})\n")
         return 1
+    finally:
+        # let go of the store at once: a command run in this process next (tests, the GUI's own calls)
+        # must not find it held open (re-keying and restoring need it to themselves)
+        store = args.__dict__.get("_open_store")
+        if store is not None:
+            store.close()
 
 
 if __name__ == "__main__":

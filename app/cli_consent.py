@@ -26,6 +26,12 @@ def _date(text: str) -> date:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from None
 
 
+def _fd(text: str) -> int:
+    from app.cli_store import fd_number
+
+    return fd_number(text)
+
+
 def _seconds(text: str) -> float:
     from app.cli import parse_time
 
@@ -360,6 +366,7 @@ def cmd_export_clips(args: argparse.Namespace) -> int:
     from consent.gate import export_clips
 
     store = _store(args)
+    archive_passphrase = _archive_passphrase(args, store) if args.encrypt else None
     show = _progress_printer("export", args.quiet)
     report = export_clips(
         store,
@@ -371,29 +378,46 @@ def cmd_export_clips(args: argparse.Namespace) -> int:
         internal_audience=args.internal,
         expires=args.expires,
         progress=None if show is None else (lambda _i, p: show(p)),
+        archive_passphrase=archive_passphrase,
     )
     for x in report.exported:
         who = ", ".join(f"{p['pseudonym']} (decision {'/'.join(map(str, p['decisions']))})" for p in x["participants"])
         print(f"exported clip {x['clip']} v{x['version']}: {x['output']}  [{who}]")
     for x in report.skipped:
         print(f"skipped clip {x['clip']} v{x['version']}: {'; '.join(x['why'])}")
+    if report.archive is not None:
+        print(f"encrypted archive: {report.archive} (the clips and {report.manifest.name}; 7-Zip opens it)")
+        print(f"{len(report.exported)} exported, {len(report.skipped)} skipped")
+        return 0
     print(f"manifest: {report.manifest} ({len(report.exported)} exported, {len(report.skipped)} skipped)")
     return 0
 
 
+def _archive_passphrase(args: argparse.Namespace, store: Any) -> str:
+    """The passphrase for the recipient: never the store's own, never on the command line."""
+    from app.cli import UserError
+    from app.cli_store import new_passphrase
+
+    value = new_passphrase(args, "the encrypted archive", fd_attr="archive_passphrase_fd")
+    if store.encrypted and value == store._passphrase:
+        raise UserError("the encrypted archive: use a passphrase of its own, not the store's; nothing exported")
+    return value
+
+
 def cmd_audit(args: argparse.Namespace) -> int:
-    from consent import audit
+    from consent import access, audit
     from consent.service import participant
 
     store = _store(args)
     with store.session() as s:
         if args.action == "verify":
-            problem = audit.check(s)
-            n = s.query(audit.AuditEntry).count()
+            problem = access.records_problem(s)  # an auditor's check runs in the database
+            n = s.query(audit.AuditEntry.id).count()
             if problem is not None:
                 sys.stderr.write(f"frontdoor: audit: {problem.message}\n")
                 return 3
-            print(f"audit log verified: {n} entries, chain intact, decisions, withdrawals and presence match it")
+            matched = "decisions, withdrawals and presence" if access.reads_everything(s) else "decisions, withdrawals"
+            print(f"audit log verified: {n} entries, chain intact, {matched} match it")
             return 0
         pid = None
         clip_ids: list[int] = []
@@ -562,6 +586,14 @@ def add_consent_parsers(subs: Any, sub: Callable[..., argparse.ArgumentParser], 
     s.add_argument("--internal", action="store_true", help="the audience is inside the authority")
     s.add_argument("--expires", type=_date, metavar="YYYY-MM-DD", help="written on every frame; use ends then")
     s.add_argument("--quiet", action="store_true")
+    s.add_argument(
+        "--encrypt",
+        action="store_true",
+        help="one AES-256 7z archive (clips and manifest) for transport; asks a passphrase",
+    )
+    s.add_argument(
+        "--archive-passphrase-fd", type=_fd, metavar="N", help="scripts: the archive's passphrase from descriptor N"
+    )
 
     s = sub(
         subs,

@@ -5,6 +5,10 @@ is ``consent.service.evaluate``); ``export_clips`` renders exactly the usable on
 the scope (and the audience or event, and the expiry date), and writes a manifest beside them. Just before
 each file is kept, the decision is taken again in the transaction that records the export, so a
 withdrawal during a long export still stops the clip: its file is deleted and it is listed as skipped.
+
+With ``archive_passphrase`` the clips are rendered into a private folder on this machine (never the output
+folder, which may be a memory stick) and carried out in one encrypted 7z archive with the manifest inside
+(:mod:`media_tools.archive`); each export record then names the archive, the only copy given out.
 """
 
 from __future__ import annotations
@@ -12,7 +16,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import threading
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -22,14 +28,15 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from annotation.store import Store
+from annotation.store import Store, user_data_dir
 from annotation.store_models import Recording
-from consent import audit, scopes
+from consent import access, audit, scopes
 from consent.conditions import ExportContext
 from consent.errors import InvalidRequest, UnknownThing
 from consent.models import Clip, ClipVersion, Export, ExportItem, Participant
 from consent.service import current_version, evaluate, version_spec, write
 from media_tools import cache
+from media_tools.archive import write_encrypted_archive
 from media_tools.errors import MediaError
 from media_tools.ffmpeg_bin import Progress
 from media_tools.render import render
@@ -58,6 +65,7 @@ class ExportReport:
     manifest: Path
     exported: list[dict[str, Any]] = field(default_factory=list)
     skipped: list[dict[str, Any]] = field(default_factory=list)
+    archive: Path | None = None  # the encrypted archive holding the clips and the manifest
 
 
 def _plan_in(
@@ -71,9 +79,13 @@ def _plan_in(
     out = []
     for c in s.scalars(q):
         v = current_version(s, c)
-        rec = s.get(Recording, c.recording_id)
-        assert rec is not None
-        verdict = evaluate(s, v, ctx, rec.abs_path)
+        # the recording's path as the database releases it to the role connected (on a shared server a
+        # presenter gets it only for a version everyone present has granted this use on)
+        path = access.recording_source(s, v.id, ctx.scope)
+        verdict = evaluate(s, v, ctx, path or "-")
+        if path is None and verdict.usable:
+            verdict.usable = False
+            verdict.reasons.append("the database does not release this recording to the role connected")
         out.append(
             Planned(
                 c.id,
@@ -81,7 +93,7 @@ def _plan_in(
                 v.id,
                 v.number,
                 v.version_hash,
-                rec.abs_path,
+                path or "",
                 v.source_sha256,
                 verdict.usable,
                 tuple(verdict.reasons),
@@ -161,12 +173,15 @@ def export_clips(
     today: date | None = None,
     progress: Callable[[int, Progress], None] | None = None,
     cancel: threading.Event | None = None,
+    archive_passphrase: str | None = None,
 ) -> ExportReport:
-    """Render every usable clip version for ``scope`` into ``folder`` and record the export.
+    """Render every usable clip version for ``scope`` into ``folder`` and record the export; with
+    ``archive_passphrase``, into one encrypted archive in ``folder`` instead (no plain clip is written there).
 
     Raises:
         UnknownThing: unknown scope or clip.
         InvalidRequest: the folder is missing, or an expiry date in the past.
+        ArchiveFailed: the encrypted archive cannot be written (the private copies are removed).
     """
     scopes.check(scope)
     out = Path(folder)
@@ -177,9 +192,9 @@ def export_clips(
         raise InvalidRequest(f"--expires {expires.isoformat()}: is in the past")
     ctx = ExportContext(scope, on, internal_audience=internal_audience, expires=expires)
     with store.session() as s:
-        if recording_id is not None and s.get(Recording, recording_id) is None:
+        if recording_id is not None and s.scalar(select(Recording.id).where(Recording.id == recording_id)) is None:
             raise UnknownThing(f"recording {recording_id}: not found (see 'frontdoor recording add')")
-        problem = audit.check(s)
+        problem = access.records_problem(s)
     if problem is not None:
         raise InvalidRequest(f"the consent records fail their audit ({problem.message}): nothing exported")
     planned = plan(store, ctx, recording_id=recording_id, clip_ids=clip_ids)
@@ -211,13 +226,44 @@ def export_clips(
         stale.unlink(missing_ok=True)
     export_id = write(store, start)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    report = ExportReport(export_id, out, out / f"manifest-{export_id}-{stamp}.json")
+    work = out if archive_passphrase is None else _private_workdir()
+    report = ExportReport(export_id, out, work / f"manifest-{export_id}-{stamp}.json")
+    if archive_passphrase is not None:
+        report.archive = out / f"export-{export_id}-{stamp}.7z"
     mark = watermark_text(scope, audience, expires)
     try:
-        _export_all(store, planned, ctx, out, export_id, mark, report, progress, cancel)
-    finally:  # the manifest and the log say what was given out, even when the export stops half way
-        _finish(store, report, scope, audience, internal_audience, expires, on)
+        try:
+            _export_all(store, planned, ctx, work, export_id, mark, report, progress, cancel)
+        finally:  # the manifest and the log say what was given out, even when the export stops half way
+            _finish(store, report, scope, audience, internal_audience, expires, on, archive_passphrase)
+    finally:
+        if work is not out:
+            shutil.rmtree(work, ignore_errors=True)
     return report
+
+
+def _private_workdir() -> Path:
+    """A folder only this user can read, for clips on their way into an encrypted archive. Folders left by
+    an export that was killed (its process is gone) are removed first."""
+    base = user_data_dir() / "encrypting"
+    base.mkdir(parents=True, exist_ok=True)
+    for old in base.iterdir():
+        pid = old.name.split("-", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(old, ignore_errors=True)
+    work = base / f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    work.mkdir(mode=0o700)
+    return work
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _export_all(
@@ -231,6 +277,7 @@ def _export_all(
     progress: Callable[[int, Progress], None] | None,
     cancel: threading.Event | None,
 ) -> None:
+    recorded_as = report.archive  # with an archive, that is the file given out: withdrawal destroys it
     for i, p in enumerate(planned):
         if not p.usable:
             report.skipped.append(
@@ -247,6 +294,7 @@ def _export_all(
                 mark,
                 progress=_for_item(progress, i),
                 cancel=cancel,
+                recorded_as=recorded_as,
             )
         except (MediaError, InvalidRequest) as exc:
             report.skipped.append(
@@ -267,6 +315,7 @@ def _finish(
     internal_audience: bool,
     expires: date | None,
     on: date,
+    archive_passphrase: str | None = None,
 ) -> None:
     manifest = {
         "export": report.export_id,
@@ -282,13 +331,23 @@ def _finish(
     data = json.dumps(manifest, indent=2, ensure_ascii=False).encode("utf-8")
     cache.write_atomic(report.manifest, data)
     digest = cache.sha256_of(report.manifest)
+    archived: dict[str, Any] = {}
+    if report.archive is not None and archive_passphrase is not None:
+        work = report.manifest.parent
+        files = [(work / x["output"], x["output"]) for x in report.exported]
+        files.append((report.manifest, report.manifest.name))
+        archived = {
+            "archive": report.archive.name,
+            "archive_sha256": write_encrypted_archive(report.archive, files, archive_passphrase),
+        }
 
     def finish(s: Session) -> None:
         audit.append(
             s,
             "export_finished",
             {"export": report.export_id, "manifest": report.manifest.name, "manifest_sha256": digest,
-             "exported": [x["clip"] for x in report.exported], "skipped": [x["clip"] for x in report.skipped]},
+             "exported": [x["clip"] for x in report.exported], "skipped": [x["clip"] for x in report.skipped],
+             **archived},
         )  # fmt: skip
 
     write(store, finish)
@@ -315,6 +374,7 @@ def _export_one(
     *,
     progress: Callable[[Progress], None] | None,
     cancel: threading.Event | None,
+    recorded_as: Path | None = None,
 ) -> dict[str, Any]:
     source = Path(p.recording_path)
     with store.session() as s:
@@ -339,7 +399,7 @@ def _export_one(
         item = ExportItem(
             export_id=export_id,
             clip_version_id=v.id,
-            path=str(target.resolve()),
+            path=str((recorded_as or target).resolve()),
             output_sha256=result.output_sha256,
             decision_ids=decision_ids,
             participant_ids=sorted(verdict.present),

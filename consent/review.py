@@ -29,8 +29,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from annotation.store import Store
-from annotation.store_models import Project, Recording
-from consent import audit, conditions
+from annotation.store_models import Project
+from consent import access, audit, conditions
 from consent.errors import InvalidRequest, PreviewFailed, UnknownThing
 from consent.gate import export_spec
 from consent.models import Clip, ClipVersion, Decision, Participant, Presence
@@ -246,21 +246,29 @@ def render_preview(
         p = _participant(s, participant_ref, project)
         pid, pseudonym = p.id, p.pseudonym
         q = (
-            select(ClipVersion, Clip, Recording.abs_path)
+            select(ClipVersion, Clip)
             .join(Presence, Presence.clip_version_id == ClipVersion.id)
             .join(Clip, Clip.id == ClipVersion.clip_id)
-            .join(Recording, Recording.id == Clip.recording_id)
             .where(ClipVersion.version_hash == version_hash, Presence.participant_id == pid)
             .order_by(Clip.id)
         )
         if clip_id is not None:
             q = q.where(Clip.id == clip_id)
-        found = [(v, path) for v, c, path in s.execute(q).all() if current_version(s, c).id == v.id]
+        # the recording's path through the database's own rule (a station role may not read the recording
+        # table; it is given the path of its participant's current versions only)
+        found = [
+            (v, access.recording_source(s, v.id)) for v, c in s.execute(q).all() if current_version(s, c).id == v.id
+        ]
     if not found:
         raise InvalidRequest(
             f"version {version_hash[:12]}: not the current version of a clip {pseudonym!r} is present in"
         )
     v, recording_path = found[0]
+    if recording_path is None:
+        raise PreviewFailed(
+            f"clip {v.clip_id}: cannot be shown at this station; tell the researcher",
+            detail="the database did not release the recording's path to this role",
+        )
     try:
         spec = export_spec(v, recording_path, PREVIEW_MARK)
     except InvalidRequest as exc:
