@@ -30,7 +30,17 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from annotation.commands import CreateAnnotation, DeleteAnnotation, SetAnnotationTimes, SetAnnotationValue
+from annotation.commands import (
+    CreateAnnotation,
+    CreateReferringAnnotation,
+    DeleteAnnotation,
+    MergeAnnotations,
+    SetAnnotationTimes,
+    SetAnnotationValue,
+    SplitAnnotation,
+    Touched,
+)
+from annotation.display import segments_patch
 from annotation.errors import AnnotationError
 from annotation.services import document_display, get_document
 from annotation.store import Store
@@ -134,6 +144,12 @@ class MainWindow(QMainWindow):
         self.timeline.createRequested.connect(self._on_create)
         self.timeline.resizeRequested.connect(self._on_retime)
         self.timeline.moveRequested.connect(self._on_retime)
+        self.timeline.splitRequested.connect(self._on_split)
+        self.timeline.mergeRequested.connect(self._on_merge)
+        self.timeline.deleteRequested.connect(self._on_delete)
+        self.timeline.valueEdited.connect(lambda tier, ann, value: self.set_value(ann, value, tier))
+        self.timeline.childRequested.connect(self._on_create_child)
+        self.timeline.errorShown.connect(self.show_error)
         self.table.clicked.connect(self._on_table_clicked)
         self.tier_filter.currentIndexChanged.connect(self._apply_filter)
         self.text_filter.textChanged.connect(self._apply_filter)
@@ -155,7 +171,7 @@ class MainWindow(QMainWindow):
         from annotation.media_links import document_media
 
         self.media = document_media(self.store, doc_id)
-        from app.timeline import tier_rows
+        from annotation.tiers import tier_rows
 
         self._tiers = tier_rows(doc)
         self.timeline.set_tiers(self._tiers)
@@ -211,11 +227,17 @@ class MainWindow(QMainWindow):
         if problems:
             self.show_error("; ".join(problems))
 
-    def refresh(self, doc_id: int) -> None:
-        """Reload the document's annotations into the timeline and the table (after any edit)."""
+    def refresh(self, doc_id: int, touched: Touched | None = None) -> None:
+        """Show an edit: only the annotations it touched (``annotation.display``: milliseconds however big
+        the document), or the whole document again when not told what changed."""
         if doc_id != self.doc_id:
             return
-        self._show(document_display(self.store, doc_id))
+        if touched is None:
+            self._show(document_display(self.store, doc_id))
+            return
+        patch = segments_patch(self.store, doc_id, touched)
+        self.timeline.apply_patch(patch)
+        self.table_model.apply_patch(patch)
 
     def _show(self, display: dict[str, list[Segment]]) -> None:
         for row in self._tiers:
@@ -277,21 +299,12 @@ class MainWindow(QMainWindow):
         self._show_coding_keys()
 
     def edit_value(self) -> None:
-        """Type or pick a value for the selected annotation (the tier's vocabulary completes it)."""
-        from PySide6.QtWidgets import QInputDialog
-
-        idx = self.table.currentIndex()
-        if not idx.isValid():
+        """Type the selected annotation's value in place on the timeline (the tier's vocabulary completes it)."""
+        seg = self._edit_target()
+        if seg is None:
             self.show_error("select an annotation first (in the table or on the timeline)")
             return
-        seg = self.table_model.segment(self.table_filter.mapToSource(idx).row())
-        items = list(self._vocabulary(seg.tier_id))
-        current = items.index(seg.value) if seg.value in items else 0
-        if seg.value and seg.value not in items:
-            items.insert(0, seg.value)
-        value, ok = QInputDialog.getItem(self, "Value", f"{seg.tier_id}:", items or [seg.value], current, True)
-        if ok and value != seg.value:
-            self.set_value(seg.ann_id, value)
+        self.timeline.open_editor(seg.tier_id, seg.ann_id)
 
     def open_export_dialog(self) -> None:
         from app.export_dialog import ExportDialog
@@ -313,14 +326,75 @@ class MainWindow(QMainWindow):
     def _on_retime(self, tier: str, ann: str, start: int, end: int) -> None:
         self.push(SetAnnotationTimes(self.doc_id, ann, start, end))
 
-    def set_value(self, ann: str, value: str) -> None:
-        self.push(SetAnnotationValue(self.doc_id, ann, value))
+    def set_value(self, ann: str, value: str, tier: str | None = None) -> None:
+        """Give an annotation a value (with its vocabulary entry's id when ``tier`` has one for it)."""
+        row = self.timeline.tier_row(tier) if tier is not None else None
+        self.push(SetAnnotationValue(self.doc_id, ann, value, row.cve_id(value) if row is not None else None))
 
     def delete_selected(self) -> None:
         idx = self.table.currentIndex()
         if idx.isValid():
             seg = self.table_model.segment(self.table_filter.mapToSource(idx).row())
             self.push(DeleteAnnotation(self.doc_id, seg.ann_id))
+
+    # ---- split, merge, referring annotations (the timeline's menu, Alt+click, S and M) ---------------------
+
+    def _edit_target(self) -> Segment | None:
+        """The annotation selected on the timeline, else the table's current one (then selected on the
+        timeline too)."""
+        sel = self.timeline.selected()
+        seg = self.timeline.segment(*sel) if sel is not None and not self.table.hasFocus() else None
+        if seg is None:
+            idx = self.table.currentIndex()
+            if not idx.isValid():
+                return self.timeline.segment(*sel) if sel is not None else None
+            seg = self.table_model.segment(self.table_filter.mapToSource(idx).row())
+            self.timeline.set_selected(seg.tier_id, seg.ann_id)
+        return seg
+
+    def split_at_playhead(self) -> None:
+        """Split the selected annotation at the playhead (the frame boundary nearest it); with no selection
+        under the playhead, the coding tier's annotation there."""
+        at = self.timeline.snap(self.player.position_ms())
+        seg = self._edit_target()
+        if seg is None or not seg.start < at < seg.end:
+            tier = seg.tier_id if seg is not None else self.coding_tier.currentData()
+            seg = self.timeline.segment_at(tier, at) if tier else None
+        if seg is None or not seg.start < at < seg.end:
+            self.show_error(f"{format_time(at)}: no annotation to split at the playhead (select one under it)")
+            return
+        self._on_split(seg.tier_id, seg.ann_id, at)
+
+    def merge_with_next(self) -> None:
+        """Merge the selected annotation with the next one on its tier."""
+        seg = self._edit_target()
+        if seg is None:
+            self.show_error("select an annotation to merge with the next one")
+            return
+        nxt = self.timeline.next_segment(seg.tier_id, seg.ann_id)
+        if nxt is None:
+            self.show_error(f"annotation {seg.ann_id!r}: the last one on tier {seg.tier_id!r}, nothing to merge with")
+            return
+        self._on_merge(seg.tier_id, seg.ann_id, nxt.ann_id)
+
+    def _on_split(self, tier: str, ann: str, at: int) -> None:
+        if self.push(SplitAnnotation(self.doc_id, ann, at)):
+            self.timeline.set_selected(tier, ann)
+
+    def _on_merge(self, tier: str, first: str, second: str) -> None:
+        if self.push(MergeAnnotations(self.doc_id, first, second)):
+            self.timeline.set_selected(tier, first)
+            self._on_annotation_selected(tier, first)
+
+    def _on_delete(self, tier: str, ann: str) -> None:
+        if self.push(DeleteAnnotation(self.doc_id, ann)) and self.timeline.selected() == (tier, ann):
+            self.timeline.set_selected(None)
+
+    def _on_create_child(self, tier: str, parent: str) -> None:
+        """Make a referring annotation under ``parent`` and type its value in place."""
+        cmd = CreateReferringAnnotation(self.doc_id, tier, parent)
+        if self.push(cmd) and cmd.ann_id is not None:
+            self.timeline.open_editor(tier, cmd.ann_id)
 
     # ---- navigation ---------------------------------------------------------------------------------------
 
@@ -378,6 +452,8 @@ class MainWindow(QMainWindow):
             self._actions.append(a)
         self._action("Delete annotation", "Delete", self.delete_selected, e)
         self._action("Edit value…", "F2", self.edit_value, e)
+        self._action("Split annotation at playhead", "S", self.split_at_playhead, e)
+        self._action("Merge annotation with next", "M", self.merge_with_next, e)
         p = bar.addMenu("&Play")
         self._action("Play / pause", "Space", self.player.toggle, p)
         self._action("Next frame", "Right", lambda: self.player.step(1), p)
