@@ -168,7 +168,10 @@ class TimeSlotRow(Base):
     pos: Mapped[int] = mapped_column(Integer)
     slot_id: Mapped[str] = mapped_column(String(100))
     time_ms: Mapped[int | None] = mapped_column(Integer)
-    __table_args__ = (UniqueConstraint("document_id", "slot_id", name="uq_time_slot_doc_slot"),)
+    __table_args__ = (
+        UniqueConstraint("document_id", "slot_id", name="uq_time_slot_doc_slot"),
+        Index("ix_time_slot_doc_pos", "document_id", "pos"),
+    )
 
 
 class TierRow(Base):
@@ -227,6 +230,11 @@ class AnnotationRow(Base):
     __table_args__ = (
         UniqueConstraint("document_id", "ann_id", name="uq_annotation_doc_ann"),
         Index("ix_annotation_tier_pos", "tier_pk", "pos"),
+        # the foreign keys below are checked on every delete: without these, each check scans the table
+        Index("ix_annotation_doc_ref", "document_id", "ref"),
+        Index("ix_annotation_doc_prev", "document_id", "prev"),
+        Index("ix_annotation_doc_ts1", "document_id", "ts1"),
+        Index("ix_annotation_doc_ts2", "document_id", "ts2"),
         ForeignKeyConstraint(
             ["document_id", "ts1"],
             ["time_slot.document_id", "time_slot.slot_id"],
