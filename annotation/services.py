@@ -243,6 +243,43 @@ def relink_recording(store: Store, recording_id: int, search_dir: str | os.PathL
     raise NotFound(f"recording {recording_id}: no file with its SHA-256 under {search_dir}")
 
 
+def document_project(store: Store, doc_id: int) -> tuple[int | None, str | None]:
+    """The id and name of the project a document belongs to (directly, or through its recording), or
+    ``(None, None)`` when it belongs to none (or does not exist)."""
+    from annotation.store_models import Document
+
+    with store.session() as s:
+        d = s.get(Document, doc_id)
+        if d is None:
+            return None, None
+        pid = d.project_id
+        if pid is None and d.recording_id is not None:
+            rec = s.get(Recording, d.recording_id)
+            pid = rec.project_id if rec else None
+        p = s.get(Project, pid) if pid is not None else None
+        return (p.id, p.name) if p else (None, None)
+
+
+def tier_ids(store: Store, doc_id: int) -> set[str]:
+    """The ids of a document's tiers (empty when it does not exist)."""
+    from sqlalchemy import select
+
+    from annotation.store_models import TierRow
+
+    with store.session() as s:
+        return set(s.scalars(select(TierRow.tier_id).where(TierRow.document_id == doc_id)))
+
+
+def recording_of(store: Store, doc_id: int) -> tuple[int, str] | None:
+    """The id and file name of a document's recording, or None."""
+    from annotation.store_models import Document
+
+    with store.session() as s:
+        d = s.get(Document, doc_id)
+        rec = s.get(Recording, d.recording_id) if d is not None and d.recording_id else None
+        return (rec.id, rec.name) if rec else None
+
+
 def document_info(store: Store, doc_id: int) -> DocumentInfo:
     """One document's summary. Raises NotFound."""
     with store.session() as s:

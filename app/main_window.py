@@ -14,7 +14,6 @@ from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence, QUndoStack
 from PySide6.QtWidgets import (
     QComboBox,
-    QDialog,
     QFileDialog,
     QHBoxLayout,
     QHeaderView,
@@ -22,10 +21,9 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QMainWindow,
     QMessageBox,
-    QPushButton,
     QSplitter,
     QTableView,
-    QTextBrowser,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -42,7 +40,8 @@ from annotation.commands import (
 )
 from annotation.display import segments_patch
 from annotation.errors import AnnotationError
-from annotation.services import document_display, get_document
+from annotation.rapid_coding import RapidCoder
+from annotation.services import document_display, get_document, tier_ids
 from annotation.store import Store
 from annotation.store_models import Document
 from annotation.timing import Segment, document_segments
@@ -65,7 +64,7 @@ class MainWindow(QMainWindow):
         self.store = store
         self.doc_id = doc_id
         self.undo_stack = QUndoStack(self)
-        self._open: dict[str, int] = {}  # code key -> start ms of a segment being coded
+        self.coder = RapidCoder()  # segments being coded with the 1-9 keys
         self._frame_ms = 40.0
         self.media: list[Any] = []  # annotation.media_links.DocumentMedia of the open document
         self._waveforms = WaveformLoader(self)
@@ -121,7 +120,20 @@ class MainWindow(QMainWindow):
         main.setStretchFactor(0, 3)
         main.setStretchFactor(1, 2)
         main.setSizes([500, 360])
-        self.setCentralWidget(main)
+        self.tabs = QTabWidget()
+        self.tabs.setDocumentMode(True)
+        self.tabs.addTab(main, "Coding")
+        self.setCentralWidget(self.tabs)
+        from app.research_tabs import ResearchTabs
+
+        self.research = ResearchTabs(
+            self.tabs,
+            store,
+            selected=self._selected_annotation,
+            push=self.push,
+            play=self.play_span,
+            say=self.show_error,
+        )
         self.statusBar().addWidget(self.message, 1)
 
         self._actions: list[QAction] = []
@@ -171,6 +183,15 @@ class MainWindow(QMainWindow):
         from annotation.media_links import document_media
 
         self.media = document_media(self.store, doc_id)
+        self._lay_out(doc)
+        self.setWindowTitle(f"Frontdoor — {title}")
+        self._remember(title)
+        self.coder.clear()
+        self._load_media()
+        self._show(document_segments(doc))
+
+    def _lay_out(self, doc: Any) -> None:
+        """The document's tiers: timeline rows, filters, coding tiers, the research tabs."""
         from annotation.tiers import tier_rows
 
         self._tiers = tier_rows(doc)
@@ -188,42 +209,20 @@ class MainWindow(QMainWindow):
                 self.coding_tier.addItem(row.tier_id, row.tier_id)
         self.coding_tier.blockSignals(False)
         self._show_coding_keys()
-        self.setWindowTitle(f"Frontdoor — {title}")
-        self._remember(title)
-        self._open.clear()
-        self._load_media()
-        self._show(document_segments(doc))
+        self.research.set_document(self.doc_id, self._tiers)
 
     def _load_media(self) -> None:
-        """The primary medium into the player at its time origin, the others' sound alongside it; a medium
-        that cannot be found or played is named in the message bar, and the rest still open."""
-        from media_tools.errors import MediaError
+        from app.media_loader import load_media
 
-        problems = [m.problem for m in self.media if m.problem and not m.extracted_from]
-        primary = next((m for m in self.media if m.primary and m.path), None)
         self.timeline.set_waveform(None)
         self._waveforms.cancel()  # a waveform still coming for the previous document is dropped
+        primary, problems = load_media(self.player, self.media)
         if primary is not None and primary.path is not None:
-            try:
-                self.player.load(primary.path, primary.time_origin_ms)
-            except MediaError as exc:
-                problems.insert(0, str(exc))
-            else:
-                for m in self.media:
-                    if m.primary or m.path is None or m.extracted_from:
-                        continue
-                    try:
-                        self.player.add_follower(m.path, m.time_origin_ms)
-                    except MediaError as exc:
-                        problems.append(str(exc))
-                if self.player.duration_ms:
-                    self.timeline.set_duration(self.player.duration_ms)
-                if self.player.fps:
-                    self._frame_ms = 1000.0 / self.player.fps
-                    self.timeline.set_frame_ms(self._frame_ms)
-                self._waveforms.request(primary.path, primary.time_origin_ms)
-        if self.player.backend_error:
-            problems.insert(0, self.player.backend_error)
+            self.timeline.set_duration(self.player.duration_ms)
+            if self.player.fps:
+                self._frame_ms = 1000.0 / self.player.fps
+                self.timeline.set_frame_ms(self._frame_ms)
+            self._waveforms.request(primary.path, primary.time_origin_ms)
         if problems:
             self.show_error("; ".join(problems))
 
@@ -234,6 +233,11 @@ class MainWindow(QMainWindow):
             return
         if touched is None:
             self._show(document_display(self.store, doc_id))
+            return
+        if touched.tiers and not touched.tiers <= tier_ids(self.store, doc_id) & {r.tier_id for r in self._tiers}:
+            doc = get_document(self.store, doc_id)  # tiers came or went (a consensus and its undo)
+            self._lay_out(doc)
+            self._show(document_segments(doc))
             return
         patch = segments_patch(self.store, doc_id, touched)
         self.timeline.apply_patch(patch)
@@ -263,38 +267,18 @@ class MainWindow(QMainWindow):
         if tier is None or n > len(vocab):
             self.show_error(f"key {n}: the coding tier has no value {n}")
             return
-        value = vocab[n - 1]
-        now = self.player.position_ms()
-        frame = max(1, round(self._frame_ms))
-        key = f"{tier}:{n}"
-        if point:
-            self.push(CreateAnnotation(self.doc_id, tier, now, now + frame, value))
-            return
-        if key not in self._open:
-            # codes on one tier exclude each other: starting one ends the one still open at this moment
-            for other in [k for k in self._open if k.startswith(f"{tier}:")]:
-                self._close_code(other, now, frame)
-            self._open[key] = now
-            self.message.setText(f"coding {value!r} from {now / 1000:.3f} s: press {n} again to end")
-            return
-        start = self._open.pop(key)
-        end = now if now > start else start + frame
-        if self.push(CreateAnnotation(self.doc_id, tier, min(start, end), max(start, end), value)):
-            self.message.setText("")
-
-    def _close_code(self, key: str, now: int, frame: int) -> None:
-        tier, n = key.rsplit(":", 1)
-        vocab = self._vocabulary(tier)
-        start = self._open.pop(key)
-        end = now if now > start else start + frame
-        self.push(CreateAnnotation(self.doc_id, tier, start, end, vocab[int(n) - 1]))
+        now, frame = self.player.position_ms(), round(self._frame_ms)
+        edits, line = self.coder.press(self.doc_id, tier, n, vocab[n - 1], now, frame, point=point)
+        ok = all([self.push(cmd) for cmd in edits])
+        if ok:
+            self.message.setText(line)
 
     def _vocabulary(self, tier: str | None) -> tuple[str, ...]:
         return next((r.vocabulary for r in self._tiers if r.tier_id == tier), ())
 
     def _coding_tier_changed(self) -> None:
-        if self._open:
-            self._open.clear()
+        if self.coder.open:
+            self.coder.clear()
             self.message.setText("")
         self._show_coding_keys()
 
@@ -438,8 +422,12 @@ class MainWindow(QMainWindow):
         self._action("Consent review station…", "Ctrl+Shift+R", self.open_review_station, f)
         self._action("Search all documents…", "Ctrl+Shift+F", self.open_search, f)
         self._action("Relink media…", "Ctrl+Shift+L", self.relink_media, f)
-        self.recent_menu = f.addMenu("Open recent")
-        self.recent_menu.aboutToShow.connect(self._fill_recent)
+        from app.recent_menu import RecentMenu
+
+        self.recent_menu = RecentMenu(self.store.label, lambda: self.doc_id, self._exists, f)
+        self.recent_menu.openRequested.connect(lambda d: self.open_at(d, "", -1))
+        self.recent_menu.gone.connect(self.show_error)
+        f.addMenu(self.recent_menu)
         self._action("Quit", "Ctrl+Q", self.close, f)
         e = bar.addMenu("&Edit")
         undo = self.undo_stack.createUndoAction(self, "Undo")
@@ -475,28 +463,20 @@ class MainWindow(QMainWindow):
         v = bar.addMenu("&View")
         self._action("Zoom in", "Ctrl+=", lambda: self.timeline.zoom(2.0, self.player.position_ms()), v)
         self._action("Zoom out", "Ctrl+-", lambda: self.timeline.zoom(0.5, self.player.position_ms()), v)
+        self._action("Coding tab", "Alt+1", lambda: self.tabs.setCurrentIndex(0), v)
+        self._action("Referral records tab", "Alt+2", lambda: self.tabs.setCurrentIndex(1), v)
+        self._action("Analysis tab", "Alt+3", lambda: self.tabs.setCurrentIndex(2), v)
         self._action("Keyboard shortcuts", "F1", self.show_shortcuts, v)
 
     def shortcuts(self) -> list[tuple[str, str]]:
         return [(a.text(), a.shortcut().toString()) for a in self._actions if not a.shortcut().isEmpty()]
 
     def show_shortcuts(self) -> None:
-        d = QDialog(self)
-        d.setWindowTitle("Keyboard shortcuts")
-        view = QTextBrowser(d)
-        rows = "".join(f"<tr><td><b>{k}</b></td><td>{t}</td></tr>" for t, k in self.shortcuts())
-        view.setHtml(f"<table cellpadding=3>{rows}</table>")
-        change = QPushButton("Change shortcuts…", d)
+        from app.shortcuts_dialog import CheatSheet
 
-        def change_them() -> None:
-            d.close()
-            self.change_shortcuts()
-
-        change.clicked.connect(change_them)
-        lay = QVBoxLayout(d)
-        lay.addWidget(view)
-        lay.addWidget(change)
-        d.resize(420, 560)
+        d = CheatSheet(self.shortcuts(), self)
+        d.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        d.changeRequested.connect(self.change_shortcuts)
         d.show()
 
     def change_shortcuts(self) -> None:
@@ -529,32 +509,33 @@ class MainWindow(QMainWindow):
         seg: Segment = self.table_model.segment(self.table_filter.mapToSource(idx).row())
         return seg
 
-    def _project_id(self) -> int | None:
-        from annotation.store_models import Recording
-
-        with self.store.session() as s:
-            d = s.get(Document, self.doc_id)
-            if d is None:
-                return None
-            if d.project_id is not None:
-                return d.project_id
-            rec = s.get(Recording, d.recording_id) if d.recording_id else None
-            return rec.project_id if rec else None
-
     def _remember(self, title: str) -> None:
-        from annotation.store_models import Project
+        from annotation.services import document_project
         from app import prefs
 
-        pid = self._project_id()
+        prefs.remember_document(self.store.label, self.doc_id, title, document_project(self.store, self.doc_id)[1])
+
+    def _exists(self, doc_id: int) -> bool:
         with self.store.session() as s:
-            p = s.get(Project, pid) if pid is not None else None
-            project = p.name if p else None
-        prefs.remember_document(self.store.label, self.doc_id, title, project)
+            return s.get(Document, doc_id) is not None
+
+    def _selected_annotation(self) -> tuple[int, str] | None:
+        seg = self._selected_segment()
+        return None if seg is None else (self.doc_id, seg.ann_id)
+
+    def play_span(self, start_ms: int, end_ms: int) -> None:
+        """Show a span in the Coding tab, looping it (L stops the loop)."""
+        self.tabs.setCurrentIndex(0)
+        self.player.set_loop(start_ms, max(end_ms, start_ms + 1))
+        self.player.seek(start_ms)
+        self.player.play()
+        self.message.setText(f"playing {format_time(start_ms)} – {format_time(end_ms)} in a loop (L to stop)")
 
     def open_search(self) -> None:
+        from annotation.services import document_project
         from app.search_dialog import SearchDialog
 
-        d = SearchDialog(self.store, self._project_id(), self)
+        d = SearchDialog(self.store, document_project(self.store, self.doc_id)[0], self)
         d.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         d.openRequested.connect(self.open_at)
         d.show()
@@ -572,55 +553,24 @@ class MainWindow(QMainWindow):
                 self.table.selectRow(self.table_filter.mapFromSource(self.table_model.index(row, 0)).row())
                 break
 
-    def _fill_recent(self) -> None:
-        from app import prefs
-
-        self.recent_menu.clear()
-        entries = [e for e in prefs.recent_documents(self.store.label) if e.get("doc_id") != self.doc_id]
-        if not entries:
-            a = self.recent_menu.addAction("(none yet)")
-            a.setEnabled(False)
-            return
-        for i, e in enumerate(entries[:9], 1):
-            label = f"{e.get('project') or '—'}: {e.get('name')}"
-            a = self.recent_menu.addAction(f"&{i} {label}")
-            a.setShortcut(QKeySequence(f"Ctrl+Alt+{i}"))
-            a.triggered.connect(lambda _=False, d=int(e["doc_id"]): self._open_recent(d))
-
-    def _open_recent(self, doc_id: int) -> None:
-        from annotation.store_models import Document as Doc
-        from app import prefs
-
-        with self.store.session() as s:
-            exists = s.get(Doc, doc_id) is not None
-        if not exists:
-            prefs.forget_document(self.store.label, doc_id)
-            self.show_error(f"document {doc_id}: no longer in the store (removed from the recent list)")
-            return
-        self.open_at(doc_id, "", -1)
-
     def relink_media(self) -> None:
         """Find the recording's moved file by its SHA-256 under a folder the researcher picks."""
-        from annotation.services import relink_recording
-        from annotation.store_models import Recording
+        from annotation.services import recording_of, relink_recording
 
-        with self.store.session() as s:
-            d = s.get(Document, self.doc_id)
-            rec = s.get(Recording, d.recording_id) if d and d.recording_id else None
-            rec_id, name = (rec.id, rec.name) if rec else (None, None)
-        if rec_id is None:
+        rec = recording_of(self.store, self.doc_id)
+        if rec is None:
             self.show_error("this document has no recording to relink")
             return
-        folder = QFileDialog.getExistingDirectory(self, f"Find {name} under…")
+        folder = QFileDialog.getExistingDirectory(self, f"Find {rec[1]} under…")
         if not folder:
             return
         try:
-            path = relink_recording(self.store, rec_id, folder)
+            path = relink_recording(self.store, rec[0], folder)
         except AnnotationError as exc:
             self.show_error(str(exc))
             return
         self.load_document(self.doc_id)
-        self.message.setText(f"relinked {name}: {path}")
+        self.message.setText(f"relinked {rec[1]}: {path}")
 
     # ---- files --------------------------------------------------------------------------------------------
 

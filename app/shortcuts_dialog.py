@@ -7,7 +7,7 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QDialog,
@@ -15,8 +15,10 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QKeySequenceEdit,
     QLabel,
+    QPushButton,
     QTableWidget,
     QTableWidgetItem,
+    QTextBrowser,
     QVBoxLayout,
     QWidget,
 )
@@ -124,3 +126,26 @@ class ShortcutsDialog(QDialog):
     def _default(self, aid: str) -> str:
         a = next(a for a in self._actions if a.objectName() == aid)
         return str(a.property(DEFAULT) or "")
+
+
+class CheatSheet(QDialog):
+    """Every shortcut of the window at a glance (F1), with the way to change them."""
+
+    changeRequested = Signal()
+
+    def __init__(self, shortcuts: Sequence[tuple[str, str]], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Keyboard shortcuts")
+        view = QTextBrowser(self)
+        rows = "".join(f"<tr><td><b>{k}</b></td><td>{t}</td></tr>" for t, k in shortcuts)
+        view.setHtml(f"<table cellpadding=3>{rows}</table>")
+        change = QPushButton("Change shortcuts…", self)
+        change.clicked.connect(self._change)
+        lay = QVBoxLayout(self)
+        lay.addWidget(view)
+        lay.addWidget(change)
+        self.resize(420, 560)
+
+    def _change(self) -> None:
+        self.close()
+        self.changeRequested.emit()

@@ -194,7 +194,7 @@ def test_codes_on_one_tier_exclude_each_other(qtbot: object, coded_store: tuple[
     w.player.seek(3000)
     w.code_key(1)
     w.coding_tier.setCurrentIndex(w.coding_tier.findData("Referrer type"))
-    assert w._open == {} and w.message.text() == ""
+    assert w.coder.open == {} and w.message.text() == ""
 
 
 def test_shortcuts_stay_in_the_main_window(qtbot: object, coded_store: tuple[Store, int]) -> None:
@@ -212,5 +212,5 @@ def test_shortcuts_stay_in_the_main_window(qtbot: object, coded_store: tuple[Sto
     sheet.activateWindow()
     qtbot.waitUntil(lambda: QApplication.activeWindow() is sheet, timeout=3000)  # type: ignore[attr-defined]
     qtbot.keyClick(sheet, Qt.Key.Key_1)  # type: ignore[attr-defined]
-    assert w._open == {}
+    assert w.coder.open == {}
     assert "Export clips (consent gate)…" in dict(w.shortcuts())

@@ -125,7 +125,7 @@ def test_typing_a_value_in_place_with_the_vocabulary(qtbot: QtBot, coded_store: 
     editor = w.timeline.editor()
     assert editor is not None and editor.hasFocus()
     qtbot.keyClicks(editor, "gath")  # typing does not code or split: the keys go to the field
-    assert w._open == {} and len(_tier(store, doc, "Call phase")) == 1
+    assert w.coder.open == {} and len(_tier(store, doc, "Call phase")) == 1
     popup = editor.completer().popup()
     qtbot.keyClick(popup, Qt.Key.Key_Down)
     qtbot.keyClick(popup, Qt.Key.Key_Return)

@@ -1,0 +1,42 @@
+"""File > Open recent: the documents last opened from this store, numbered Ctrl+Alt+1-9; one that is gone
+from the store is dropped from the list when picked (and said so), never opened half-way."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtCore import Signal
+from PySide6.QtGui import QKeySequence
+from PySide6.QtWidgets import QMenu, QWidget
+
+from app import prefs
+
+
+class RecentMenu(QMenu):
+    openRequested = Signal(int)
+    gone = Signal(str)
+
+    def __init__(
+        self, store_label: str, current: Callable[[], int], exists: Callable[[int], bool], parent: QWidget | None
+    ) -> None:
+        super().__init__("Open recent", parent)
+        self._label, self._current, self._exists = store_label, current, exists
+        self.aboutToShow.connect(self.fill)
+
+    def fill(self) -> None:
+        self.clear()
+        entries = [e for e in prefs.recent_documents(self._label) if e.get("doc_id") != self._current()]
+        if not entries:
+            self.addAction("(none yet)").setEnabled(False)
+            return
+        for i, e in enumerate(entries[:9], 1):
+            a = self.addAction(f"&{i} {e.get('project') or '—'}: {e.get('name')}")
+            a.setShortcut(QKeySequence(f"Ctrl+Alt+{i}"))
+            a.triggered.connect(lambda _=False, d=int(e["doc_id"]): self._open(d))
+
+    def _open(self, doc_id: int) -> None:
+        if not self._exists(doc_id):
+            prefs.forget_document(self._label, doc_id)
+            self.gone.emit(f"document {doc_id}: no longer in the store (removed from the recent list)")
+            return
+        self.openRequested.emit(doc_id)

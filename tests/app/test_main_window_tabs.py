@@ -1,0 +1,95 @@
+"""The window's research tabs: referral records linked to what was coded, the report's sections, two coders
+compared (a disagreement played in the Coding tab) and a consensus tier that appears on the timeline and
+goes again on undo; a document outside any project says so."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("FRONTDOOR_NO_AUDIO", "1")
+
+from PySide6.QtWidgets import QComboBox, QLabel, QLineEdit
+from pytestqt.qtbot import QtBot
+
+from annotation.record_sample import store_sample
+from annotation.records import list_records, record_segments
+from annotation.services import document_display, new_document
+from annotation.store import Store
+from app.main_window import MainWindow
+from tests.annotation.test_consensus import CODER_A, CODER_B, _doc
+
+
+def _trigger(w: MainWindow, text: str) -> None:
+    (a,) = [a for a in w._actions if a.text() == text]
+    a.trigger()
+
+
+def test_records_are_linked_to_the_annotation_selected_in_coding(qtbot: QtBot, store: Store) -> None:
+    sample = store_sample(store, "Sample", n=40, coded_documents=1)
+    doc = sample.documents[0]
+    w = MainWindow(store, doc)
+    qtbot.addWidget(w)
+    w.table.selectRow(0)
+    seg = w._selected_segment()
+    assert seg is not None
+    _trigger(w, "Referral records tab")
+    assert w.tabs.currentIndex() == 1
+    view = w.research.records
+    assert view is not None and view.table.rowCount() == len(list_records(store, "Sample")) == 40
+    view.table.selectRow(3)
+    rid = view.rows[3].id
+    view.link_button.click()
+    assert [(s.document_id, s.ann_id) for s in record_segments(store, rid)][-1] == (doc, seg.ann_id)
+
+
+def test_the_analysis_tab_and_a_consensus_on_the_timeline(qtbot: QtBot, store: Store) -> None:
+    doc = _doc(store, {"Coder A": CODER_A, "Coder B": CODER_B})
+    w = MainWindow(store, doc)
+    qtbot.addWidget(w)
+    rows_before = [r.tier_id for r in w._tiers]
+    _trigger(w, "Analysis tab")
+    page = w.research.analysis_page
+    assert page.view is None and "belongs to no project" in page.none.text()  # the report is per project
+    ag = w.research.agreement
+    assert {"Coder A", "Coder B"} <= {ag.tier_a.itemText(i) for i in range(ag.tier_a.count())}
+    ag.tier_a.setCurrentText("Coder A")
+    ag.tier_b.setCurrentText("Coder B")
+    assert ag.compare() and ag.list.rowCount() == 4
+    ag.list.cellDoubleClicked.emit(1, 0)  # played in the Coding tab, looping
+    d = ag.comparison.disagreements[1]
+    assert w.tabs.currentIndex() == 0 and w.player.loop == (d.start, d.end)
+    w.player.pause()
+    for i in range(4):
+        take = ag.list.cellWidget(i, 5)
+        assert isinstance(take, QComboBox)
+        take.setCurrentIndex(1)
+        note = ag.list.cellWidget(i, 6)
+        assert isinstance(note, QLineEdit)
+        note.setText("settled at the coders' meeting")
+    assert ag.build("Consensus")
+    new_rows = [r.tier_id for r in w._tiers if r.tier_id not in rows_before]
+    assert new_rows[:2] == ["Consensus", "Consensus rationale"]  # laid out again: the tiers came
+    assert len(w.timeline.segments_in("Consensus", 0, 60_000)) == len(document_display(store, doc)["Consensus"])
+    w.undo_stack.undo()
+    assert "Consensus" not in [r.tier_id for r in w._tiers]
+    assert "Consensus" not in document_display(store, doc)
+    w.undo_stack.redo()
+    assert "Consensus" in [r.tier_id for r in w._tiers]
+
+
+def test_a_document_in_a_project_shows_its_report(qtbot: QtBot, store: Store) -> None:
+    sample = store_sample(store, "Sample", n=60, coded_documents=1)
+    w = MainWindow(store, sample.documents[0])
+    qtbot.addWidget(w)
+    _trigger(w, "Analysis tab")
+    analysis = w.research.analysis
+    assert analysis is not None
+    with qtbot.waitSignal(analysis.report.shown, timeout=60_000):
+        pass
+    titles = [lbl.text() for lbl in analysis.report.body.findChildren(QLabel)]
+    assert any("referred" in t.lower() for t in titles)
+    # another document outside the project: the tabs follow it
+    other = new_document(store, "referral", name="loose")
+    w.open_at(other, "", -1)
+    assert w.research.project is None and w.research.analysis_page.view is None
