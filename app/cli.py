@@ -283,7 +283,8 @@ def cmd_app(args: argparse.Namespace) -> int:
             "frontdoor: libvlc not found: video plays as stills only "
             "(apt-get install libvlc5 vlc-plugin-base vlc-plugin-video-output)\n"
         )
-    return run_app(store, doc, screenshot=args.screenshot)
+    delay = 8000 if args.tab == "analysis" else 2500  # the report is computed on a worker first
+    return run_app(store, doc, screenshot=args.screenshot, tab=args.tab, delay_ms=delay)
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
@@ -489,6 +490,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--project")
     s.add_argument("--doc", type=_doc_id)
     s.add_argument("--screenshot", metavar="PNG", help="save the window once loaded, then exit")
+    s.add_argument("--tab", choices=["coding", "records", "analysis"], default="coding", help="the tab to show")
 
     from app.cli_consent import add_consent_parsers
     from app.cli_media import add_media_parser

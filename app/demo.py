@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 from annotation.commands import CreateAnnotation
 from annotation.services import (
@@ -105,6 +106,29 @@ def _demo_export(store: Store, folder: Path) -> list[str]:
     return lines
 
 
+def _demo_research(store: Store, folder: Path) -> tuple[int, Path]:
+    """A synthetic sample of referral records (two periods) and the report on them and the coded demo call."""
+    from annotation.record_sample import store_sample
+    from annotation.report import build_report
+
+    store_sample(store, DEMO_PROJECT, n=400, coded_documents=0)  # stores nothing twice on a re-run
+    rows = _records(store)
+    periods = sorted({r.period for r in rows})
+    out = folder / "report" / "report.html"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if len(periods) >= 2:
+        build_report(store, DEMO_PROJECT, out, period=periods[0], compare=periods[-1], pdf=True)
+    else:
+        build_report(store, DEMO_PROJECT, out, pdf=True)
+    return len(rows), out
+
+
+def _records(store: Store) -> list[Any]:
+    from annotation.records import list_records
+
+    return list(list_records(store, DEMO_PROJECT))
+
+
 def run_demo(db: str | None = None, open_app: bool = True) -> int:
     folder = user_data_dir() / "demo"
     folder.mkdir(parents=True, exist_ok=True)
@@ -145,11 +169,14 @@ def run_demo(db: str | None = None, open_app: bool = True) -> int:
         rec_id = s.get(Document, doc_id).recording_id  # type: ignore[union-attr]
     _demo_consent(store, doc_id, rec_id)
     gate = _demo_export(store, folder)
+    records, report = _demo_research(store, folder)
     print(f"recording:  {media}")
     print(f"ELAN file:  {eaf}  (open it in ELAN 6)")
     print(f"table:      {tsv}")
     for line in gate:
         print(line)
+    print(f"records:    {records} sampled referral records (synthetic, no identifiers): frontdoor records list")
+    print(f"report:     {report}  (and its PDF; the numbers behind each plot beside it)")
     print("consent:    frontdoor consent status   (the export gate: frontdoor export-clips --help)")
     print(f"next:       frontdoor show {doc_id} --annotations")
     if open_app and _has_display():

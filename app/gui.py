@@ -90,7 +90,12 @@ def backup_on_start(store: Store) -> None:
         sys.stderr.write(f"frontdoor: warning: no backup on start: {exc}\n")
 
 
-def run_app(store: Store, doc_id: int, *, screenshot: str | None = None, delay_ms: int = 2500) -> int:
+TABS = ("coding", "records", "analysis")
+
+
+def run_app(
+    store: Store, doc_id: int, *, screenshot: str | None = None, delay_ms: int = 2500, tab: str = "coding"
+) -> int:
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
@@ -103,6 +108,7 @@ def run_app(store: Store, doc_id: int, *, screenshot: str | None = None, delay_m
     window = MainWindow(store, doc_id)
     window.resize(1400, 860)
     window.show()
+    window.tabs.setCurrentIndex(TABS.index(tab))
     if screenshot:
 
         def shoot() -> None:

@@ -94,8 +94,14 @@ def test_demo_runs_headless(
     doc = read_eaf(tmp_path / "demo" / "duty-room-demo.eaf")
     assert doc.annotation_count() == 17
     assert doc.media[0]["MEDIA_URL"] == media.resolve().as_uri()
+    # the research part: synthetic referral records and the report on them and the coded call
+    assert "records:    400 sampled referral records" in out
+    report = tmp_path / "demo" / "report" / "report.html"
+    assert report.is_file() and report.with_suffix(".pdf").is_file()
+    assert "Laming" in report.read_text(encoding="utf-8")
     assert main(["demo", "--headless"]) == 0
-    assert "reusing it" in capsys.readouterr().out
+    again = capsys.readouterr().out
+    assert "reusing it" in again and "records:    400 sampled" in again  # nothing stored twice
 
 
 def test_doctor_names_ffmpeg_and_the_database(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
