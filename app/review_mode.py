@@ -485,12 +485,35 @@ def start_station(
     """
     w = ReviewWindow(store, participant_ref, project=project)
     _open_stations.append(w)
-    if hide is not None:
-        hide.hide()
-        w.finished.connect(hide.show)
+    hidden = _hand_over(w, hide)
+    w.finished.connect(lambda: _take_back(hidden))
     w.showFullScreen()
     w.activateWindow()
     return w
+
+
+def _hand_over(station: ReviewWindow, main: QWidget | None) -> list[QWidget]:
+    """Hide every other window of the app, ``main`` first, and pause the players in them: the station must
+    show and play nothing of the researcher's session. A dialog the main window has open (search results over
+    every document, the export plan naming who withheld, the cheat sheet with its way to the shortcuts) is a
+    window of its own that hiding the main window leaves on screen, and a recording playing in the main window
+    goes on sounding when it is hidden. Returns the windows to show again, in order."""
+    from app.player import PlayerWidget
+
+    others = [x for x in QApplication.topLevelWidgets() if x.isVisible() and not isinstance(x, ReviewWindow)]
+    windows = ([main] if main is not None else []) + [x for x in others if x is not main]
+    for win in windows:
+        for player in win.findChildren(PlayerWidget):
+            player.pause()
+        win.hide()
+    return windows
+
+
+def _take_back(windows: list[QWidget]) -> None:
+    """Show again the windows ``_hand_over`` hid (those still there), the main window first."""
+    for win in windows:
+        with contextlib.suppress(RuntimeError):  # a dialog deleted meanwhile
+            win.show()
 
 
 def ask_and_start_station(window: QWidget, store: Store, doc_id: int, on_error: Any) -> ReviewWindow | None:

@@ -270,3 +270,38 @@ def test_the_main_window_hands_over_and_gets_the_screen_back(
     with qtbot.waitSignal(w.finished, timeout=10_000):  # type: ignore[attr-defined]
         _leave(qtbot, w, SECRET)
     assert main.isVisible()
+
+
+def test_the_station_hides_every_window_of_the_session_and_silences_its_player(
+    qtbot: object, station: Station, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Dialogs the main window has open are windows of their own: hiding the main window left them on screen
+    (the export plan names who withheld, the search lists every document's values), and the recording the
+    researcher was playing went on sounding under the station."""
+    from PySide6.QtWidgets import QInputDialog
+
+    from app.main_window import MainWindow
+    from app.review_mode import ReviewWindow
+
+    main = MainWindow(station.store, station.doc)
+    qtbot.addWidget(main)  # type: ignore[attr-defined]
+    main.show()
+    qtbot.waitExposed(main)  # type: ignore[attr-defined]
+    main.open_search()
+    main.open_export_dialog()
+    main.show_shortcuts()
+    main.player.play()
+    assert main.player.is_playing()
+    dialogs = [x for x in QApplication.topLevelWidgets() if x.isVisible() and x is not main]
+    assert {d.windowTitle() for d in dialogs} == {"Search all documents", "Export clips", "Keyboard shortcuts"}
+    monkeypatch.setattr(QInputDialog, "getItem", staticmethod(lambda *a, **k: (ME, True)))
+    main.open_review_station()
+    (w,) = [x for x in QApplication.topLevelWidgets() if isinstance(x, ReviewWindow) and x.isVisible()]
+    qtbot.addWidget(w, before_close_func=_let_go)  # type: ignore[attr-defined]
+    assert [x.windowTitle() for x in QApplication.topLevelWidgets() if x.isVisible() and x is not w] == []
+    assert not main.player.is_playing()
+    _wait_preview(qtbot, w)
+    w.request_leave()
+    with qtbot.waitSignal(w.finished, timeout=10_000):  # type: ignore[attr-defined]
+        _leave(qtbot, w, SECRET)
+    assert main.isVisible() and all(d.isVisible() for d in dialogs)
