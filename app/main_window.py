@@ -137,6 +137,7 @@ class MainWindow(QMainWindow):
         self.statusBar().addWidget(self.message, 1)
 
         self._actions: list[QAction] = []
+        self._coding_actions: list[QAction] = []  # enabled only while the Coding tab is shown
         self._build_actions()
         from app.shortcuts_dialog import apply_overrides, register
         from app.transport import TransportBar
@@ -166,6 +167,7 @@ class MainWindow(QMainWindow):
         self.tier_filter.currentIndexChanged.connect(self._apply_filter)
         self.text_filter.textChanged.connect(self._apply_filter)
         self.coding_tier.currentIndexChanged.connect(self._coding_tier_changed)
+        self.tabs.currentChanged.connect(self._on_tab)
         self.load_document(doc_id)
         # keys code and steer from the start (a text field that has the focus takes its own keys)
         self.timeline.setFocus()
@@ -403,7 +405,9 @@ class MainWindow(QMainWindow):
 
     # ---- actions ----------------------------------------------------------------------------------------
 
-    def _action(self, text: str, keys: str | QKeySequence.StandardKey, slot: Any, menu: Any) -> QAction:
+    def _action(
+        self, text: str, keys: str | QKeySequence.StandardKey, slot: Any, menu: Any, *, coding: bool = False
+    ) -> QAction:
         a = QAction(text, self)
         a.setShortcut(QKeySequence(keys))
         a.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
@@ -411,7 +415,16 @@ class MainWindow(QMainWindow):
         menu.addAction(a)
         self.addAction(a)
         self._actions.append(a)
+        if coding:
+            self._coding_actions.append(a)
         return a
+
+    def _on_tab(self, index: int) -> None:
+        """The Coding tab's actions work only while it is shown: their keys (digits, S, M, Delete, Space, the
+        arrows) belong to the Referral records and Analysis tabs' own tables, lists and buttons there, and
+        would otherwise code, split, delete or play in the Coding tab out of sight."""
+        for a in self._coding_actions:
+            a.setEnabled(index == 0)
 
     def _build_actions(self) -> None:
         bar = self.menuBar()
@@ -438,31 +451,39 @@ class MainWindow(QMainWindow):
             e.addAction(a)
             self.addAction(a)
             self._actions.append(a)
-        self._action("Delete annotation", "Delete", self.delete_selected, e)
-        self._action("Edit value…", "F2", self.edit_value, e)
-        self._action("Split annotation at playhead", "S", self.split_at_playhead, e)
-        self._action("Merge annotation with next", "M", self.merge_with_next, e)
+        self._action("Delete annotation", "Delete", self.delete_selected, e, coding=True)
+        self._action("Edit value…", "F2", self.edit_value, e, coding=True)
+        self._action("Split annotation at playhead", "S", self.split_at_playhead, e, coding=True)
+        self._action("Merge annotation with next", "M", self.merge_with_next, e, coding=True)
         p = bar.addMenu("&Play")
-        self._action("Play / pause", "Space", self.player.toggle, p)
-        self._action("Next frame", "Right", lambda: self.player.step(1), p)
-        self._action("Previous frame", "Left", lambda: self.player.step(-1), p)
-        self._action("Forward 1 s", "Shift+Right", lambda: self.player.jump(1000), p)
-        self._action("Back 1 s", "Shift+Left", lambda: self.player.jump(-1000), p)
-        self._action("Forward 5 s", "Ctrl+Right", lambda: self.player.jump(5000), p)
-        self._action("Back 5 s", "Ctrl+Left", lambda: self.player.jump(-5000), p)
-        self._action("Faster", "]", lambda: self.player.set_rate(self.player.rate * 1.25), p)
-        self._action("Slower", "[", lambda: self.player.set_rate(self.player.rate / 1.25), p)
-        self._action("Normal speed", "=", lambda: self.player.set_rate(1.0), p)
-        self._action("Loop selection", "L", self.toggle_loop, p)
-        self._action("Volume up", "Ctrl+Up", lambda: self.player.set_volume(self.player.volume + 10), p)
-        self._action("Volume down", "Ctrl+Down", lambda: self.player.set_volume(self.player.volume - 10), p)
+        self._action("Play / pause", "Space", self.player.toggle, p, coding=True)
+        self._action("Next frame", "Right", lambda: self.player.step(1), p, coding=True)
+        self._action("Previous frame", "Left", lambda: self.player.step(-1), p, coding=True)
+        self._action("Forward 1 s", "Shift+Right", lambda: self.player.jump(1000), p, coding=True)
+        self._action("Back 1 s", "Shift+Left", lambda: self.player.jump(-1000), p, coding=True)
+        self._action("Forward 5 s", "Ctrl+Right", lambda: self.player.jump(5000), p, coding=True)
+        self._action("Back 5 s", "Ctrl+Left", lambda: self.player.jump(-5000), p, coding=True)
+        self._action("Faster", "]", lambda: self.player.set_rate(self.player.rate * 1.25), p, coding=True)
+        self._action("Slower", "[", lambda: self.player.set_rate(self.player.rate / 1.25), p, coding=True)
+        self._action("Normal speed", "=", lambda: self.player.set_rate(1.0), p, coding=True)
+        self._action("Loop selection", "L", self.toggle_loop, p, coding=True)
+        self._action("Volume up", "Ctrl+Up", lambda: self.player.set_volume(self.player.volume + 10), p, coding=True)
+        self._action(
+            "Volume down", "Ctrl+Down", lambda: self.player.set_volume(self.player.volume - 10), p, coding=True
+        )
         c = bar.addMenu("&Code")
         for i, k in enumerate(CODE_KEYS, 1):
-            self._action(f"Code value {i} (start / end)", k, lambda _=False, i=i: self.code_key(i), c)
-            self._action(f"Point event, value {i}", f"Shift+{k}", lambda _=False, i=i: self.code_key(i, point=True), c)
+            self._action(f"Code value {i} (start / end)", k, lambda _=False, i=i: self.code_key(i), c, coding=True)
+            self._action(
+                f"Point event, value {i}",
+                f"Shift+{k}",
+                lambda _=False, i=i: self.code_key(i, point=True),
+                c,
+                coding=True,
+            )
         v = bar.addMenu("&View")
-        self._action("Zoom in", "Ctrl+=", lambda: self.timeline.zoom(2.0, self.player.position_ms()), v)
-        self._action("Zoom out", "Ctrl+-", lambda: self.timeline.zoom(0.5, self.player.position_ms()), v)
+        self._action("Zoom in", "Ctrl+=", lambda: self.timeline.zoom(2.0, self.player.position_ms()), v, coding=True)
+        self._action("Zoom out", "Ctrl+-", lambda: self.timeline.zoom(0.5, self.player.position_ms()), v, coding=True)
         self._action("Coding tab", "Alt+1", lambda: self.tabs.setCurrentIndex(0), v)
         self._action("Referral records tab", "Alt+2", lambda: self.tabs.setCurrentIndex(1), v)
         self._action("Analysis tab", "Alt+3", lambda: self.tabs.setCurrentIndex(2), v)

@@ -93,3 +93,41 @@ def test_a_document_in_a_project_shows_its_report(qtbot: QtBot, store: Store) ->
     other = new_document(store, "referral", name="loose")
     w.open_at(other, "", -1)
     assert w.research.project is None and w.research.analysis_page.view is None
+
+
+def test_the_coding_keys_do_nothing_in_the_other_tabs(qtbot: QtBot, store: Store) -> None:
+    """Keys typed in the Referral records tab's table and buttons went to the Coding tab's actions out of
+    sight: 1 1 coded a segment, Delete deleted the annotation selected in Coding, S and M split and merged,
+    Space played the video instead of pressing the button that had the focus."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QApplication
+
+    sample = store_sample(store, "Sample", n=10, coded_documents=1)
+    doc = sample.documents[0]
+    w = MainWindow(store, doc)
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitExposed(w)
+    w.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is w, timeout=3000)
+    w.coding_tier.setCurrentIndex(0)
+    w.table.selectRow(0)
+    before = document_display(store, doc)
+    _trigger(w, "Referral records tab")
+    view = w.research.records
+    assert view is not None
+    view.table.setFocus()
+    view.table.selectRow(2)
+    for key in (Qt.Key.Key_1, Qt.Key.Key_1, Qt.Key.Key_Delete, Qt.Key.Key_S, Qt.Key.Key_M, Qt.Key.Key_Space):
+        qtbot.keyClick(view.table, key)
+    view.new_button.setFocus()
+    with qtbot.waitSignal(view.new_button.clicked, timeout=1000):
+        qtbot.keyClick(view.new_button, Qt.Key.Key_Space)  # the focused button is pressed
+    assert w.undo_stack.count() == 0 and not w.player.is_playing()
+    assert document_display(store, doc) == before
+    # back in Coding the keys work again
+    _trigger(w, "Coding tab")
+    w.timeline.setFocus()
+    w.player.seek(500)
+    qtbot.keyClick(w.timeline, Qt.Key.Key_1, Qt.KeyboardModifier.ShiftModifier)
+    assert w.undo_stack.count() == 1
