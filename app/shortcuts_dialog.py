@@ -44,14 +44,22 @@ def register(action: QAction) -> None:
 
 def apply_overrides(actions: Sequence[QAction], overrides: dict[str, str] | None = None) -> list[str]:
     """Set each action's shortcut from the saved preferences; returns the ids that named no action (kept,
-    for a later version that has them) — an override that would clash with another action is skipped."""
+    for a later version that has them) — an override that would clash with another action is skipped.
+
+    Skipping one can make another clash (an override on L, and one on K that a new action's default K now
+    takes, goes back to its default L), so overrides are given up until no key is left on two actions."""
     overrides = prefs.shortcut_overrides() if overrides is None else overrides
     by_id = {a.objectName(): a for a in actions}
-    wanted = {a.objectName(): overrides.get(a.objectName(), str(a.property(DEFAULT) or "")) for a in actions}
-    clashes = {k for k, n in Counter(v for v in wanted.values() if v).items() if n > 1}
+    default = {aid: str(a.property(DEFAULT) or "") for aid, a in by_id.items()}
+    wanted = {aid: overrides.get(aid, default[aid]) for aid in by_id}
+    while True:
+        clashes = {k for k, n in Counter(v for v in wanted.values() if v).items() if n > 1}
+        given_up = [aid for aid, key in wanted.items() if key in clashes and key != default[aid]]
+        if not given_up:
+            break
+        for aid in given_up:  # each at most once: it then has its default
+            wanted[aid] = default[aid]
     for aid, key in wanted.items():
-        if key in clashes and aid in overrides:
-            key = str(by_id[aid].property(DEFAULT) or "")
         by_id[aid].setShortcut(QKeySequence.fromString(key, PORTABLE))
     return [k for k in overrides if k not in by_id]
 

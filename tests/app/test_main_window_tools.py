@@ -173,3 +173,26 @@ def test_relink_a_moved_recording_from_the_window(
     w.relink_media()
     assert w.player.path == str(moved.resolve())
     assert w.message.text().startswith("relinked duty room.mp4")
+
+
+def test_saved_shortcuts_that_clash_with_a_later_default_never_leave_two_actions_on_one_key(qtbot: QtBot) -> None:
+    """Saved by a version without the "Keyframe" action: split on L and loop on K. The new default K takes K
+    back from loop, whose default L was split's override: split and loop both ended up on L."""
+    from PySide6.QtGui import QAction
+    from PySide6.QtWidgets import QWidget
+
+    from app.shortcuts_dialog import apply_overrides, register
+
+    owner = QWidget()
+    qtbot.addWidget(owner)
+    actions = []
+    for text, key in (("Split annotation at playhead", "S"), ("Loop selection", "L"), ("Keyframe", "K")):
+        a = QAction(text, owner)
+        a.setShortcut(QKeySequence(key))
+        register(a)
+        actions.append(a)
+    apply_overrides(actions, {"split-annotation-at-playhead": "L", "loop-selection": "K"})
+    keys = [a.shortcut().toString() for a in actions]
+    assert keys == ["S", "L", "K"]  # every override given up that had to be, each action on a key of its own
+    apply_overrides(actions, {"split-annotation-at-playhead": "X", "loop-selection": "K"})
+    assert [a.shortcut().toString() for a in actions] == ["X", "L", "K"]  # an override that clashes with nothing stays
