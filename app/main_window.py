@@ -219,7 +219,9 @@ class MainWindow(QMainWindow):
         self.timeline.set_waveform(None)
         self._waveforms.cancel()  # a waveform still coming for the previous document is dropped
         primary, problems = load_media(self.player, self.media)
+        self.timeline.set_snap(None)
         if primary is not None and primary.path is not None:
+            self.timeline.set_snap(self.player.nearest_frame_ms)  # frames as the video has them
             self.timeline.set_duration(self.player.duration_ms)
             if self.player.fps:
                 self._frame_ms = 1000.0 / self.player.fps

@@ -292,6 +292,21 @@ class PlayerWidget(QWidget):
         """The first millisecond at which frame ``index`` is shown."""
         return self._times.start_ms(index) - self._origin if self._times else 0
 
+    def nearest_frame_ms(self, ms: float) -> int:
+        """The frame boundary nearest document time ``ms`` (not before 0), from the video's real frame times:
+        with a time origin that is not a whole number of frames, or variable-frame-rate video, frames do not
+        start at multiples of the frame duration in document time. ``ms`` rounded when nothing is loaded."""
+        if self._times is None:
+            return max(0, round(ms))
+        t = ms + self._origin
+        i = self._times.index_at(t)
+        here = self._times.start_ms(i)
+        if i + 1 < self._times.count:
+            after = self._times.start_ms(i + 1)
+            if after - t < t - here:
+                here = after
+        return max(0, here - self._origin)
+
     def still_image(self) -> QImage | None:
         """The still laid over the video (or last laid over it), at the source's size up to 1920 wide."""
         return self._view.image

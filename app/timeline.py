@@ -19,7 +19,7 @@ cost a ``drawText`` each, at most a few dozen per row. The waveform is a bitmap 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -222,6 +222,7 @@ class TimelineView(QGraphicsView):
         self._peaks: Peaks | None = None
         self._playhead = 0.0
         self._frame_ms = 40.0
+        self._snap: Callable[[float], int] | None = None
         self._follow = follow
         self._selected: tuple[str, str] | None = None
         self._drag: _Drag | None = None
@@ -369,8 +370,14 @@ class TimelineView(QGraphicsView):
     def scroll_to(self, start_ms: float) -> None:
         self._set_view(float(start_ms), self._span)
 
+    def set_snap(self, snap: Callable[[float], int] | None) -> None:
+        """Where frames really start (the player's ``nearest_frame_ms``); None: every frame duration from 0."""
+        self._snap = snap
+
     def snap(self, ms: float) -> int:
         """The frame boundary nearest ``ms``."""
+        if self._snap is not None:
+            return self._snap(ms)
         if self._frame_ms <= 0:
             return round(ms)
         return round(round(ms / self._frame_ms) * self._frame_ms)

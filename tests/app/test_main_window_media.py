@@ -65,3 +65,34 @@ def test_the_window_plays_every_medium_at_its_origin(qtbot: QtBot, session: tupl
     whole = peaks(w.player.path)
     assert w.timeline._peaks.duration_ms == whole.duration_ms - 1000
     assert (w.timeline._peaks.mins == whole.mins[200:]).all()  # 200 buckets a second: 1 s dropped
+
+
+def test_edits_snap_to_the_frames_of_the_video_at_a_time_origin_between_frames(
+    qtbot: QtBot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """TIME_ORIGIN 1010 ms into a 25 fps video: frames start at 30, 70, 110 ... ms of document time, not at
+    multiples of 40. Split at the playhead on a frame used to cut 10 ms into that frame (at 1040, with the
+    playhead's frame 51 starting at 1030), so the frame on screen still belonged to the first half."""
+    from annotation.commands import CreateAnnotation
+    from annotation.services import document_display
+    from app.main_window import MainWindow
+
+    monkeypatch.setenv("FRONTDOOR_CACHE", str(tmp_path / "cache"))
+    video = make_coded_recording(tmp_path / "camera.mp4", seconds=4)
+    eaf = tmp_path / "session.eaf"
+    eaf.write_text(EAF.replace('TIME_ORIGIN="1000"', 'TIME_ORIGIN="1010"'), "utf-8")
+    store = open_store(sqlite_url(tmp_path / "store.sqlite"))
+    doc = import_file(store, eaf, recording_id=add_recording(store, ensure_project(store, "Study"), video)).doc_id
+    w = MainWindow(store, doc)
+    qtbot.addWidget(w)
+    p = w.player
+    assert p.origin_ms == 1010
+    p.seek(1000)
+    p.step(1)
+    frame = p.frame_at_position()
+    assert p.position_ms() == p.frame_start_ms(frame) == 1030
+    assert w.push(CreateAnnotation(doc, "Phase", 0, 3000, "x"))
+    w.table.selectRow(0)
+    w.split_at_playhead()
+    assert [(s.start, s.end) for s in document_display(store, doc)["Phase"]] == [(0, 1030), (1030, 3000)]
+    assert w.timeline.snap(1045) == 1030 and w.timeline.snap(1055) == 1070 and w.timeline.snap(2) == 0
