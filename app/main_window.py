@@ -320,10 +320,11 @@ class MainWindow(QMainWindow):
         self.push(SetAnnotationValue(self.doc_id, ann, value, row.cve_id(value) if row is not None else None))
 
     def delete_selected(self) -> None:
-        idx = self.table.currentIndex()
-        if idx.isValid():
-            seg = self.table_model.segment(self.table_filter.mapToSource(idx).row())
-            self.push(DeleteAnnotation(self.doc_id, seg.ann_id))
+        """Delete the selected annotation: the one split, merged and edited by S, M and F2 (the timeline's
+        selection, else the table's), never a row the table's filter keeps out of sight."""
+        seg = self._edit_target()
+        if seg is not None:
+            self._on_delete(seg.tier_id, seg.ann_id)
 
     # ---- split, merge, referring annotations (the timeline's menu, Alt+click, S and M) ---------------------
 
@@ -526,11 +527,8 @@ class MainWindow(QMainWindow):
         self.message.setText(f"looping {format_time(seg.start)} – {format_time(seg.end)} (L to stop)")
 
     def _selected_segment(self) -> Segment | None:
-        idx = self.table.currentIndex()
-        if not idx.isValid():
-            return None
-        seg: Segment = self.table_model.segment(self.table_filter.mapToSource(idx).row())
-        return seg
+        """The annotation L loops and a referral record is linked to: the one the edit keys act on."""
+        return self._edit_target()
 
     def _remember(self, title: str) -> None:
         from annotation.services import document_project

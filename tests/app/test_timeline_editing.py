@@ -228,3 +228,26 @@ def test_an_edit_refreshes_only_the_tiers_and_rows_it_touched(
         assert w.timeline.segments_in("Concern", 0, 6000) == concern_segments
         rows = [w.table_model.segment(i) for i in range(w.table_model.rowCount())]
         assert rows == sorted((s for segs in full.values() for s in segs), key=lambda s: (s.start, s.tier_id, s.end))
+
+
+def test_delete_loop_and_link_act_on_the_annotation_selected_on_the_timeline(
+    qtbot: QtBot, coded_store: tuple[Store, int]
+) -> None:
+    """With the table filtered to another tier, an annotation clicked on the timeline is selected there but
+    has no row in the table: Delete deleted the table's current row instead (and L looped it, and a record
+    was linked to it), while S, M and F2 acted on the one selected on the timeline."""
+    store, doc = coded_store
+    w = _window(qtbot, store, doc)
+    w.push(CreateAnnotation(doc, "Call phase", 1000, 2000, "opening"))
+    w.push(CreateAnnotation(doc, "Concern", 3000, 4000, "neglect"))
+    w.tier_filter.setCurrentIndex(w.tier_filter.findData("Call phase"))
+    w.table.selectRow(0)
+    qtbot.mouseClick(w.timeline.viewport(), Qt.MouseButton.LeftButton, pos=_at(w, "Concern", 3500))
+    assert w.timeline.selected() == ("Concern", "a2")
+    assert w._selected_annotation() == (doc, "a2")  # what a record would be linked to
+    qtbot.keyClick(w.timeline, Qt.Key.Key_L)
+    assert w.player.loop == (3000, 4000)
+    qtbot.keyClick(w.timeline, Qt.Key.Key_L)
+    qtbot.keyClick(w.timeline, Qt.Key.Key_Delete)
+    assert _tier(store, doc, "Concern") == [] and _tier(store, doc, "Call phase") == [("a1", 1000, 2000, "opening")]
+    assert w.timeline.selected() is None
