@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, aliased
 
 from annotation.errors import InvalidEdit
 from annotation.store import Store
-from annotation.store_models import AnnotationRow, Document, TierRow, TimeSlotRow
+from annotation.store_models import AnnotationRow, Document, Recording, TierRow, TimeSlotRow
 
 __all__ = ["SearchHit", "search_annotations"]
 
@@ -65,8 +65,12 @@ def search_annotations(
         .order_by(Document.name, Document.id, TierRow.pos, AnnotationRow.pos)
         .limit(limit + 1)
     )
-    if project_id is not None:
-        q = q.where(Document.project_id == project_id)
+    if project_id is not None:  # the document's own project, else its recording's (as document_project says)
+        of_project = select(Recording.id).where(Recording.project_id == project_id)
+        q = q.where(
+            (Document.project_id == project_id)
+            | (Document.project_id.is_(None) & Document.recording_id.in_(of_project))
+        )
     if tier is not None:
         q = q.where(TierRow.tier_id == tier)
     with store.session() as s:

@@ -79,3 +79,24 @@ def test_search_refuses_empty_text_and_silly_limits(store: Store) -> None:
         search_annotations(store, "  ")
     with pytest.raises(InvalidEdit, match="limit 0"):
         search_annotations(store, "x", limit=0)
+
+
+def test_search_finds_the_documents_that_belong_to_the_project_through_their_recording(
+    store: Store, tmp_path: Path
+) -> None:
+    """A document made for a recording ('frontdoor new --recording', the app's documents) has no project of
+    its own: it belongs to its recording's project, as document_project and the window say. A search of the
+    project found nothing in it."""
+    from annotation.services import add_recording, document_project
+
+    pid = ensure_project(store, "Study")
+    video = tmp_path / "call.mp4"
+    video.write_bytes(b"not really a video")
+    rid = add_recording(store, pid, video, duration_ms=10_000, fps=25.0)
+    doc = new_document(store, "referral", name="call 9", recording_id=rid)
+    apply_edit(store, CreateAnnotation(doc, "Call phase", 100, 900, "opening"))
+    elsewhere = new_document(store, "referral", name="other", recording_id=rid, project_id=ensure_project(store, "X"))
+    apply_edit(store, CreateAnnotation(elsewhere, "Call phase", 100, 900, "opening"))
+    assert document_project(store, doc)[0] == pid
+    hits, _ = search_annotations(store, "opening", project_id=pid)
+    assert [(h.doc_id, h.ann_id) for h in hits] == [(doc, "a1")]  # not the document filed in project X
