@@ -522,9 +522,22 @@ class MainWindow(QMainWindow):
         if seg is None:
             self.show_error("select an annotation to loop (in the table or on the timeline)")
             return
+        if not self._can_loop(seg.start):
+            return
         self.player.set_loop(seg.start, max(seg.end, seg.start + 1))
         self.player.seek(seg.start)
         self.message.setText(f"looping {format_time(seg.start)} – {format_time(seg.end)} (L to stop)")
+
+    def _can_loop(self, start_ms: int) -> bool:
+        """A loop must start inside the recording: one after its end had the player restart at the end for
+        ever, its clock jumping past the recording."""
+        if self.player.path is not None and start_ms >= self.player.duration_ms:
+            self.show_error(
+                f"{format_time(start_ms)}: after the end of the recording ({format_time(self.player.duration_ms)})"
+                "; nothing to play there"
+            )
+            return False
+        return True
 
     def _selected_segment(self) -> Segment | None:
         """The annotation L loops and a referral record is linked to: the one the edit keys act on."""
@@ -547,6 +560,8 @@ class MainWindow(QMainWindow):
     def play_span(self, start_ms: int, end_ms: int) -> None:
         """Show a span in the Coding tab, looping it (L stops the loop)."""
         self.tabs.setCurrentIndex(0)
+        if not self._can_loop(start_ms):
+            return
         self.player.set_loop(start_ms, max(end_ms, start_ms + 1))
         self.player.seek(start_ms)
         self.player.play()

@@ -96,3 +96,24 @@ def test_edits_snap_to_the_frames_of_the_video_at_a_time_origin_between_frames(
     w.split_at_playhead()
     assert [(s.start, s.end) for s in document_display(store, doc)["Phase"]] == [(0, 1030), (1030, 3000)]
     assert w.timeline.snap(1045) == 1030 and w.timeline.snap(1055) == 1070 and w.timeline.snap(2) == 0
+
+
+def test_an_annotation_after_the_end_of_the_recording_is_not_looped(qtbot: QtBot, session: tuple[Store, int]) -> None:
+    """A loop starting after the end of the video had the player restart libvlc at the end on every tick,
+    'playing' for ever with its clock jumping past the recording."""
+    from annotation.commands import CreateAnnotation
+    from app.main_window import MainWindow
+
+    store, doc = session
+    w = MainWindow(store, doc)
+    qtbot.addWidget(w)
+    assert w.player.duration_ms == 3000
+    assert w.push(CreateAnnotation(doc, "Phase", 5000, 6000, "late"))
+    w.table.selectRow(0)
+    w.toggle_loop()
+    assert w.player.loop is None and "after the end of the recording" in w.message.text()
+    w.play_span(5000, 6000)
+    assert w.player.loop is None and not w.player.is_playing()
+    w.play_span(1000, 2000)
+    assert w.player.loop == (1000, 2000)
+    w.player.pause()
