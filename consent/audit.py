@@ -122,22 +122,48 @@ def cross_check(s: Session) -> Problem | None:
     versions_logged: dict[str, int] = {}
     withdrawals: set[int] = set()
     presence: dict[str, set[int]] = {}
+    # rows destroyed when their time was up (consent.retention): their entries stay, the rows are gone
+    destroyed_decisions: dict[int, int] = {}
+    destroyed_versions: set[str] = set()
     for e in s.scalars(select(AuditEntry).order_by(AuditEntry.id)):
-        if e.event not in ("decision", "withdrawal", "version_created", "presence_added", "presence_removed"):
+        if e.event not in (
+            "decision",
+            "withdrawal",
+            "version_created",
+            "presence_added",
+            "presence_removed",
+            "destroyed",
+        ):
             continue
         body = json.loads(e.payload)
-        if e.event == "decision":
+        if e.event == "destroyed":
+            if body.get("kind") == "clip_version":
+                key = f"{e.clip_id}:{body['version']}"
+                destroyed_versions.add(key)
+                versions_logged.pop(key, None)
+                presence.pop(key, None)
+                for did in body.get("decision_ids", []):
+                    logged.pop(int(did), None)
+                    destroyed_decisions[int(did)] = e.id
+        elif e.event == "decision":
             logged[int(body["decision_id"])] = (e.id, body, e.participant_id, e.clip_id)
+            destroyed_decisions.pop(int(body["decision_id"]), None)  # a number used again after a destruction
         elif e.event == "withdrawal" and e.participant_id is not None:
             withdrawals.add(e.participant_id)
         elif e.event == "version_created":
             presence[f"{e.clip_id}:{body['version']}"] = set(body.get("present_ids", []))
             versions_logged[f"{e.clip_id}:{body['version']}"] = e.id
+            destroyed_versions.discard(f"{e.clip_id}:{body['version']}")  # the same edit made again later
         elif e.participant_id is not None:
             group = presence.setdefault(f"{e.clip_id}:{body['version']}", set())
             (group.add if e.event == "presence_added" else group.discard)(e.participant_id)
     versions = {v.id: v for v in s.scalars(select(ClipVersion))}
     for d in s.scalars(select(Decision).order_by(Decision.id)):
+        if d.id in destroyed_decisions:
+            entry_id = destroyed_decisions[d.id]
+            return Problem(
+                entry_id, f"decision {d.id}: recorded as destroyed in audit entry {entry_id} but still stored"
+            )
         if d.id not in logged:
             return Problem(0, f"decision {d.id}: has no audit entry (inserted outside Frontdoor)")
         entry_id, body, who, clip_id = logged.pop(d.id)
@@ -154,6 +180,8 @@ def cross_check(s: Session) -> Problem | None:
         return Problem(logged[gone][0], f"decision {gone}: recorded in audit entry {logged[gone][0]} but missing")
     for v in versions.values():
         key = f"{v.clip_id}:{v.version_hash}"
+        if key in destroyed_versions:
+            return Problem(0, f"clip {v.clip_id} version {v.number}: recorded as destroyed but still stored")
         if key not in versions_logged:
             return Problem(0, f"clip {v.clip_id} version {v.number}: has no audit entry (inserted outside Frontdoor)")
         del versions_logged[key]

@@ -240,9 +240,8 @@ def _redacted_still(path: Path, t: float, redactions: Sequence[Redaction]) -> by
     boxes: list[tuple[str, list[_Rect]]] = [
         (r.kind, [r.box_at(u) for u in (t - _REDACTION_MARGIN_S, t, t + _REDACTION_MARGIN_S)]) for r in redactions
     ]
-    key = hashlib.sha256(
-        json.dumps([cache.file_hash(path), round(t * 1000), STILL_WIDTH, boxes]).encode("utf-8")
-    ).hexdigest()
+    source = cache.file_hash(path)  # the key starts with it, so destroying the recording finds the still
+    key = source + "-" + hashlib.sha256(json.dumps([source, round(t * 1000), STILL_WIDTH, boxes]).encode()).hexdigest()
     entry = cache.entry_path("form-still", key, ".jpg")
     try:
         data = entry.read_bytes()

@@ -1,4 +1,5 @@
-"""The consent tables, on the application's one ``Base`` (their migration is revision 0002; the role tables 0005).
+"""The consent tables, on the application's one ``Base`` (their migration is revision 0002; the role tables 0005;
+the retention tables 0007).
 
 Immutability is part of the model: a clip version, once made, never changes (a change is a new version);
 decisions are appended, the latest for a (version, participant, scope) counts; the audit log is append-only,
@@ -12,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     DateTime,
     ForeignKey,
@@ -198,3 +200,34 @@ class StationBinding(Base):
     __tablename__ = "station_binding"
     role_name: Mapped[str] = mapped_column(String(63), primary_key=True)
     participant_id: Mapped[int] = mapped_column(ForeignKey("participant.id", ondelete="CASCADE"), index=True)
+
+
+class RetentionPolicy(Base):
+    """How long a project keeps what it stores (``consent.retention``): periods such as ``60m`` or ``5y``,
+    NULL for no limit. ``recordings`` counts from when a recording was registered, ``clips`` from a clip
+    version's last use (its newest export, else when it was made, never before its recording), ``exports``
+    from the export for files given out without an expiry date. ``documents`` says whether annotation
+    documents go with their recording (``with-recording``) or are kept, unlinked (``keep``)."""
+
+    __tablename__ = "retention_policy"
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"), primary_key=True)
+    recordings: Mapped[str | None] = mapped_column(String(10))
+    clips: Mapped[str | None] = mapped_column(String(10))
+    exports: Mapped[str | None] = mapped_column(String(10))
+    documents: Mapped[str] = mapped_column(String(20), default="keep")
+    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
+class DestructionPermit(Base):
+    """Leave to delete one append-only row group, written by ``consent.retention.destroy`` in the transaction
+    that deletes it and consumed (deleted) before it commits. The database's triggers let a clip version
+    and its decisions be deleted only while a permit for that version exists that names the ``destroyed``
+    audit entry recording it (so nothing leaves without its entry); on PostgreSQL the permit must also be
+    of the deleting transaction (``txid``, set by the database) and the deleter a researcher."""
+
+    __tablename__ = "destruction_permit"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))  # "clip_version" (its decisions go with it)
+    row_id: Mapped[int] = mapped_column(Integer, index=True)
+    audit_id: Mapped[int] = mapped_column(ForeignKey("audit_log.id"))
+    txid: Mapped[int | None] = mapped_column(BigInteger)

@@ -6,7 +6,9 @@ own, a member of one of four group roles (NOLOGIN) that ``create_roles`` makes f
 
 ==============  ===================================================================================
 researcher      reads and writes every table (the append-only triggers still refuse to change or
-                delete audit entries, clip versions and decisions); cannot change the roles
+                delete audit entries, clip versions and decisions, except a clip version and its
+                decisions destroyed under a permit when their time is up); the only role that sets
+                retention policies and destroys (``consent.destruction``); cannot change the roles
 reviewer        a review station bound to one participant (``station_binding``): sees that participant's
                 row, the clips they are in (every version, so the current one is really the current one),
                 their own presence and decisions, their project and its review passphrase hash, and the
@@ -34,7 +36,10 @@ Where each rule is enforced:
   everything for researchers, presenters and auditors (their grants narrow it), the bound participant's
   rows for a station, nothing for a role the database does not know. New rows are checked too: a
   station's decision must be for its participant on a version it may decide on; every audit entry must be
-  the next link of the chain with the right hash.
+  the next link of the chain with the right hash. Migration 0007 adds ``retention_policy`` and
+  ``destruction_permit``, visible to researchers only (the other groups get no grant on them either); a
+  permit is accepted only from a researcher and for the transaction writing it, and the append-only
+  trigger lets a version and its decisions be deleted only by a researcher holding one.
 - **SECURITY DEFINER functions** (migration 0005) answer what a role may know but not read: what kind the
   caller is, a recording's path for a version it may render, the grants a presenter's export relies on,
   the audit check for those who cannot read the decisions (``consent.access`` calls them).

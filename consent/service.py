@@ -20,7 +20,7 @@ import hashlib
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -991,6 +991,8 @@ class ToDestroy:
     clip_id: int
     exported_at: str
     why: str
+    since: date | None = None  # the first day it had to be destroyed
+    cause: str = ""  # withdrawal, expired or export_policy
 
 
 def withdraw(store: Store, who: str | int, *, reason: str | None = None) -> list[ToDestroy]:
@@ -1016,36 +1018,56 @@ def withdraw(store: Store, who: str | int, *, reason: str | None = None) -> list
     return destruction_list(store, participant_id=pid)
 
 
-def destruction_list(store: Store, *, participant_id: int | None = None) -> list[ToDestroy]:
+def destruction_list(store: Store, *, participant_id: int | None = None, on: date | None = None) -> list[ToDestroy]:
     """Exported files not yet destroyed whose clips show a withdrawn participant (or ``participant_id``),
-    or whose export has expired."""
-    from consent.models import Export
-
-    today = datetime.now(UTC).date().isoformat()
-    out: list[ToDestroy] = []
+    or whose time is up on ``on`` (default today): their export expired, or, without an expiry date, the
+    project's retention policy for exports has run out (``consent.retention`` adds what else makes a
+    file due: its clip version's or recording's own end)."""
     with store.session() as s:
-        withdrawn = {
-            p.id: p.pseudonym
-            for p in s.scalars(select(Participant).where(Participant.withdrawn_at.is_not(None)))
-            if participant_id is None or p.id == participant_id
-        }
-        q = (
-            select(ExportItem, Export, ClipVersion.clip_id)
-            .join(Export, Export.id == ExportItem.export_id)
-            .join(ClipVersion, ClipVersion.id == ExportItem.clip_version_id)
-            .where(ExportItem.destroyed_at.is_(None))
-            .order_by(ExportItem.id)
-        )
-        for item, exp, clip_id in s.execute(q).all():
-            gone = [withdrawn[int(pid)] for pid in item.participant_ids if int(pid) in withdrawn]
-            if gone:
-                out.append(
-                    ToDestroy(item.id, item.path, clip_id, exp.exported_at.isoformat(), f"{', '.join(gone)} withdrew")
+        return destruction_list_in(s, participant_id=participant_id, on=on)
+
+
+def destruction_list_in(s: Session, *, participant_id: int | None = None, on: date | None = None) -> list[ToDestroy]:
+    """``destruction_list`` in the caller's unit of work. Each file is listed once, for the reason that made
+    it due first."""
+    from consent.models import Export, RetentionPolicy
+    from consent.periods import parse_period
+
+    today = on or datetime.now(UTC).date()
+    out: list[ToDestroy] = []
+    withdrawn = {
+        p.id: (p.pseudonym, p.withdrawn_at.date())
+        for p in s.scalars(select(Participant).where(Participant.withdrawn_at.is_not(None)))
+        if p.withdrawn_at is not None and (participant_id is None or p.id == participant_id)
+    }
+    kept = {pol.project_id: parse_period(pol.exports) for pol in s.scalars(select(RetentionPolicy))}
+    q = (
+        select(ExportItem, Export, ClipVersion.clip_id)
+        .join(Export, Export.id == ExportItem.export_id)
+        .join(ClipVersion, ClipVersion.id == ExportItem.clip_version_id)
+        .where(ExportItem.destroyed_at.is_(None))
+        .order_by(ExportItem.id)
+    )
+    for item, exp, clip_id in s.execute(q).all():
+        gone = [withdrawn[int(pid)] for pid in item.participant_ids if int(pid) in withdrawn]
+        reasons: list[tuple[date, str, str]] = []
+        if gone:
+            reasons.append((min(d for _, d in gone), f"{', '.join(name for name, _ in gone)} withdrew", "withdrawal"))
+        if participant_id is None:
+            if exp.expires:
+                until = date.fromisoformat(exp.expires)
+                reasons.append(
+                    (until + timedelta(days=1) if until < date.max else until, f"expired {until}", "expired")
                 )
-            elif participant_id is None and exp.expires and exp.expires < today:
-                out.append(
-                    ToDestroy(item.id, item.path, clip_id, exp.exported_at.isoformat(), f"expired {exp.expires}")
+            elif (period := kept.get(exp.project_id or 0)) is not None:
+                made = exp.exported_at.date()
+                reasons.append(
+                    (period.after(made), f"kept {period.describe()} after export (project policy)", "export_policy")
                 )
+        due = [r for r in reasons if r[0] <= today]
+        if due:
+            since, why, cause = min(due)
+            out.append(ToDestroy(item.id, item.path, clip_id, exp.exported_at.isoformat(), why, since, cause))
     return out
 
 

@@ -96,3 +96,31 @@ def write_json(kind: str, key: str, value: Any) -> None:
 def entry_path(kind: str, key: str, suffix: str) -> Path:
     """Where a binary cache entry of ``kind`` for ``key`` lives (the caller writes it with ``write_atomic``)."""
     return cache_dir() / kind / key[:2] / f"{key}{suffix}"
+
+
+def forget(sha256: str) -> int:
+    """Delete every cache entry derived from the file with this SHA-256 (probes, thumbnails, waveform
+    peaks, form stills: their keys start with it) and the remembered hashes that name it; returns how many
+    files went. Used when the file itself is destroyed: the cache must not outlive it."""
+    if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
+        raise ValueError(f"{sha256!r} is not a SHA-256")
+    root = cache_dir()
+    gone = 0
+    for kind in root.iterdir():
+        if not kind.is_dir() or kind.is_symlink():
+            continue
+        if kind.name == "hashes":
+            for entry in kind.glob("*/*"):
+                try:
+                    named = entry.read_text(encoding="ascii").strip() == sha256
+                except (OSError, UnicodeDecodeError):
+                    continue
+                if named:
+                    entry.unlink(missing_ok=True)
+                    gone += 1
+            continue
+        for entry in (kind / sha256[:2]).glob(f"{sha256}*"):
+            if entry.is_file() or entry.is_symlink():
+                entry.unlink(missing_ok=True)
+                gone += 1
+    return gone
