@@ -506,6 +506,9 @@ def build_parser() -> argparse.ArgumentParser:
     from app.cli_store import add_store_parsers
 
     add_store_parsers(subs, _sub, _Parser)
+    from app.cli_retention import add_retention_parsers
+
+    add_retention_parsers(subs, _sub, _Parser)
 
     _sub(subs, "doctor", "check ffmpeg, libvlc, Qt and the database", "frontdoor doctor", cmd_doctor)
     return p
