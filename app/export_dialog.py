@@ -118,6 +118,7 @@ class ExportDialog(QDialog):
         lay.addLayout(buttons)
         self._bars: dict[int, QProgressBar] = {}
         self._rows: list[Planned] = []
+        self._row_ids: list[int] = []
         for w in (self.scope, self.internal, self.expires_on):
             sig = getattr(w, "currentIndexChanged", None) or w.toggled
             sig.connect(self.refresh)
@@ -182,13 +183,17 @@ class ExportDialog(QDialog):
             self.cancel_event,
         )
         # the gate numbers its progress by its plan, which lists every clip in the order shown here
-        row_ids = [p.clip_id for p in self._rows]
-        job.signals.progress.connect(lambda i, f: self._progress(row_ids[i] if i < len(row_ids) else -1, f))
+        self._row_ids = [p.clip_id for p in self._rows]
+        # slots of the dialog, not lambdas: Qt drops them with the dialog, closed (and deleted) while exporting
+        job.signals.progress.connect(self._progress_row)
         job.signals.finished.connect(self._done)
         job.signals.failed.connect(self._failed)
         self._job = job  # keep the signals alive
         QThreadPool.globalInstance().start(job)
         self.status.setText("exporting…")
+
+    def _progress_row(self, row: int, fraction: float) -> None:
+        self._progress(self._row_ids[row] if row < len(self._row_ids) else -1, fraction)
 
     def _progress(self, clip_id: int, fraction: float) -> None:
         bar = self._bars.get(clip_id)

@@ -82,3 +82,29 @@ def test_cancel_stops_the_export_and_leaves_no_partial_file(qtbot: object, world
     assert not [n for n in left if n.endswith(".part") or n.startswith(".")], left  # nothing half-written
     assert len([n for n in left if n.endswith(".mp4")]) < 3
     assert any(n.startswith("manifest-") for n in left)  # what did leave is on record
+
+
+def test_closing_the_dialog_while_it_exports_stops_quietly(qtbot: object, world: World, tmp_path: Path) -> None:
+    """The dialog deletes itself when closed (as the window opens it); the export's progress kept arriving at
+    a lambda that set its deleted progress bars: RuntimeError, the crash dialog for the researcher."""
+    from PySide6.QtCore import Qt, QThreadPool
+
+    from app.export_dialog import ExportDialog
+
+    service.add_participant(world.store, PROJECT, "A")
+    service.add_appearance(world.store, "A", world.recording_id, 0, 12_000)
+    for i in range(2):
+        c = service.create_clip(world.store, world.recording_id, 0, 12, name=f"long {i}").clip_id
+        service.record_decision(world.store, c, "A", "research_team", "granted")
+    out = tmp_path / "out"
+    out.mkdir()
+    d = ExportDialog(world.store, folder=out)
+    d.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    d.show()
+    d.scope.setCurrentIndex(d.scope.findData("research_team"))
+    d.export_button.click()
+    qtbot.waitUntil(lambda: any(b.value() > 0 for b in d._bars.values()), timeout=30_000)  # type: ignore[attr-defined]
+    d.close()  # cancels the export; pytest-qt fails the test on an exception raised in a slot
+    assert QThreadPool.globalInstance().waitForDone(30_000)
+    qtbot.wait(300)  # type: ignore[attr-defined]
+    assert not [n for n in (p.name for p in out.iterdir()) if n.endswith(".part") or n.startswith(".")]
