@@ -73,6 +73,8 @@ def table_widget(t: Table) -> QTableWidget:
             w.setItem(r, c, item)
     w.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
     w.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    w.resizeColumnsToContents()
+    w.setMaximumWidth(sum(w.columnWidth(i) for i in range(w.columnCount())) + 2 * w.frameWidth() + 4)
     height = w.horizontalHeader().height() + sum(w.rowHeight(i) for i in range(w.rowCount())) + 4
     w.setFixedHeight(min(height, 600))
     return w
