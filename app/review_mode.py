@@ -251,7 +251,12 @@ class ReviewWindow(QWidget):
 
     def reload(self, keep_clip: int | None = None) -> None:
         """(Re)read the participant's clips and show them; reselect ``keep_clip`` when it is still there."""
-        self.items = review.review_items(self.store, self.me.participant_id)
+        try:
+            self.items = review.review_items(self.store, self.me.participant_id)
+        except AnnotationError as exc:  # the store is away: its message names it, so not on screen
+            log.warning("review station: reading the clips: %s", exc)
+            self.status.setText("Your clips cannot be read now; tell the researcher.")
+            return
         self.clips.blockSignals(True)
         self.clips.clear()
         for it in self.items:
@@ -446,6 +451,10 @@ class ReviewWindow(QWidget):
             ok = passphrase.verify_passphrase(self.store, self.me.project, typed)
         except ConsentError as exc:
             self.leave_message.setText(exc.message)
+            return
+        except AnnotationError as exc:  # the store is away: its message names it, so not on screen
+            log.warning("review station: checking the passphrase: %s", exc)
+            self.leave_message.setText("The passphrase cannot be checked now; tell the researcher.")
             return
         if not ok:
             self.leave_message.setText("That is not the researcher's passphrase.")

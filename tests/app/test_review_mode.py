@@ -305,3 +305,53 @@ def test_the_station_hides_every_window_of_the_session_and_silences_its_player(
     with qtbot.waitSignal(w.finished, timeout=10_000):  # type: ignore[attr-defined]
         _leave(qtbot, w, SECRET)
     assert main.isVisible() and all(d.isVisible() for d in dialogs)
+
+
+def test_leaving_while_the_store_is_away_says_one_line_that_names_nothing(
+    qtbot: object, station: Station, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The passphrase is checked against the store; with the store away (a PostgreSQL server restarting, a
+    network share gone) the check raised StoreUnavailable out of the slot: the app's crash dialog, over the
+    station, with the store's name and the log's path in it."""
+    import contextlib
+
+    from annotation.errors import StoreUnavailable
+
+    w = _open(qtbot, station)
+    _wait_preview(qtbot, w)
+    real = station.store.session
+
+    @contextlib.contextmanager
+    def away() -> Iterator[None]:
+        raise StoreUnavailable(f"{station.store.label}: server closed the connection unexpectedly")
+        yield
+
+    monkeypatch.setattr(station.store, "session", away)
+    w.request_leave()  # type: ignore[attr-defined]
+    _leave(qtbot, w, SECRET)  # pytest-qt fails the test on an exception raised in the slot
+    assert w.isVisible() and w.pages.currentIndex() == 1  # type: ignore[attr-defined]
+    said = w.leave_message.text()  # type: ignore[attr-defined]
+    assert "tell the researcher" in said and station.store.label not in said and "/" not in said
+    monkeypatch.setattr(station.store, "session", real)
+    with qtbot.waitSignal(w.finished, timeout=10_000):  # type: ignore[attr-defined]
+        _leave(qtbot, w, SECRET)
+
+
+def test_a_decision_recorded_as_the_store_goes_away_says_so_in_one_line(
+    qtbot: object, station: Station, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The list is read again after a decision is recorded; the store going away just then raised out of the
+    slot (the crash dialog, naming the store, over the station)."""
+    from annotation.errors import StoreUnavailable
+
+    w = _open(qtbot, station)
+    _wait_preview(qtbot, w)
+    _tick(qtbot, w.rows["research_team"].no)  # type: ignore[attr-defined]
+
+    def away(*args: object, **kw: object) -> None:
+        raise StoreUnavailable(f"{station.store.label}: server closed the connection unexpectedly")
+
+    monkeypatch.setattr(review, "review_items", away)
+    qtbot.mouseClick(w.record_button, Qt.MouseButton.LeftButton)  # type: ignore[attr-defined]
+    assert "Recorded" in w.confirmation.text()  # type: ignore[attr-defined]
+    assert "cannot be read now" in w.status.text() and station.store.label not in w.status.text()  # type: ignore[attr-defined]
