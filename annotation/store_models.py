@@ -322,4 +322,5 @@ class RefLinkRow(Base):
 
 # Referral records have their own module on this Base; importing it here registers their tables wherever
 # the store's tables are known (the migrations, the schema comparison in the tests).
+from annotation import identifier_models as _identifier_models  # noqa: E402, F401
 from annotation import record_models as _record_models  # noqa: E402, F401

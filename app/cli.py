@@ -503,6 +503,9 @@ def build_parser() -> argparse.ArgumentParser:
     from app.cli_analysis import add_analysis_parsers
 
     add_analysis_parsers(subs, _sub, _Parser)
+    from app.cli_identifiers import add_identifiers_parser
+
+    add_identifiers_parser(subs, _sub, _Parser)
     from app.cli_store import add_store_parsers
 
     add_store_parsers(subs, _sub, _Parser)

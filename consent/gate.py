@@ -28,6 +28,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from annotation.sensitive_spans import standing_sensitive_redactions
 from annotation.store import Store, user_data_dir
 from annotation.store_models import Recording
 from consent import access, audit, scopes
@@ -126,12 +127,17 @@ def plan(
         return _plan_in(s, ctx, recording_id=recording_id, clip_ids=clip_ids)
 
 
-def export_spec(v: ClipVersion, recording_path: str | Path, mark: str) -> EditSpec:
+def export_spec(v: ClipVersion, recording_path: str | Path, mark: str, *, store: Store) -> EditSpec:
     """The spec a clip version is rendered from on its way out of the store, for an export or for a
     participant's review: its stored edit (which carries the sensitive-identifier bleeps and the redactions
     asked for as conditions of consent) on the recording file, with ``mark`` on every frame after the
     edit's own watermark. The gate and the review station's previews both come through here, so what a
     participant is shown is what would be exported.
+
+    A sensitive identifier coded on the recording after the version was made (a confirmed proposal of
+    ``frontdoor identifiers``, an annotation added by hand) is bleeped too, read from ``store`` now: only
+    sound is taken away, so the version, its hash and the consent given to it stay as they are
+    (:mod:`annotation.sensitive_spans`).
 
     Raises:
         InvalidRequest: the recording file is missing or is no longer the one the version was made from, or
@@ -148,6 +154,13 @@ def export_spec(v: ClipVersion, recording_path: str | Path, mark: str) -> EditSp
             f"clip {v.clip_id} version {v.number}: the stored edit does not match its version hash "
             "(changed outside Frontdoor)"
         )
+    with store.session() as s:
+        recording_id = s.scalar(select(Clip.recording_id).where(Clip.id == v.clip_id))
+        if recording_id is None:
+            raise InvalidRequest(f"clip {v.clip_id}: not found (see 'frontdoor clip list')")
+        later = standing_sensitive_redactions(s, recording_id, spec.start, spec.end, covered=spec.audio)
+    if later:
+        spec = spec.with_changes(audio=spec.audio + later)
     return spec.with_changes(watermark=f"{spec.watermark} · {mark}" if spec.watermark else mark)
 
 
@@ -380,7 +393,7 @@ def _export_one(
     with store.session() as s:
         v = s.get(ClipVersion, p.version_id)
         assert v is not None
-    spec = export_spec(v, source, mark)
+    spec = export_spec(v, source, mark, store=store)
     target = out / f"e{export_id}-clip{p.clip_id}-v{p.version_number}-{p.version_hash[:10]}.mp4"
     pending = out / f".pending-{target.name}"  # its final name only once the export is recorded
     result = render(spec, pending, progress=progress, cancel=cancel)

@@ -270,7 +270,7 @@ def render_preview(
             detail="the database did not release the recording's path to this role",
         )
     try:
-        spec = export_spec(v, recording_path, PREVIEW_MARK)
+        spec = export_spec(v, recording_path, PREVIEW_MARK, store=store)
     except InvalidRequest as exc:
         log.warning("review preview of clip %s version %s: %s", v.clip_id, v.number, exc.message)
         raise PreviewFailed(
@@ -278,7 +278,8 @@ def render_preview(
             detail=exc.message,
         ) from exc
     folder = preview_dir()
-    target = folder / f"{v.version_hash}.mp4"
+    # named by what is rendered: a sensitive identifier confirmed since the last preview makes a new one
+    target = folder / f"{v.version_hash}-{spec.version_hash(v.source_sha256)[:16]}.mp4"
     if not target.is_file():
         _render_private(spec, target, on_progress, cancel, v.clip_id)
     _audit_review(store, pid, v.clip_id, v.version_hash)
