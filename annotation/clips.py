@@ -51,12 +51,34 @@ def _tier_segments(store: Store, doc_id: int, tier: str) -> list[Segment]:
     return display[tier]
 
 
+def media_origin(store: Store, doc_id: int) -> int:
+    """Where in the recording the document's time 0 falls (ms): recording time = document time + this.
+
+    Raises:
+        NotFound: no such document.
+    """
+    with store.session() as s:
+        d = s.get(Document, doc_id)
+        if d is None:
+            raise NotFound(f"document {doc_id}: no such document in the store")
+        return int(d.media_origin_ms or 0)
+
+
+def _in_source_time(store: Store, doc_id: int, tier: str) -> list[Segment]:
+    """The tier's segments moved to the recording's time (the document's time origin added)."""
+    origin = media_origin(store, doc_id)
+    segs = _tier_segments(store, doc_id, tier)
+    if not origin:
+        return segs
+    return [replace(seg, start=seg.start + origin, end=seg.end + origin) for seg in segs]
+
+
 def caption_cues(store: Store, doc_id: int, tier: str, start: float, end: float) -> tuple[Cue, ...]:
     """The tier's non-empty annotations overlapping [start, end) seconds, as cues in source time."""
     lo, hi = round(start * 1000), round(end * 1000)
     return tuple(
         Cue(seg.start / 1000, seg.end / 1000, seg.value)
-        for seg in _tier_segments(store, doc_id, tier)
+        for seg in _in_source_time(store, doc_id, tier)
         if seg.value.strip() and seg.end > lo and seg.start < hi
     )
 
@@ -79,7 +101,7 @@ def sensitive_audio_redactions(
         raise ValueError(f"margin {margin}: must be 0 or more seconds")
     spans = sorted(
         (max(0.0, seg.start / 1000 - margin), seg.end / 1000 + margin)
-        for seg in _tier_segments(store, doc_id, tier)
+        for seg in _in_source_time(store, doc_id, tier)
         if seg.end / 1000 + margin > start and seg.start / 1000 - margin < end
     )
     merged: list[tuple[float, float, int]] = []

@@ -13,6 +13,7 @@ primary medium.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlparse
@@ -74,6 +75,25 @@ def _candidates(url: str, relative: str | None, doc_dir: Path | None, rec_dir: P
     return out
 
 
+def descriptor_origin(media: Sequence[Mapping[str, str]], recording_name: str) -> int:
+    """The TIME_ORIGIN (ms, never negative) of the media descriptor that stands for a recording: the one that
+    names its file, else the only video descriptor that is not extracted from another; 0 without one."""
+    for m in media:
+        url = m.get("MEDIA_URL") or m.get("RELATIVE_MEDIA_URL") or ""
+        if Path(path_of_url(url).replace("\\", "/")).name == recording_name:
+            return _int(m.get("TIME_ORIGIN"))
+    videos = [
+        m
+        for m in media
+        if not m.get("EXTRACTED_FROM")
+        and (
+            (m.get("MIME_TYPE") or "").startswith("video")
+            or Path(path_of_url(m.get("MEDIA_URL") or "")).suffix.lower() in _VIDEO_SUFFIXES
+        )
+    ]
+    return _int(videos[0].get("TIME_ORIGIN")) if len(videos) == 1 else 0
+
+
 def _int(text: str | None) -> int:
     try:
         return max(int(text or 0), 0)
@@ -110,6 +130,7 @@ def document_media(store: Store, doc_id: int) -> list[DocumentMedia]:
             )
         ]
         source = doc.source_path
+        stored_origin = int(doc.media_origin_ms or 0)
     doc_dir = Path(source).parent if source else None
     rec_dir = Path(rec_path).parent if rec_path else None
 
@@ -123,7 +144,7 @@ def document_media(store: Store, doc_id: int) -> list[DocumentMedia]:
                 url=Path(rec_path).as_uri(),
                 path=found,
                 mime_type=(mine[2] if mine else None),
-                time_origin_ms=_int(mine[3]) if mine else 0,
+                time_origin_ms=stored_origin,  # set from the descriptor at import; one truth for every use
                 primary=True,
                 problem=None if found else f"{rec_path}: media file not found (relink it by its hash)",
             )

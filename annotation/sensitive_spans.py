@@ -32,7 +32,11 @@ NOTE = "sensitive identifier (coded after this version was made)"
 _MIN = 0.001  # seconds: a sliver left by rounding is not a gap a name fits in
 
 SPANS_SQL = f"""
-SELECT COALESCE(s1.time_ms,
+SELECT q.start_ms + q.origin AS start_ms,
+       CASE WHEN q.end_ms = 2147483647 THEN q.end_ms ELSE q.end_ms + q.origin END AS end_ms
+FROM (
+SELECT d.media_origin_ms AS origin,
+       COALESCE(s1.time_ms,
          (SELECT x.time_ms FROM time_slot x WHERE x.document_id = s1.document_id AND x.pos < s1.pos
             AND x.time_ms IS NOT NULL ORDER BY x.pos DESC LIMIT 1), 0) AS start_ms,
        COALESCE(s2.time_ms,
@@ -45,6 +49,7 @@ LEFT JOIN annotation p ON p.document_id = a.document_id AND p.ann_id = a.ref
 JOIN time_slot s1 ON s1.document_id = a.document_id AND s1.slot_id = COALESCE(a.ts1, p.ts1)
 JOIN time_slot s2 ON s2.document_id = a.document_id AND s2.slot_id = COALESCE(a.ts2, p.ts2)
 WHERE d.recording_id = {{rec}}
+) q
 """
 
 
@@ -59,7 +64,8 @@ def _has_function(s: Session) -> bool:
 
 
 def standing_sensitive_spans(s: Session, recording_id: int) -> list[tuple[int, int]]:
-    """(start, end) in ms of every annotation on a "Sensitive identifier" tier of the recording's documents."""
+    """(start, end) in ms of the recording's time (each document's time origin added) of every annotation on a
+    "Sensitive identifier" tier of the recording's documents."""
     if _has_function(s):
         q = text("SELECT start_ms, end_ms FROM frontdoor_sensitive_spans(:rec)")
     else:

@@ -57,7 +57,8 @@ def import_file(
     p = Path(path)
     doc = read_eaf(p)
     with store.session() as s:
-        if recording_id is not None and s.get(Recording, recording_id) is None:
+        rec = s.get(Recording, recording_id) if recording_id is not None else None
+        if recording_id is not None and rec is None:
             raise NotFound(f"recording {recording_id}: no such recording in the store")
         did = store_document(
             s,
@@ -67,6 +68,13 @@ def import_file(
             recording_id=recording_id,
             project_id=project_id,
         )
+        if rec is not None:
+            from annotation.media_links import descriptor_origin
+            from annotation.store_models import Document
+
+            stored = s.get(Document, did)
+            assert stored is not None
+            stored.media_origin_ms = descriptor_origin(doc.media, rec.name)
     return ImportResult(did, doc.kind, len(doc.tiers), doc.annotation_count(), tuple(doc.upgrade_notes))
 
 

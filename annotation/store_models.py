@@ -80,6 +80,9 @@ class Document(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     project_id: Mapped[int | None] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"), index=True)
     recording_id: Mapped[int | None] = mapped_column(ForeignKey("recording.id", ondelete="SET NULL"), index=True)
+    media_origin_ms: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """Where in the recording's file the document's time 0 falls (ELAN's TIME_ORIGIN of its descriptor):
+    recording time = document time + this. Every conversion (bleeps, captions, appearances) adds it."""
     kind: Mapped[str] = mapped_column(String(3), default="eaf")
     name: Mapped[str] = mapped_column(String(300))
     source_path: Mapped[str | None] = mapped_column(Text)

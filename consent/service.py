@@ -311,18 +311,19 @@ def appearances_from_tier(store: Store, doc_id: int, *, tier: str = PARTICIPANTS
         old = s.scalars(select(Appearance).where(Appearance.document_id == doc_id, Appearance.origin == "tier"))
         for a in old:
             s.delete(a)
+        shift = int(doc.media_origin_ms or 0)  # the tier's times are the document's; appearances the recording's
         for seg in segments:
             s.add(
                 Appearance(
                     participant_id=ids[seg.value.strip()],
                     recording_id=rec.id,
-                    start_ms=seg.start,
-                    end_ms=seg.end,
+                    start_ms=seg.start + shift,
+                    end_ms=seg.end + shift,
                     origin="tier",
                     document_id=doc_id,
                 )
             )
-            _present_in_current_versions(s, rec.id, ids[seg.value.strip()], seg.start, seg.end)
+            _present_in_current_versions(s, rec.id, ids[seg.value.strip()], seg.start + shift, seg.end + shift)
         audit.append(s, "appearances_imported", {"document": doc_id, "recording": rec.id, "count": len(segments)})
         return len(segments)
 

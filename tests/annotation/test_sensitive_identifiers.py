@@ -363,8 +363,8 @@ def test_standing_spans_cover_every_document_of_the_recording(store: Store, sche
 
 
 def test_the_spans_query_is_the_one_the_migration_gave_postgresql() -> None:
-    path = Path(sensitive_spans.__file__).parent / "migrations" / "versions" / "0008_identifiers.py"
-    spec = importlib.util.spec_from_file_location("m0008", path)
+    path = Path(sensitive_spans.__file__).parent / "migrations" / "versions" / "0009_media_origin.py"
+    spec = importlib.util.spec_from_file_location("m0009", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
