@@ -108,7 +108,7 @@ class IdentifiersDialog(QDialog):
         doc_id: int,
         parent: QWidget | None = None,
         *,
-        push: Callable[[EditCommand], None] | None = None,
+        push: Callable[[EditCommand], object] | None = None,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle(f"Sensitive identifiers — document {doc_id}")

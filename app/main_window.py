@@ -437,6 +437,7 @@ class MainWindow(QMainWindow):
         self._action("Export clips (consent gate)…", "Ctrl+Shift+E", self.open_export_dialog, f)
         self._action("Consent review station…", "Ctrl+Shift+R", self.open_review_station, f)
         self._action("Search all documents…", "Ctrl+Shift+F", self.open_search, f)
+        self._action("Find sensitive identifiers…", "Ctrl+Shift+I", self.open_identifiers, f)
         self._action("Relink media…", "Ctrl+Shift+L", self.relink_media, f)
         from app.recent_menu import RecentMenu
 
@@ -566,6 +567,16 @@ class MainWindow(QMainWindow):
         self.player.seek(start_ms)
         self.player.play()
         self.message.setText(f"playing {format_time(start_ms)} – {format_time(end_ms)} in a loop (L to stop)")
+
+    def open_identifiers(self) -> None:
+        """Scan this document's transcripts for identifiers and confirm or reject each proposal (undoable)."""
+        from app.identifiers_dialog import IdentifiersDialog
+
+        d = IdentifiersDialog(self.store, self.doc_id, self, push=self.push)
+        d.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        d.playRequested.connect(self.play_span)
+        self.undo_stack.indexChanged.connect(d.refresh)
+        d.show()
 
     def open_search(self) -> None:
         from annotation.services import document_project

@@ -131,3 +131,27 @@ def test_the_coding_keys_do_nothing_in_the_other_tabs(qtbot: QtBot, store: Store
     w.player.seek(500)
     qtbot.keyClick(w.timeline, Qt.Key.Key_1, Qt.KeyboardModifier.ShiftModifier)
     assert w.undo_stack.count() == 1
+
+
+def test_sensitive_identifiers_from_the_file_menu_and_undo(qtbot: QtBot, store: Store) -> None:
+    from annotation.commands import CreateAnnotation
+    from annotation.scheme import SENSITIVE_TIER
+    from annotation.services import apply_edit
+    from app.identifiers_dialog import IdentifiersDialog
+
+    doc = new_document(store, "referral", name="call with a phone number")
+    apply_edit(store, CreateAnnotation(doc, "Notes", 1000, 3000, "mum's mobile is 07700 900123"))
+    w = MainWindow(store, doc)
+    qtbot.addWidget(w)
+    _trigger(w, "Find sensitive identifiers…")
+    (d,) = w.findChildren(IdentifiersDialog)
+    d.scan()
+    assert d.wait()
+    qtbot.waitUntil(lambda: len(d.rows) == 1, timeout=30_000)
+    assert document_display(store, doc).get(SENSITIVE_TIER, []) == []  # nothing confirmed by the scan
+    d.select(0)
+    d.confirm()
+    assert [(s.start, s.end) for s in document_display(store, doc)[SENSITIVE_TIER]] == [(1000, 3000)]
+    assert len(w.timeline.segments_in(SENSITIVE_TIER, 0, 5000)) == 1  # the window shows it at once
+    w.undo_stack.undo()
+    assert document_display(store, doc).get(SENSITIVE_TIER, []) == []
