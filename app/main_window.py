@@ -549,6 +549,7 @@ class MainWindow(QMainWindow):
         from app import prefs
 
         prefs.remember_document(self.store.label, self.doc_id, title, document_project(self.store, self.doc_id)[1])
+        self.recent_menu.fill()  # Ctrl+Alt+1-9 are the menu's actions: made now, not first when it is opened
 
     def _exists(self, doc_id: int) -> bool:
         with self.store.session() as s:

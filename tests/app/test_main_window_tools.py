@@ -196,3 +196,16 @@ def test_saved_shortcuts_that_clash_with_a_later_default_never_leave_two_actions
     assert keys == ["S", "L", "K"]  # every override given up that had to be, each action on a key of its own
     apply_overrides(actions, {"split-annotation-at-playhead": "X", "loop-selection": "K"})
     assert [a.shortcut().toString() for a in actions] == ["X", "L", "K"]  # an override that clashes with nothing stays
+
+
+def test_ctrl_alt_1_reopens_the_previous_document_without_opening_the_menu_first(qtbot: QtBot, study: tuple) -> None:
+    """The recent documents' actions were made when File > Open recent was first shown: until then Ctrl+Alt+1
+    did nothing, and afterwards it kept the list of that moment."""
+    store, first, second, _ = study
+    w = _window(qtbot, store, first)
+    w.open_at(second, "", -1)
+    ctrl_alt = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier
+    qtbot.keyClick(w.timeline, Qt.Key.Key_1, ctrl_alt)
+    assert w.doc_id == first
+    qtbot.keyClick(w.timeline, Qt.Key.Key_1, ctrl_alt)
+    assert w.doc_id == second
