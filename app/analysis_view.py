@@ -33,6 +33,7 @@ from annotation.store import Store
 
 ALL = "all records"
 NONE = "—"
+REFRESH_KEYS = "F5"  # the report's Refresh button (kept off the window's actions' keys)
 
 
 class _Signals(QObject):
@@ -92,7 +93,7 @@ class ReportView(QWidget):
         self.period = QComboBox()
         self.compare = QComboBox()
         self.refresh_button = QPushButton("Refresh")
-        self.refresh_button.setShortcut("F5")
+        self.refresh_button.setShortcut(REFRESH_KEYS)
         self.refresh_button.clicked.connect(self.refresh)
         self.write_button = QPushButton("Write report…")
         self.write_button.clicked.connect(self.write_report)

@@ -53,6 +53,20 @@ from app.undo import StoreEdit
 CODE_KEYS = "123456789"
 
 
+def reserved_shortcuts() -> dict[str, str]:
+    """Keys of the window's widgets that are not its actions (the records form's buttons, the report's
+    Refresh, the recent documents), to what they do: a changed shortcut may not take one of them (Qt would
+    fire neither)."""
+    from app.analysis_view import REFRESH_KEYS
+    from app.recent_menu import recent_keys
+    from app.records_view import NEW_KEYS, SAVE_KEYS
+
+    out = {SAVE_KEYS: "Save record (Referral records)", NEW_KEYS: "New record (Referral records)"}
+    out[REFRESH_KEYS] = "Refresh (Analysis)"
+    out.update({recent_keys(i): f"Open recent document {i}" for i in range(1, 10)})
+    return out
+
+
 class MainWindow(QMainWindow):
     errorShown = Signal(str)
 
@@ -144,7 +158,7 @@ class MainWindow(QMainWindow):
 
         for a in self._actions:
             register(a)
-        apply_overrides(self._actions)
+        apply_overrides(self._actions, reserved=reserved_shortcuts())
         self.transport = TransportBar(self.player, {a.objectName(): a for a in self._actions}, self)
         self._video_box.addWidget(self.transport)
         self.time_label = self.transport.clock
@@ -507,7 +521,7 @@ class MainWindow(QMainWindow):
     def change_shortcuts(self) -> None:
         from app.shortcuts_dialog import ShortcutsDialog
 
-        d = ShortcutsDialog(self._actions, self)
+        d = ShortcutsDialog(self._actions, self, reserved=reserved_shortcuts())
         d.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         d.show()
 

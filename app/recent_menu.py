@@ -12,6 +12,11 @@ from PySide6.QtWidgets import QMenu, QWidget
 from app import prefs
 
 
+def recent_keys(n: int) -> str:
+    """The key of the n-th recent document (1-9)."""
+    return f"Ctrl+Alt+{n}"
+
+
 class RecentMenu(QMenu):
     openRequested = Signal(int)
     gone = Signal(str)
@@ -31,7 +36,7 @@ class RecentMenu(QMenu):
             return
         for i, e in enumerate(entries[:9], 1):
             a = self.addAction(f"&{i} {e.get('project') or '—'}: {e.get('name')}")
-            a.setShortcut(QKeySequence(f"Ctrl+Alt+{i}"))
+            a.setShortcut(QKeySequence(recent_keys(i)))
             a.triggered.connect(lambda _=False, d=int(e["doc_id"]): self._open(d))
 
     def _open(self, doc_id: int) -> None:

@@ -39,6 +39,7 @@ from annotation.records import RecordView, Vocabularies
 from annotation.store import Store
 
 COLUMNS = ("id", "received", "period", "referrer", "concern", "response", "IA", "feedback", "linked")
+SAVE_KEYS, NEW_KEYS = "Ctrl+Return", "Ctrl+N"  # the form's buttons (kept off the window's actions' keys)
 UNKNOWN = "unknown"
 
 
@@ -154,10 +155,10 @@ class RecordsView(QWidget):
             form.addRow(label, w)
         form.addRow("", self.warning)
         self.save_button = QPushButton("Save new record")
-        self.save_button.setShortcut("Ctrl+Return")
+        self.save_button.setShortcut(SAVE_KEYS)
         self.save_button.clicked.connect(self.save)
         self.new_button = QPushButton("New")
-        self.new_button.setShortcut("Ctrl+N")
+        self.new_button.setShortcut(NEW_KEYS)
         self.new_button.clicked.connect(self.clear_form)
         self.link_button = QPushButton("Link to selected annotation")
         self.link_button.clicked.connect(self._link)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
@@ -42,18 +42,23 @@ def register(action: QAction) -> None:
         action.setProperty(DEFAULT, action.shortcut().toString(PORTABLE))
 
 
-def apply_overrides(actions: Sequence[QAction], overrides: dict[str, str] | None = None) -> list[str]:
+def apply_overrides(
+    actions: Sequence[QAction], overrides: dict[str, str] | None = None, reserved: Collection[str] = ()
+) -> list[str]:
     """Set each action's shortcut from the saved preferences; returns the ids that named no action (kept,
     for a later version that has them) — an override that would clash with another action is skipped.
 
     Skipping one can make another clash (an override on L, and one on K that a new action's default K now
-    takes, goes back to its default L), so overrides are given up until no key is left on two actions."""
+    takes, goes back to its default L), so overrides are given up until no key is left on two actions.
+    ``reserved`` keys belong to other widgets of the window (a form's buttons): no override may take one."""
     overrides = prefs.shortcut_overrides() if overrides is None else overrides
     by_id = {a.objectName(): a for a in actions}
     default = {aid: str(a.property(DEFAULT) or "") for aid, a in by_id.items()}
     wanted = {aid: overrides.get(aid, default[aid]) for aid in by_id}
+    taken = {QKeySequence(k).toString(PORTABLE) for k in reserved}
     while True:
-        clashes = {k for k, n in Counter(v for v in wanted.values() if v).items() if n > 1}
+        counts = Counter(v for v in wanted.values() if v)
+        clashes = {k for k, n in counts.items() if n > 1} | (counts.keys() & taken)
         given_up = [aid for aid, key in wanted.items() if key in clashes and key != default[aid]]
         if not given_up:
             break
@@ -65,10 +70,14 @@ def apply_overrides(actions: Sequence[QAction], overrides: dict[str, str] | None
 
 
 class ShortcutsDialog(QDialog):
-    """The table of actions and keys. Save checks for clashes, writes the preferences and applies them."""
+    """The table of actions and keys. Save checks for clashes (with each other and with ``reserved``: keys of
+    other widgets of the window, to what they do), writes the preferences and applies them."""
 
-    def __init__(self, actions: Sequence[QAction], parent: QWidget | None = None) -> None:
+    def __init__(
+        self, actions: Sequence[QAction], parent: QWidget | None = None, *, reserved: Mapping[str, str] | None = None
+    ) -> None:
         super().__init__(parent)
+        self._reserved = {QKeySequence(k).toString(PORTABLE): what for k, what in (reserved or {}).items()}
         self.setWindowTitle("Change keyboard shortcuts")
         self._actions = [a for a in actions if a.text()]
         self.table = QTableWidget(len(self._actions), 2, self)
@@ -119,6 +128,9 @@ class ShortcutsDialog(QDialog):
             if key in seen:
                 self.message.setText(f"{key} is given to both {names[seen[key]]!r} and {names[aid]!r}: change one")
                 return False
+            if key in self._reserved:
+                self.message.setText(f"{key} is taken by {self._reserved[key]!r}: give {names[aid]!r} another key")
+                return False
             seen[key] = aid
         overrides = {aid: key for aid, key in chosen.items() if key != str(self._default(aid))}
         kept = {k: v for k, v in prefs.shortcut_overrides().items() if k not in self.edits}
@@ -127,7 +139,7 @@ class ShortcutsDialog(QDialog):
         except OSError as exc:
             self.message.setText(f"cannot save the shortcuts: {exc}")
             return False
-        apply_overrides(self._actions, overrides)
+        apply_overrides(self._actions, overrides, self._reserved)
         self.accept()
         return True
 
