@@ -355,3 +355,23 @@ def test_a_decision_recorded_as_the_store_goes_away_says_so_in_one_line(
     qtbot.mouseClick(w.record_button, Qt.MouseButton.LeftButton)  # type: ignore[attr-defined]
     assert "Recorded" in w.confirmation.text()  # type: ignore[attr-defined]
     assert "cannot be read now" in w.status.text() and station.store.label not in w.status.text()  # type: ignore[attr-defined]
+
+
+def test_a_clip_re_cut_while_it_is_watched_takes_no_decision_on_the_new_cut(qtbot: object, station: Station) -> None:
+    """The researcher re-cuts the clip while the participant watches the old cut: what they say is refused,
+    nothing lands on either version, and the new cut is shown for them to watch and decide on."""
+    w = _open(qtbot, station)
+    _wait_preview(qtbot, w)
+    watched = w.current_item()  # type: ignore[attr-defined]
+    service.edit_clip(station.store, station.shared, start=0.6, reason="tighter")
+    _tick(qtbot, w.rows["research_team"].yes)  # type: ignore[attr-defined]
+    qtbot.mouseClick(w.record_button, Qt.MouseButton.LeftButton)  # type: ignore[attr-defined]
+    assert "Nothing was recorded" in w.confirmation.text() and "superseded" in w.confirmation.text()  # type: ignore[attr-defined]
+    with station.store.session() as s:
+        me = service.participant(s, ME).id
+        assert list(s.scalars(select(Decision).where(Decision.participant_id == me))) == []
+    now = w.current_item()  # type: ignore[attr-defined]
+    assert now.clip_id == watched.clip_id and now.version_number == watched.version_number + 1
+    assert not w.record_button.isEnabled()  # type: ignore[attr-defined]  # until the new cut can be seen
+    _wait_preview(qtbot, w)
+    assert Path(w.player.path).name.startswith(now.version_hash)  # type: ignore[attr-defined]
