@@ -14,7 +14,7 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from PySide6.QtCore import QItemSelectionModel, QObject, QRunnable, QThreadPool, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -240,7 +240,13 @@ class IdentifiersDialog(QDialog):
             self.end_edit.setText(clock(p.end))
 
     def select(self, row: int) -> None:
-        self.table.selectRow(row)
+        # not selectRow: it reads the keyboard's modifiers, and a Ctrl held (or left over) would toggle the row
+        model = self.table.model()
+        if not 0 <= row < model.rowCount():
+            return
+        index = model.index(row, 0)
+        flags = QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows
+        self.table.selectionModel().setCurrentIndex(index, flags)
 
     # ---- decisions ------------------------------------------------------------------------------------
 

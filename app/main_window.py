@@ -191,6 +191,10 @@ class MainWindow(QMainWindow):
     # ---- loading ----------------------------------------------------------------------------------------
 
     def load_document(self, doc_id: int) -> None:
+        from app.identifiers_dialog import IdentifiersDialog
+
+        for d in self.findChildren(IdentifiersDialog):
+            d.close()  # it reviews the document that was shown
         self.doc_id = doc_id
         doc = get_document(self.store, doc_id)
         with self.store.session() as s:
@@ -296,8 +300,9 @@ class MainWindow(QMainWindow):
 
     def _coding_tier_changed(self) -> None:
         if self.coder.open:
-            self.coder.clear()
-            self.message.setText("")
+            dropped = ", ".join(f"{v!r} from {format_time(t)}" for t, v in self.coder.open.values())
+            self.coder.clear()  # not carried into another tier; said, so nobody thinks it was coded
+            self.message.setText(f"not coded: {dropped} (the coding tier changed before it was ended)")
         self._show_coding_keys()
 
     def edit_value(self) -> None:
@@ -587,6 +592,8 @@ class MainWindow(QMainWindow):
         """Scan this document's transcripts for identifiers and confirm or reject each proposal (undoable)."""
         from app.identifiers_dialog import IdentifiersDialog
 
+        for old in self.findChildren(IdentifiersDialog):
+            old.close()  # one review at a time, of the document shown
         d = IdentifiersDialog(self.store, self.doc_id, self, push=self.push)
         d.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         d.playRequested.connect(self.play_span)

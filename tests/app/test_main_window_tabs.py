@@ -155,3 +155,5 @@ def test_sensitive_identifiers_from_the_file_menu_and_undo(qtbot: QtBot, store: 
     assert len(w.timeline.segments_in(SENSITIVE_TIER, 0, 5000)) == 1  # the window shows it at once
     w.undo_stack.undo()
     assert document_display(store, doc).get(SENSITIVE_TIER, []) == []
+    w.open_at(new_document(store, "referral", name="another"), "", -1)
+    qtbot.waitUntil(lambda: not w.findChildren(IdentifiersDialog), timeout=3000)  # it reviewed the other one
