@@ -7,10 +7,12 @@ is dumped with ``pg_dump -Fc`` (:mod:`annotation.backup_pg`), which also reads o
 
 Every backup is written under a temporary name, checked (``PRAGMA integrity_check`` and the schema
 revision; ``pg_restore --list`` for a dump), synced and only then renamed, with a small JSON sidecar that
-records its size, SHA-256 and revision: a crash never leaves a half backup that looks good. Backups are
-named ``<store>-<UTC time>.sqlite`` (``.dump``) in the store's backup folder (``<store file>.backups/``
-beside an embedded store; under the per-user data folder for PostgreSQL) and only the newest ``keep``
-(``--keep``, else ``backup_keep`` in the user's ``settings.json``, else 10) are kept.
+records its size, SHA-256 and revision: a crash never leaves a half backup that looks good. The temporary
+names are hidden, are never listed as backups, and say which process writes them (:mod:`media_tools.scratch`):
+the next backup deletes those whose writer was killed. Backups are named ``<store>-<UTC time>.sqlite``
+(``.dump``) in the store's backup folder (``<store file>.backups/`` beside an embedded store; under the
+per-user data folder for PostgreSQL) and only the newest ``keep`` (``--keep``, else ``backup_keep`` in the
+user's ``settings.json``, else 10) are kept.
 
 A restore checks the backup first, keeps the current store aside as ``<store>.before-restore-<time>`` and
 then replaces it with one rename; nothing is touched when the backup fails its checks or the store is in
@@ -27,7 +29,6 @@ import os
 import re
 import shutil
 import sqlite3
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -43,6 +44,7 @@ from annotation.errors import (
     WrongPassphrase,
 )
 from annotation.store import Store, sqlite_file, user_data_dir
+from media_tools.scratch import remove_abandoned, scratch_name
 
 DEFAULT_KEEP = 10
 SETTINGS = "settings.json"
@@ -194,7 +196,7 @@ def backup_if_due(
 
 
 def _backup_sqlite(store: Store, target: Path, now: datetime) -> BackupInfo:
-    tmp = target.with_name(f".partial-{uuid.uuid4().hex[:8]}-{target.name}")
+    tmp = target.with_name(scratch_name(".partial-", f"-{target.name}"))
     key = store._passphrase
     try:
         src = store.engine.raw_connection()
@@ -266,11 +268,8 @@ def prune(folder: Path, keep: int, *, protect: Path | None = None) -> list[Path]
 
 
 def _remove_stale_partials(folder: Path) -> None:
-    cutoff = datetime.now().timestamp() - 3600
-    for p in folder.glob(".partial-*"):
-        with contextlib.suppress(OSError):
-            if p.stat().st_mtime < cutoff:
-                p.unlink()
+    """Temporary files of backups that were killed half-way (never one another process is still writing)."""
+    remove_abandoned(folder, ".partial-")
 
 
 # ---- listing and checking -------------------------------------------------------------------------------
@@ -279,7 +278,8 @@ def _remove_stale_partials(folder: Path) -> None:
 def _backup_files(folder: Path) -> list[Path]:
     if not folder.is_dir():
         return []
-    return [p for p in folder.iterdir() if p.is_file() and _NAME.match(p.name)]
+    # a hidden file is a backup still being written, or one a killed process left half-made: never a backup
+    return [p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".") and _NAME.match(p.name)]
 
 
 def _order(path: Path) -> tuple[datetime, int]:
@@ -455,7 +455,8 @@ def restore_backup(url: str, backup: Path, *, passphrase: str | None = None) -> 
         raise BadBackup(f"{backup}: a PostgreSQL dump cannot be restored into an embedded store")
     key = passphrase if info.encrypted or cipher.is_encrypted(backup) else None
     stamp = datetime.now(UTC).strftime(_STAMP)
-    tmp = path.with_name(f".restore-{uuid.uuid4().hex[:8]}-{path.name}")
+    remove_abandoned(path.parent, ".restore-")
+    tmp = path.with_name(scratch_name(".restore-", f"-{path.name}"))
     try:
         shutil.copyfile(backup, tmp)
         with contextlib.suppress(OSError):
@@ -518,7 +519,7 @@ def rekey_backups(url: str, old: str, new: str) -> tuple[int, list[Path]]:
     for b in list_backups(url):
         if b.kind != "sqlite" or not cipher.is_encrypted(b.path):
             continue
-        tmp = b.path.with_name(f".partial-{uuid.uuid4().hex[:8]}-{b.path.name}")
+        tmp = b.path.with_name(scratch_name(".partial-", f"-{b.path.name}"))
         try:
             shutil.copyfile(b.path, tmp)
             cipher.rekey(tmp, old, new)
@@ -568,7 +569,7 @@ def _fsync_dir(folder: Path) -> None:
 
 def _write_atomic(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".partial-{uuid.uuid4().hex[:8]}-{path.name}")
+    tmp = path.with_name(scratch_name(".partial-", f"-{path.name}"))
     try:
         with open(tmp, "wb") as f:
             f.write(data)

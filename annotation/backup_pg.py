@@ -13,7 +13,6 @@ import os
 import re
 import shutil
 import subprocess
-import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -27,6 +26,7 @@ from annotation.errors import BackupError, BackupToolMissing, BadBackup
 if TYPE_CHECKING:
     from annotation.backup import BackupInfo
 from annotation.store import Store, _describe, create_store_engine
+from media_tools.scratch import child_options, scratch_name
 
 
 def find_tool(name: str) -> str:
@@ -95,7 +95,9 @@ def _search_path(u: URL) -> str | None:
 
 def _run(tool: str, args: list[str], env: dict[str, str], what: str) -> str:
     try:
-        proc = subprocess.run([find_tool(tool), *args], env=env, capture_output=True, text=True, check=False)
+        proc: subprocess.CompletedProcess[str] = subprocess.run(
+            [find_tool(tool), *args], env=env, capture_output=True, text=True, check=False, **child_options()
+        )
     except OSError as exc:
         raise BackupError(f"{what}: cannot run {tool} ({exc.strerror or exc})") from exc
     if proc.returncode != 0:
@@ -115,7 +117,7 @@ def dump(store: Store, target: Path, now: datetime) -> BackupInfo:
     url = store.engine.url
     with store.engine.connect() as conn:
         schema = str(conn.execute(text("SELECT current_schema()")).scalar() or "public")
-    tmp = target.with_name(f".partial-{uuid.uuid4().hex[:8]}-{target.name}")
+    tmp = target.with_name(scratch_name(".partial-", f"-{target.name}"))
     try:
         _run("pg_dump", ["-Fc", f"--schema={_quoted(schema)}", "-f", str(tmp)], _env(url), store.label)
         with contextlib.suppress(OSError):
@@ -170,7 +172,7 @@ def restore_dump(url: str, backup: Path) -> Path:
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     aside = folder / f"before-restore-{stamp}.dump"
     schema = _schema_of(url)
-    tmp = aside.with_name(f".partial-{aside.name}")
+    tmp = aside.with_name(scratch_name(".partial-", f"-{aside.name}"))
     try:
         _run("pg_dump", ["-Fc", f"--schema={_quoted(schema)}", "-f", str(tmp)], _env(u), label)
         os.replace(tmp, aside)

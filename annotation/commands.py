@@ -43,6 +43,7 @@ from annotation._journal import (
     tier_rows_of,
 )
 from annotation.eaf_model import Annotation
+from annotation.eaf_reader import MAX_TIME_MS
 from annotation.eaf_writer import ILLEGAL_XML
 from annotation.errors import ConflictError, InvalidEdit, NotFound
 from annotation.repository import get_document_row
@@ -95,10 +96,20 @@ def _check_times(start: int, end: int) -> None:
         raise InvalidEdit(f"start {start} ms: times cannot be negative")
     if end <= start:
         raise InvalidEdit(f"end {end} ms: must be after start {start} ms")
+    if end > MAX_TIME_MS:
+        raise InvalidEdit(f"end {end} ms: past the longest time the store keeps ({MAX_TIME_MS} ms)")
 
 
 def _touch(session: Session, doc_id: int) -> None:
     session.execute(update(Document).where(Document.id == doc_id).values(modified_at=datetime.now(UTC)))
+
+
+def take_document(session: Session, doc_id: int) -> None:
+    """Begin an edit's unit of work by writing its document's row, so that edits of one document take turns:
+    SQLite takes its write lock here and PostgreSQL locks the row until commit, and everything the edit reads
+    afterwards includes what the edit before it committed. Without this, two writers adding to one tier at
+    the same moment both took the same next time slot and annotation ids, and one failed on a unique key."""
+    _touch(session, doc_id)
 
 
 def _tier(session: Session, doc_id: int, tier_id: str) -> TierRow:

@@ -6,6 +6,11 @@ that a broken file is refused with one line naming the file and the problem inst
 
 EAF 2.x vocabularies (``CV_ENTRY`` with a ``DESCRIPTION`` attribute) are upgraded the way ELAN upgrades
 them: to ``CV_ENTRY_ML`` with one ``CVE_VALUE`` in the "und" (undetermined) language.
+
+What the store cannot keep is refused here too, naming the file, rather than by the database half-way
+through an import: a time value must be a whole number of milliseconds from 0 to 2,147,483,647 (ELAN's
+``xsd:unsignedInt``, within the store's INTEGER column), and ids and references may not be longer than the
+store's columns (:data:`ID_LIMITS`; SQLite would keep them, PostgreSQL would not).
 """
 
 from __future__ import annotations
@@ -41,6 +46,22 @@ from annotation.errors import (
 )
 
 _XSI = "{http://www.w3.org/2001/XMLSchema-instance}"
+#: The largest time value the store keeps (milliseconds; PostgreSQL's INTEGER, about 24.8 days).
+MAX_TIME_MS = 2**31 - 1
+#: The longest ids and references the store keeps, by what they are (annotation.store_models).
+ID_LIMITS = {
+    "time slot id": 100,
+    "tier id": 300,
+    "linguistic type reference": 300,
+    "default locale": 50,
+    "annotation id": 100,
+    "language reference": 100,
+    "vocabulary entry reference": 200,
+    "SVG reference": 200,
+    "vocabulary id": 300,
+    "vocabulary entry id": 200,
+    "external reference": 100,
+}
 
 
 def read_eaf(path: str | os.PathLike[str], kind: DocKind | None = None) -> EafDocument:
@@ -148,7 +169,40 @@ def _read_ecv(root: etree._Element, name: str) -> EafDocument:
         elif el.tag == "EXTERNAL_REF":
             doc.external_refs.append(_attrs(el))
     _ensure_und_language(doc)
+    _check_sizes(doc, name)
     return doc
+
+
+def _check_sizes(doc: EafDocument, name: str) -> None:
+    """Refuse ids and references longer than the store's columns (:data:`ID_LIMITS`), naming the first."""
+
+    def fits(what: str, value: str | None) -> None:
+        if value is not None and len(value) > ID_LIMITS[what]:
+            raise EafStructureError(
+                f"{name}: {what} {value[:40]!r}… is longer than the store keeps ({ID_LIMITS[what]} characters)"
+            )
+
+    for s in doc.time_slots:
+        fits("time slot id", s.slot_id)
+    for t in doc.tiers:
+        fits("tier id", t.tier_id)
+        fits("linguistic type reference", t.attrs.get("LINGUISTIC_TYPE_REF"))
+        fits("default locale", t.attrs.get("DEFAULT_LOCALE"))
+        for a in t.annotations:
+            fits("annotation id", a.ann_id)
+            fits("language reference", a.lang_ref)
+            fits("vocabulary entry reference", a.cve_ref)
+            fits("SVG reference", a.svg_ref)
+    for cv in doc.vocabularies:
+        fits("vocabulary id", cv.cv_id)
+        fits("external reference", cv.ext_ref)
+        for lang, _text in cv.descriptions:
+            fits("language reference", lang)
+        for e in cv.entries:
+            fits("vocabulary entry id", e.cve_id)
+            fits("external reference", e.ext_ref)
+            for v in e.values:
+                fits("language reference", v.lang_ref)
 
 
 def _ensure_und_language(doc: EafDocument) -> None:
@@ -196,6 +250,7 @@ class _Reader:
             raise self.fail(EafStructureError, "no <HEADER> element")
         _ensure_und_language(doc)
         self._validate()
+        _check_sizes(doc, self.name)
         return doc
 
     def _header(self, el: etree._Element) -> None:
@@ -220,10 +275,17 @@ class _Reader:
             if tv is None:
                 slots.append(TimeSlot(sid, None))
                 continue
-            try:
-                slots.append(TimeSlot(sid, int(tv)))
-            except ValueError:
-                raise self.fail(EafStructureError, f"time slot {sid!r} has a non-integer TIME_VALUE {tv!r}") from None
+            digits = tv.strip()
+            # int() alone would take "-5", "1_000" and other scripts' digits, which ELAN refuses
+            if not (digits.isascii() and digits.isdigit()):
+                raise self.fail(EafStructureError, f"time slot {sid!r} has a non-integer TIME_VALUE {tv!r}")
+            if len(digits) > 10 or int(digits) > MAX_TIME_MS:
+                raise self.fail(
+                    EafStructureError,
+                    f"time slot {sid!r} has TIME_VALUE {tv[:20]!r}, past the longest time the store keeps "
+                    f"({MAX_TIME_MS} ms)",
+                )
+            slots.append(TimeSlot(sid, int(digits)))
 
     def _tier(self, el: etree._Element) -> None:
         attrs = _attrs(el)

@@ -23,6 +23,7 @@ Front ends print exactly that line; ``detail`` (optional) is for the log.
     │   ├── AccessDenied               the database role may not read or write that (shared PostgreSQL)
     │   ├── NotFound                   unknown document, tier, annotation ... id
     │   ├── ConflictError              someone else changed the row since it was read (row versioning)
+    │   ├── ValueOutOfRange            a value the database cannot hold (a text too long, a number too large)
     │   └── InvalidEdit                an edit that would break ELAN's rules (end before start, ...)
     ├── AnalysisError                  an analysis of coded time cannot be computed as asked (bad threshold, ...)
     ├── ExportError                    an export format cannot represent the document
@@ -123,6 +124,10 @@ class NotFound(StoreError):
 
 class ConflictError(StoreError):
     """The row was changed by another writer since it was read."""
+
+
+class ValueOutOfRange(StoreError):
+    """The database refused a value it cannot hold: a text longer than its column, a number out of range."""
 
 
 class InvalidEdit(StoreError):

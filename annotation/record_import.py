@@ -17,7 +17,9 @@ What is refused, and how:
 - Every row is checked before anything is stored. A bad row is reported as one line,
   ``FILE:ROW: column 'X': problem`` (ROW is the line of the file the row starts on; the header is line 1;
   several problems of one row share its line, separated by ``;``). When any row is bad nothing is stored,
-  unless ``skip_bad`` is asked for, which stores the good rows and reports the bad ones.
+  unless ``skip_bad`` is asked for, which stores the good rows and reports the bad ones. A line the CSV
+  reader cannot get past (a field longer than 131,072 characters) stores nothing even with ``skip_bad``:
+  the rows after it could not be read, and would be left out without a word.
 - The good rows are stored in one transaction: a failure half-way stores nothing.
 
 Re-importing: a referral whose reference hash is already stored in the project is skipped, not stored
@@ -38,6 +40,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import re
 import time
 import tomllib
@@ -276,6 +279,19 @@ def _dialect(text: str) -> type[csv.Dialect]:
     return _D
 
 
+def _shown(headers: Sequence[str], limit: int = 30) -> str:
+    """The header names for a one-line message: a name with a line break, a control character or past 60
+    characters is shown quoted and cut short (a file read with the wrong delimiter has one long "name")."""
+
+    def one(h: str) -> str:
+        if len(h) <= 60 and h.isprintable():
+            return h
+        return repr(h[:60]) + ("…" if len(h) > 60 else "")
+
+    shown = ", ".join(one(h) for h in headers[:limit])
+    return shown + (f", … ({len(headers)} in all)" if len(headers) > limit else "")
+
+
 def _resolve_columns(headers: Sequence[str], mapping: ColumnMapping, name: str) -> dict[str, int]:
     """field -> column index."""
     index = {h: i for i, h in enumerate(headers)}
@@ -284,7 +300,7 @@ def _resolve_columns(headers: Sequence[str], mapping: ColumnMapping, name: str) 
         if fld not in IMPORT_FIELDS:
             raise RecordImportError(f"mapping {col}={fld}: no such field (fields: {', '.join(IMPORT_FIELDS)})")
         if col not in index:
-            raise RecordImportError(f"{name}: no column {col!r} (columns: {', '.join(headers)})")
+            raise RecordImportError(f"{name}: no column {col!r} (columns: {_shown(headers)})")
         if fld in out:
             raise RecordImportError(f"mapping: two columns for {fld!r}")
         out[fld] = index[col]
@@ -314,8 +330,7 @@ def _resolve_columns(headers: Sequence[str], mapping: ColumnMapping, name: str) 
         if fld not in out:
             hint = " (it is what keeps a re-import from storing a referral twice)" if fld == "reference" else ""
             raise RecordImportError(
-                f"{name}: no column for {fld!r}{hint}; map one with --map 'COLUMN={fld}' "
-                f"(columns: {', '.join(headers)})"
+                f"{name}: no column for {fld!r}{hint}; map one with --map 'COLUMN={fld}' (columns: {_shown(headers)})"
             )
     return out
 
@@ -415,7 +430,7 @@ def _parse_row(
             fail(fld, f"{cell(fld)!r} is not yes or no")
     if "previous_referrals" in cols and cell("previous_referrals").lower() not in _UNKNOWN:
         raw = cell("previous_referrals")
-        if raw.isdigit() and int(raw) <= 999:
+        if raw.isascii() and raw.isdigit() and int(raw) <= 999:  # "²".isdigit() too, which int() refuses
             values["previous_referrals"] = int(raw)
         else:
             fail("previous_referrals", f"{raw!r} is not a count (0, 1, 2 ...)")
@@ -424,6 +439,8 @@ def _parse_row(
             decided = _parse_datetime(cell("decided_at"), mapping.date_format)
             received = values.get("received_at")
             if received is not None:
+                if (decided.tzinfo is None) != (received.tzinfo is None):  # one with an offset: both as written
+                    decided, received = decided.replace(tzinfo=None), received.replace(tzinfo=None)
                 minutes = round((decided - received).total_seconds() / 60)
                 if minutes < 0:
                     fail("decided_at", "before the referral was received")
@@ -436,7 +453,7 @@ def _parse_row(
         if fld in cols and raw.lower() not in _UNKNOWN:
             try:
                 number = float(raw.replace(",", "."))
-                if not number >= 0:
+                if not (number >= 0 and math.isfinite(number)):
                     raise ValueError
                 values["decision_minutes"] = round(number * scale)
             except ValueError:
@@ -544,7 +561,13 @@ def import_records(
             else:
                 good.append((start, ref, values))
     except csv.Error as exc:
+        # the rows after it cannot be told apart: nothing is imported, even with skip_bad (they would be lost
+        # without a word)
         problems.append(f"{name}:{line}: {exc}")
+        raise RecordImportError(
+            f"{name}: cannot be read past line {line} ({exc}); nothing imported",
+            problems=tuple(problems),
+        ) from exc
     if problems and not skip_bad:
         raise RecordImportError(
             f"{name}: {len(problems)} bad row{'s' if len(problems) > 1 else ''} of {rows}; nothing imported "

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from annotation.commands import EditCommand
+from annotation.commands import EditCommand, take_document
 from annotation.eaf_model import EafDocument
 from annotation.eaf_reader import read_eaf
 from annotation.eaf_writer import write_eaf
@@ -159,14 +159,18 @@ def new_document(
 
 
 def apply_edit(store: Store, cmd: EditCommand) -> None:
-    """Apply an edit and commit it. Raises ConflictError, InvalidEdit, NotFound."""
+    """Apply an edit and commit it; edits of one document take turns (:func:`take_document`).
+
+    Raises ConflictError, InvalidEdit, NotFound."""
     with store.session() as s:
+        take_document(s, cmd.doc_id)
         cmd.apply(s)
 
 
 def revert_edit(store: Store, cmd: EditCommand) -> None:
     """Undo an applied edit and commit that. Raises ConflictError, NotFound."""
     with store.session() as s:
+        take_document(s, cmd.doc_id)
         cmd.revert(s)
 
 

@@ -517,6 +517,12 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def one_line(message: str) -> str:
+    """A message as one line: line breaks and other control characters in it (a file name may hold them)
+    are written as escapes, so that the error is always exactly one line."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in message)
+
+
 def _log_path() -> Path:
     from annotation.store import user_data_dir
 
@@ -535,7 +541,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args))
     except (AnnotationError, MediaError, ConsentError, UserError) as exc:
-        sys.stderr.write(f"{PROG}: error: {exc}\n")
+        sys.stderr.write(f"{PROG}: error: {one_line(str(exc))}\n")
         return 2
     except KeyboardInterrupt:
         sys.stderr.write(f"{PROG}: interrupted\n")
@@ -552,7 +558,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f.write(traceback.format_exc())
         except OSError:
             path = Path(os.devnull)
-        sys.stderr.write(f"{PROG}: internal error: {type(exc).__name__}: {exc} (traceback in {path})\n")
+        sys.stderr.write(f"{PROG}: internal error: {type(exc).__name__}: {one_line(str(exc))} (traceback in {path})\n")
         return 1
     finally:
         # let go of the store at once: a command run in this process next (tests, the GUI's own calls)

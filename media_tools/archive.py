@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import hashlib
 import os
-import uuid
 from collections.abc import Sequence
 from pathlib import Path
 
 from media_tools.errors import ArchiveFailed
+from media_tools.scratch import remove_abandoned, scratch_name
 
 SUFFIX = ".7z"
 
@@ -40,7 +40,8 @@ def write_encrypted_archive(target: Path, files: Sequence[tuple[Path, str]], pas
     names = [name for _, name in files]
     if len(set(names)) != len(names):
         raise ArchiveFailed(f"{target}: two files would have the same name in the archive")
-    tmp = target.with_name(f".partial-{uuid.uuid4().hex[:8]}-{target.name}")
+    remove_abandoned(target.parent, ".partial-")  # what an archive killed half-way left here
+    tmp = target.with_name(scratch_name(".partial-", f"-{target.name}"))
     filters = [{"id": py7zr.FILTER_COPY}, {"id": py7zr.FILTER_CRYPTO_AES256_SHA256}]
     try:
         with py7zr.SevenZipFile(tmp, "w", password=passphrase, header_encryption=True, filters=filters) as z:

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from media_tools.errors import Cancelled, FfmpegFailed, FfmpegNotFound
+from media_tools.scratch import child_options
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,7 @@ def run_ffmpeg(args: list[str], *, what: str, timeout: float | None = None) -> N
         FfmpegFailed: ffmpeg exited non-zero.
     """
     cmd = [find_ffmpeg().path, "-hide_banner", "-nostdin", "-loglevel", "error", *args]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, **child_options())
     if proc.returncode != 0:
         last = (proc.stderr.strip().splitlines() or [f"exit status {proc.returncode}"])[-1]
         raise FfmpegFailed(f"{what}: ffmpeg failed: {last}", detail=proc.stderr)
@@ -97,8 +98,16 @@ def run_ffmpeg_job(
     cmd = [find_ffmpeg().path, "-hide_banner", "-nostdin", "-loglevel", "error", "-nostats", "-progress", "pipe:1"]
     cmd += args
     err_lines: list[str] = []
+    # ffmpeg ignores SIGPIPE: without child_options() it went on encoding for minutes after its parent was
+    # killed, and finished a hidden file nobody would rename
     proc = subprocess.Popen(
-        cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, errors="replace"
+        cmd,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        errors="replace",
+        **child_options(),
     )
     assert proc.stdout is not None and proc.stderr is not None
     out_pipe, err_pipe = proc.stdout, proc.stderr

@@ -24,7 +24,10 @@ Audio redactions are exact to the sample (``aeval`` with per-sample time): mute,
 level is the RMS level of the sound it replaces (never below -30 dBFS, so a bleep over silence is heard).
 
 Every output is written to a temporary file beside the target, probed, then renamed; all metadata is
-stripped (container and stream tags, chapters, the encoder's SEI comment, data streams such as GPS).
+stripped (container and stream tags, chapters, the encoder's SEI comment, data streams such as GPS). The
+temporary file is hidden (``.frontdoor-<host>-<pid>-<random>.part``) and ffmpeg dies with the process that
+started it; when that process is killed outright, the next render into the folder deletes what it left
+(:mod:`media_tools.scratch`), and the next render anywhere the private folder of its filter files.
 """
 
 from __future__ import annotations
@@ -32,7 +35,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import secrets
 import tempfile
 import threading
 from collections.abc import Iterator, Sequence
@@ -47,6 +49,7 @@ from media_tools import cache
 from media_tools.errors import FfmpegFailed, MediaError, ProbeError, SpecError
 from media_tools.ffmpeg_bin import Progress, ProgressCallback, find_ffmpeg, run_ffmpeg_job
 from media_tools.probe import ProbeResult, probe
+from media_tools.scratch import remove_abandoned, scratch_name
 from media_tools.spec import AudioRedaction, Cue, EditSpec, Redaction, check_rules
 
 FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
@@ -165,7 +168,9 @@ def render(
     if not out.parent.is_dir():
         raise MediaError(f"{out.parent}: output folder does not exist")
     notes = list(plan.notes)
-    with _temp_output(out) as tmp, tempfile.TemporaryDirectory(prefix="frontdoor-render-") as td:
+    remove_abandoned(Path(tempfile.gettempdir()), _AUX_PREFIX)
+    aux_dir = tempfile.TemporaryDirectory(prefix=scratch_name(_AUX_PREFIX, "-"))
+    with _temp_output(out) as tmp, aux_dir as td:
         aux = _Aux(Path(td))
         start_offset = 0.0
         mode = plan.mode
@@ -793,10 +798,16 @@ def _smart_ok(tmp: Path, src: ProbeResult, spec: EditSpec) -> bool:
 # ---------------------------------------------------------------------------------------------- outputs
 
 
+_PART_PREFIX = ".frontdoor-"
+_AUX_PREFIX = "frontdoor-render-"
+
+
 @contextmanager
 def _temp_output(out: Path) -> Iterator[Path]:
-    """A temporary name in the output's folder; removed unless it was renamed into place."""
-    tmp = out.parent / f".frontdoor-{secrets.token_hex(6)}.part"
+    """A hidden temporary name in the output's folder; removed unless it was renamed into place. What a
+    killed render left there before is removed first."""
+    remove_abandoned(out.parent, _PART_PREFIX)
+    tmp = out.parent / scratch_name(_PART_PREFIX, ".part")
     try:
         yield tmp
     finally:

@@ -227,11 +227,16 @@ def parse_spec(data: Any, *, name: str = "spec", base_dir: str | os.PathLike[str
     Raises:
         SpecError: the data breaks the schema or a rule the schema cannot state; the message names the field.
     """
-    errors = sorted(_validator().iter_errors(data), key=lambda e: (len(e.absolute_path), list(map(str, e.path))))
+    try:
+        errors = sorted(_validator().iter_errors(data), key=lambda e: (len(e.absolute_path), list(map(str, e.path))))
+    except RecursionError:  # a message quoting a value nested a thousand deep
+        where = _deepest_key(data)
+        raise SpecError(f"{name}: {where + ': ' if where else ''}lists or objects nested too deeply") from None
     if errors:
         err = errors[0]
         where = _field(err.absolute_path) + ": " if err.absolute_path else ""
         raise SpecError(f"{name}: {where}{_schema_message(err)}")
+    _check_values(data, name)
     src = Path(data["source"]).expanduser()
     if not src.is_absolute() and base_dir is not None:
         src = Path(base_dir) / src
@@ -326,6 +331,58 @@ def check_rules(spec: EditSpec, *, name: str = "spec", source_duration: float | 
                 raise bad(f"captions.cues[{i}].end", f"{q.end:g} s is not after start ({q.start:g} s)")
 
 
+def _deepest_key(data: Any) -> str | None:
+    """The top-level key whose value is nested deepest (counted without recursing: it may be very deep)."""
+    if not isinstance(data, dict):
+        return None
+    best, best_depth = None, -1
+    for key, value in data.items():
+        depth, level = 0, [value]
+        while level:
+            depth += 1
+            level = [c for v in level if isinstance(v, dict | list) for c in (v.values() if isinstance(v, dict) else v)]
+        if depth > best_depth:
+            best, best_depth = (str(key) if str(key).isprintable() else repr(key)), depth
+    return best
+
+
+#: Larger whole numbers are no time or size: refused before ``float()`` overflows on them.
+_MAX_WHOLE = 2**53
+
+
+def _values(data: Any, path: str = "") -> Iterable[tuple[str, Any]]:
+    """Every leaf of JSON-like data with its field path, as it is."""
+    if isinstance(data, dict):
+        for k, v in data.items():
+            yield from _values(v, f"{path}.{k}" if path else str(k))
+    elif isinstance(data, list):
+        for i, v in enumerate(data):
+            yield from _values(v, f"{path}[{i}]")
+    else:
+        yield path, data
+
+
+def _check_values(data: Any, name: str) -> None:
+    """What passes the schema but cannot be used: whole numbers too large for a float, text with a lone
+    surrogate (JSON's ``\\ud800`` escape), which no file, caption or ffmpeg argument can carry.
+
+    Raises:
+        SpecError: naming the field.
+    """
+    for where, value in _values(data):
+        if isinstance(value, int) and not isinstance(value, bool) and abs(value) > _MAX_WHOLE:
+            digits = str(value)
+            shown = digits if len(digits) <= 20 else f"{digits[:8]}…({len(digits)} digits)"
+            raise SpecError(f"{name}: {where}: {shown} is too large a number")
+        if isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                raise SpecError(
+                    f"{name}: {where}: not text (a lone surrogate {value[exc.start]!r} at character {exc.start + 1})"
+                ) from None
+
+
 def _numbers(data: Any, path: str = "") -> Iterable[tuple[str, float]]:
     """Every number in JSON-like data with its field path (``redactions[0].keyframes[1].x``)."""
     if isinstance(data, dict):
@@ -361,4 +418,6 @@ def load_spec(path: str | os.PathLike[str]) -> EditSpec:
         raise SpecError(f"{p}: not JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
     except ValueError as exc:
         raise SpecError(f"{p}: not JSON ({exc})") from None
+    except RecursionError:
+        raise SpecError(f"{p}: not an edit spec (lists or objects nested too deeply)") from None
     return parse_spec(data, name=str(p), base_dir=p.parent)
