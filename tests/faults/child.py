@@ -1,0 +1,199 @@
+"""What the fault tests run in a child process (``python -m tests.faults.child WHAT ...``), through the public
+API, so that the test can kill it with SIGKILL at a moment of its choosing or run two at once.
+
+Each prints ``ready`` when the store is open and the work is about to start, and one line per step it has
+committed, flushed at once: whatever the test read before the kill was committed. A passphrase, when one
+is needed, is the first line on stdin (never an argument).
+
+The batch of edits is planned by :func:`plan_edits` from a seed, and :func:`replay` gives what the tier
+holds after the first ``k`` edits, so the test can tell what must be in the store without asking the child.
+"""
+
+from __future__ import annotations
+
+import random
+import sys
+from dataclasses import dataclass
+
+TIER = "Call phase"
+
+
+@dataclass(frozen=True)
+class Edit:
+    """One planned edit of the tier: ``kind`` on the live annotation at ``index`` (creation order)."""
+
+    kind: str  # create | value | move | delete | split
+    index: int = -1
+    start: int = 0
+    end: int = 0
+    value: str = ""
+
+
+Segment = tuple[int, int, str]
+
+
+def plan_edits(seed: int, n: int) -> list[Edit]:
+    """``n`` edits that are valid one after another (the model below tracks what is live)."""
+    rng = random.Random(seed)
+    live: list[Segment] = []
+    plan: list[Edit] = []
+    for i in range(n):
+        kinds = ["create"] if len(live) < 3 else ["create", "value", "move", "delete", "split"]
+        kind = rng.choice(kinds)
+        if kind == "create":
+            start = rng.randrange(0, 600_000, 10)
+            e = Edit("create", start=start, end=start + rng.randrange(200, 20_000, 10), value=f"e{i}")
+        elif kind == "value":
+            e = Edit("value", index=rng.randrange(len(live)), value=f"e{i}")
+        elif kind == "move":
+            start = rng.randrange(0, 600_000, 10)
+            e = Edit("move", index=rng.randrange(len(live)), start=start, end=start + rng.randrange(200, 20_000, 10))
+        elif kind == "delete":
+            e = Edit("delete", index=rng.randrange(len(live)))
+        else:
+            j = rng.randrange(len(live))
+            s, t, _ = live[j]
+            # halves of halves get short: a split needs a point strictly inside
+            e = Edit("split", index=j, start=s + (t - s) // 2) if t - s >= 20 else Edit("value", index=j, value=f"e{i}")
+        plan.append(e)
+        live = _step(live, e)
+    return plan
+
+
+def _step(live: list[Segment], e: Edit) -> list[Segment]:
+    live = list(live)
+    if e.kind == "create":
+        live.append((e.start, e.end, e.value))
+    elif e.kind == "value":
+        s, t, _ = live[e.index]
+        live[e.index] = (s, t, e.value)
+    elif e.kind == "move":
+        live[e.index] = (e.start, e.end, live[e.index][2])
+    elif e.kind == "delete":
+        del live[e.index]
+    else:
+        s, t, v = live[e.index]
+        live[e.index] = (s, e.start, v)
+        live.append((e.start, t, v))
+    return live
+
+
+def replay(plan: list[Edit], k: int) -> list[Segment]:
+    """The tier's annotations (sorted) after the first ``k`` edits of ``plan``."""
+    live: list[Segment] = []
+    for e in plan[:k]:
+        live = _step(live, e)
+    return sorted(live)
+
+
+def _passphrase() -> str | None:
+    line = sys.stdin.readline().rstrip("\n")
+    return line or None
+
+
+def _say(*parts: object) -> None:
+    print(*parts, flush=True)
+
+
+def run_import(url: str, path: str) -> None:
+    from annotation.services import import_file
+    from annotation.store import open_store
+
+    store = open_store(url, passphrase=_passphrase())
+    _say("ready")
+    result = import_file(store, path)
+    _say("done", result.doc_id)
+
+
+def run_edits(url: str, doc: int, seed: int, n: int) -> None:
+    from annotation.commands import (
+        CreateAnnotation,
+        DeleteAnnotation,
+        SetAnnotationTimes,
+        SetAnnotationValue,
+        SplitAnnotation,
+    )
+    from annotation.services import apply_edit
+    from annotation.store import open_store
+
+    store = open_store(url, passphrase=_passphrase())
+    ids: list[str] = []
+    _say("ready")
+    for i, e in enumerate(plan_edits(seed, n)):
+        if e.kind == "create":
+            create = CreateAnnotation(doc, TIER, e.start, e.end, e.value)
+            apply_edit(store, create)
+            ids.append(str(create.ann_id))
+        elif e.kind == "value":
+            apply_edit(store, SetAnnotationValue(doc, ids[e.index], e.value))
+        elif e.kind == "move":
+            apply_edit(store, SetAnnotationTimes(doc, ids[e.index], e.start, e.end))
+        elif e.kind == "delete":
+            apply_edit(store, DeleteAnnotation(doc, ids[e.index]))
+            del ids[e.index]
+        else:
+            split = SplitAnnotation(doc, ids[e.index], e.start)
+            apply_edit(store, split)
+            ids.append(str(split.new_id))
+        _say("committed", i)
+
+
+def run_add(url: str, doc: int, who: str, n: int) -> None:
+    """``n`` annotations added one after another (a second writer does the same meanwhile)."""
+    from annotation.commands import CreateAnnotation
+    from annotation.services import apply_edit
+    from annotation.store import open_store
+
+    store = open_store(url)
+    _say("ready")
+    for i in range(n):
+        cmd = CreateAnnotation(doc, TIER, 1000 * i, 1000 * i + 400, f"{who}{i}")
+        apply_edit(store, cmd)
+        _say("committed", cmd.ann_id)
+
+
+def run_move(url: str, doc: int, ann: str, start: int, end: int, version: int) -> None:
+    """Retime one annotation from the version the writer saw; prints ``saved`` or the one-line error."""
+    from annotation.commands import SetAnnotationTimes
+    from annotation.errors import AnnotationError
+    from annotation.services import apply_edit
+    from annotation.store import open_store
+
+    store = open_store(url)
+    _say("ready")
+    try:
+        apply_edit(store, SetAnnotationTimes(doc, ann, start, end, expected_version=version))
+    except AnnotationError as exc:
+        _say("refused", exc.message)
+        return
+    _say("saved")
+
+
+def run_backup(url: str) -> None:
+    from annotation.backup import make_backup
+    from annotation.store import open_store
+
+    store = open_store(url, passphrase=_passphrase())
+    _say("ready")
+    info = make_backup(store, keep=50)
+    _say("done", info.path)
+
+
+def main(argv: list[str]) -> None:
+    what, url, *rest = argv
+    if what == "import":
+        run_import(url, rest[0])
+    elif what == "edits":
+        run_edits(url, int(rest[0]), int(rest[1]), int(rest[2]))
+    elif what == "add":
+        run_add(url, int(rest[0]), rest[1], int(rest[2]))
+    elif what == "move":
+        run_move(url, int(rest[0]), rest[1], int(rest[2]), int(rest[3]), int(rest[4]))
+    elif what == "backup":
+        run_backup(url)
+    else:
+        raise SystemExit(f"unknown: {what}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
