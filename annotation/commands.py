@@ -173,8 +173,17 @@ def _new_annotation_id(session: Session, doc_id: int) -> str:
     return aid
 
 
-def _bump(session: Session, a: AnnotationRow, expected: int | None, **values: Any) -> None:
-    """Update an annotation if it still has the version the editor saw; bump its version."""
+def _unchanged_since(a: AnnotationRow, same: bool) -> None:
+    """Undo and redo put back only what is as this edit (or its undo) left it: a later change by someone else
+    is never overwritten silently (their change stays; the undo is refused)."""
+    if not same:
+        raise ConflictError(
+            f"annotation {a.ann_id!r}: changed by someone else since; reload to see their change (not undone)"
+        )
+
+
+def _bump(session: Session, a: AnnotationRow, expected: int | None, **values: Any) -> int:
+    """Update an annotation if it still has the version the editor saw; bump its version and return it."""
     version = a.version if expected is None else expected
     result = session.execute(
         update(AnnotationRow)
@@ -187,6 +196,7 @@ def _bump(session: Session, a: AnnotationRow, expected: int | None, **values: An
             f"annotation {a.ann_id!r}: changed by someone else since you opened it; reload to see their change"
         )
     session.expire(a)
+    return version + 1
 
 
 @dataclass
@@ -264,14 +274,18 @@ class SetAnnotationValue:
     def apply(self, session: Session) -> None:
         _check_value(self.value)
         a = _annotation(session, self.doc_id, self.ann_id)
+        redo = self._old is not None
+        if redo:  # only over what the undo left
+            _unchanged_since(a, (a.value, a.cve_ref) == self._old)
         self._old = (a.value, a.cve_ref)
         self.touched = _touched(session, {a.tier_pk}, {self.ann_id})
-        _bump(session, a, self.expected_version, value=self.value, cve_ref=self.cve_ref)
+        _bump(session, a, None if redo else self.expected_version, value=self.value, cve_ref=self.cve_ref)
         _touch(session, self.doc_id)
 
     def revert(self, session: Session) -> None:
         assert self._old is not None
         a = _annotation(session, self.doc_id, self.ann_id)
+        _unchanged_since(a, (a.value, a.cve_ref) == (self.value, self.cve_ref))
         self.touched = _touched(session, {a.tier_pk}, {self.ann_id})
         _bump(session, a, None, value=self._old[0], cve_ref=self._old[1])
         _touch(session, self.doc_id)
@@ -330,6 +344,13 @@ class SetAnnotationTimes:
         assert self._old is not None
         a = _annotation(session, self.doc_id, self.ann_id)
         self.touched = _touched(session, {a.tier_pk}, {self.ann_id}, set(self._old["positions"].values()))
+        now = slot_rows(session, self.doc_id, [a.ts1, a.ts2]) if a.ts1 and a.ts2 else {}
+        _unchanged_since(
+            a,
+            a.ts1 is not None
+            and a.ts2 is not None
+            and [now.get(a.ts1, {}).get("time_ms"), now.get(a.ts2, {}).get("time_ms")] == [self.start, self.end],
+        )
         _bump(session, a, None, ts1=self._old["ts1"], ts2=self._old["ts2"])
         for sid, t in self._old["times"].items():
             session.execute(

@@ -84,6 +84,31 @@ def test_stale_editor_gets_a_conflict_not_an_overwrite(store: Store) -> None:
     assert _values(store, doc, "Concern") == [(0, 1000, "physical abuse")]
 
 
+def test_undo_does_not_overwrite_a_later_change_by_someone_else(store: Store) -> None:
+    doc = new_document(store, "referral", name="shared")
+    create = CreateAnnotation(doc, "Call phase", 0, 1000, "opening")
+    apply_edit(store, create)
+    assert create.ann_id is not None
+    mine = SetAnnotationValue(doc, create.ann_id, "closing")
+    apply_edit(store, mine)
+    revert_edit(store, mine)  # my own undo and redo work as before
+    apply_edit(store, mine)
+    moved = SetAnnotationTimes(doc, create.ann_id, 100, 900)
+    apply_edit(store, moved)
+    theirs = SetAnnotationValue(doc, create.ann_id, "decision")  # a colleague, after my edits
+    apply_edit(store, theirs)
+    with pytest.raises(ConflictError, match="changed by someone else"):
+        revert_edit(store, mine)
+    (seg,) = document_display(store, doc)["Call phase"]
+    assert (seg.value, seg.start, seg.end) == ("decision", 100, 900)  # theirs kept, my undo refused
+    their_move = SetAnnotationTimes(doc, create.ann_id, 200, 800)
+    apply_edit(store, their_move)
+    with pytest.raises(ConflictError):
+        revert_edit(store, moved)
+    (seg,) = document_display(store, doc)["Call phase"]
+    assert (seg.start, seg.end) == (200, 800)
+
+
 def test_concurrent_writers_on_postgresql_do_not_overwrite(pg_url: str) -> None:
     """Two transactions update the same row at once: the second waits, then sees the version moved on."""
     a, b = open_store(pg_url), open_store(pg_url)
