@@ -41,7 +41,10 @@ from media_tools.archive import write_encrypted_archive
 from media_tools.errors import MediaError
 from media_tools.ffmpeg_bin import Progress
 from media_tools.render import render
+from media_tools.scratch import remove_abandoned, scratch_name
 from media_tools.spec import EditSpec
+
+PENDING = ".pending-"  # an exported clip before its export is recorded (named by its writer)
 
 
 @dataclass(frozen=True)
@@ -235,8 +238,8 @@ def export_clips(
         return e.id
 
     # files left by an export that died between rendering and recording were never given out: remove them
-    for stale in out.glob(".pending-*.mp4"):
-        stale.unlink(missing_ok=True)
+    # (only those whose writer is gone: another export into this folder may be writing its own right now)
+    remove_abandoned(out, PENDING)
     export_id = write(store, start)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     work = out if archive_passphrase is None else _private_workdir()
@@ -395,7 +398,7 @@ def _export_one(
         assert v is not None
     spec = export_spec(v, source, mark, store=store)
     target = out / f"e{export_id}-clip{p.clip_id}-v{p.version_number}-{p.version_hash[:10]}.mp4"
-    pending = out / f".pending-{target.name}"  # its final name only once the export is recorded
+    pending = out / scratch_name(PENDING, ".mp4")  # its final name only once the export is recorded
     result = render(spec, pending, progress=progress, cancel=cancel)
 
     def keep(s: Session) -> dict[str, Any]:

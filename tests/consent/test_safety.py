@@ -4,6 +4,8 @@ drop a redaction, and the media commands as a side door."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 from datetime import date
 from pathlib import Path
 
@@ -16,6 +18,7 @@ from consent import audit, service
 from consent.conditions import ExportContext
 from consent.errors import InvalidRequest
 from consent.gate import export_clips, plan
+from media_tools.scratch import scratch_name
 from tests.consent.conftest import PROJECT, World
 
 
@@ -161,10 +164,21 @@ def test_a_re_cut_keeps_the_redaction_someone_asked_for(world: World) -> None:
 def test_exports_never_overwrite_each_other(world: World, out: Path) -> None:
     c = _clip_with(world, "A")
     service.record_decision(world.store, c, "A", "research_team", "granted")
-    (out / ".pending-e9-clip1-v1-x.mp4").write_bytes(b"left by a crash")
-    first = export_clips(world.store, "research_team", out)
-    second = export_clips(world.store, "research_team", out)
-    names = sorted(p.name for p in out.iterdir())
+    mine = scratch_name(".pending-", ".mp4")
+    crashed = mine.replace(f"-{os.getpid()}-", "-4194303-")  # a writer that is gone (beyond Linux's pid_max)
+    (out / crashed).write_bytes(b"left by a crash")
+    writer = subprocess.Popen(["sleep", "60"])  # another export into the same folder, still writing
+    try:
+        busy = mine.replace(f"-{os.getpid()}-", f"-{writer.pid}-")
+        (out / busy).write_bytes(b"being written")
+        first = export_clips(world.store, "research_team", out)
+        second = export_clips(world.store, "research_team", out)
+        names = sorted(p.name for p in out.iterdir())
+        assert busy in names and crashed not in names  # the other export's file is left alone
+        names.remove(busy)
+    finally:
+        writer.kill()
+        writer.wait()
     assert len(names) == 4 and first.manifest.name in names and second.manifest.name in names
     assert not any(n.startswith(".pending") for n in names)
     assert first.exported[0]["output"] != second.exported[0]["output"]
