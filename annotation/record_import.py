@@ -31,8 +31,11 @@ and a warning line printed; ``flagged_notes="drop"`` stores the row without its 
 the row bad.
 
 The file's encoding is found by trying UTF-8 (with or without a byte-order mark) and then Windows-1252,
-the two that spreadsheet programs on the authority's machines write; the delimiter (comma, semicolon, tab
-or bar) from the header line. Dates are day first (``31/01/2026 14:05``) or ISO (``2026-01-31T14:05``).
+the two that spreadsheet programs on the authority's machines write, or UTF-16 with a byte-order mark (a
+spreadsheet's "Unicode text"); the delimiter (comma, semicolon, tab or bar) from the header line. Dates are
+day first (``31/01/2026 14:05``) or ISO (``2026-01-31T14:05``); a date that can only be month first
+(``03/15/2026``) refuses the whole file, even with ``skip_bad``, since the file's other dates would then be
+read the wrong way round without a word (a mapping's ``date_format`` says how to read them).
 """
 
 from __future__ import annotations
@@ -111,19 +114,21 @@ DEFAULT_HEADERS: dict[str, tuple[str, ...]] = {
 # when it contains one of these as whole words.
 _IDENTIFIER_HEADERS = (
     r"(first|fore|given|middle|last|sur|family|full|child s|childs|maiden|pre?ferred) ?names?",
-    r"surname",
-    r"name",
+    r"surnames?",
+    r"names?",
     r"initials",
     r"alias",
     r"d ?o ?b",
     r"date of birth",
-    r"birth ?date",
+    r"birth ?dates?",
     r"born",
     r"birth",
+    r"birthdays?",
     r"address(es)?",
     r"street",
     r"house (number|name)",
-    r"post ?code",
+    r"post ?codes?",
+    r"postal ?codes?",
     r"zip",
     r"nhs",
     r"chi (number|no)",
@@ -144,7 +149,7 @@ _IDENTIFIER_HEADERS = (
 )
 _IDENTIFIER_RE = re.compile(r"\b(?:" + "|".join(_IDENTIFIER_HEADERS) + r")\b")
 # Headers that contain an identifier word but are about staff organisation, not the family.
-_NOT_IDENTIFIER_RE = re.compile(r"^(team|service|unit|agency type|referrer type) name$")
+_NOT_IDENTIFIER_RE = re.compile(r"^(team|service|unit|agency type|referrer type) names?$")
 
 _YES = frozenset({"yes", "y", "true", "t", "1", "x"})
 _NO = frozenset({"no", "n", "false", "f", "0"})
@@ -162,6 +167,9 @@ _DATE_FORMATS = (
     "%d/%m/%y",
 )
 _TIME_FORMATS = ("%H:%M:%S", "%H:%M")
+# A numeric date whose second number cannot be a month but whose first can: written month first (US style).
+_MONTH_FIRST_RE = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](?:\d{4}|\d{2})(?!\d)")
+_DATE_FIELDS = ("received_at", "received_date", "decided_at")
 
 
 @dataclass(frozen=True)
@@ -256,6 +264,21 @@ def identifier_columns(headers: Sequence[str]) -> list[str]:
 
 
 def _decode(raw: bytes, name: str) -> tuple[str, str]:
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):  # a spreadsheet's "Unicode text"
+        try:
+            return raw.decode("utf-16"), "utf-16"
+        except UnicodeDecodeError as exc:
+            raise RecordImportError(
+                f"{name}: byte {exc.start + 1} is not UTF-16 text; save the extract as CSV UTF-8"
+            ) from exc
+    zero = raw.find(b"\x00")
+    if zero >= 0:
+        # Windows-1252 would take the zero bytes of UTF-16 without a byte-order mark for characters, and the
+        # header names (and the identifier check on them) would be garbled
+        raise RecordImportError(
+            f"{name}: byte {zero + 1} is a zero byte, which CSV text does not hold (UTF-16 without a "
+            "byte-order mark?); save the extract as CSV UTF-8"
+        )
     try:
         return raw.decode("utf-8-sig"), "utf-8-sig" if raw.startswith(b"\xef\xbb\xbf") else "utf-8"
     except UnicodeDecodeError:
@@ -333,6 +356,12 @@ def _resolve_columns(headers: Sequence[str], mapping: ColumnMapping, name: str) 
                 f"{name}: no column for {fld!r}{hint}; map one with --map 'COLUMN={fld}' (columns: {_shown(headers)})"
             )
     return out
+
+
+def _month_first(text: str) -> bool:
+    """True for a date such as ``03/15/2026``: it reads only month first, so the extract is not day first."""
+    m = _MONTH_FIRST_RE.match(text.strip())
+    return m is not None and 1 <= int(m.group(1)) <= 12 and 12 < int(m.group(2)) <= 31
 
 
 def _parse_datetime(text: str, fmt: str | None) -> datetime:
@@ -540,6 +569,17 @@ def import_records(
             if len(cells) != len(headers):
                 problems.append(f"{name}:{start}: has {len(cells)} fields, the header has {len(headers)}")
                 continue
+            if mapping.date_format is None:
+                for fld in _DATE_FIELDS:
+                    if fld in cols and _month_first(cells[cols[fld]]):
+                        # the day-first reading of this file's other dates (03/02 as 3 February) would be wrong
+                        # without a word, so the whole file is refused, even with skip_bad
+                        raise RecordImportError(
+                            f"{name}:{start}: column {headers[cols[fld]]!r}: {cells[cols[fld]].strip()!r} can only be "
+                            "month first, so the extract's dates are not day first and the others would be misread; "
+                            'give the format in a mapping file (--mapping, "date_format": "%m/%d/%Y %H:%M"); '
+                            "nothing imported"
+                        )
             ref, values, errs = _parse_row(cells, cols, headers, mapping, vocab, period)
             key = re.sub(r"\s+", "", ref).upper()
             if ref and key in seen:

@@ -123,6 +123,12 @@ def test_a_failure_half_way_stores_nothing(store: Store, tmp_path: Path, monkeyp
         "Email",
         "Person ID",
         "Case Number",
+        # plurals and other spellings (were let through: only "name" itself, or a listed prefix, matched)
+        "Names",
+        "Child Names",
+        "Parent names",
+        "Birthday",
+        "Postal Code",
     ],
 )
 def test_identifier_columns_refuse_the_whole_file(store: Store, tmp_path: Path, column: str) -> None:
@@ -135,7 +141,17 @@ def test_identifier_columns_refuse_the_whole_file(store: Store, tmp_path: Path, 
 
 
 def test_ordinary_columns_are_not_taken_for_identifiers() -> None:
-    ok = ["Referral ID", "Team name", "Referrer type", "Age band", "Period", "Decision", "Outcome", "Worker Notes"]
+    ok = [
+        "Referral ID",
+        "Team name",
+        "Team names",
+        "Referrer type",
+        "Age band",
+        "Period",
+        "Decision",
+        "Outcome",
+        "Worker Notes",
+    ]
     assert identifier_columns(ok) == []
 
 
@@ -148,6 +164,54 @@ def test_encodings_and_delimiters(store: Store, tmp_path: Path, encoding: str) -
     result = import_records(store, path, "Study")
     assert result.encoding == encoding and result.imported == 1
     assert list_records(store, "Study")[0].notes == "Référée par l'école — suivi demandé"
+
+
+def test_utf16_with_a_byte_order_mark_is_read_and_without_one_refused(store: Store, tmp_path: Path) -> None:
+    # a spreadsheet's "Unicode text": UTF-16 with a byte-order mark, tab-delimited; read as Windows-1252 it
+    # gave garbled header names (so an identifier column went unnoticed) and a puzzling "no column" message
+    text = "Referral ID\tContact Date/Time\tReferral Source\tPrimary Concern\tChild Names\r\nR1\t01/02/2026 10:00\t"
+    text += "school\tneglect\tx\r\n"
+    path = tmp_path / "extract.txt"
+    path.write_bytes(text.encode("utf-16"))
+    with pytest.raises(IdentifierColumn, match="'Child Names'"):
+        import_records(store, path, "Study")
+    path.write_bytes(text.replace("\tChild Names", "\tWorker Notes").encode("utf-16"))
+    result = import_records(store, path, "Study")
+    assert (result.encoding, result.imported) == ("utf-16", 1)
+    path.write_bytes(text.encode("utf-16-le"))  # no byte-order mark
+    with pytest.raises(RecordImportError, match="byte 2 is a zero byte") as e:
+        import_records(store, path, "Study")
+    assert "\n" not in e.value.message
+    assert _count(store) == 1
+
+
+def test_a_month_first_extract_is_refused_whole_even_with_skip_bad(store: Store, tmp_path: Path) -> None:
+    # a US-style extract: 03/02/2026 is 2 March there, and was stored as 3 February (period and all) with
+    # --skip-bad, the rows that could only be month first (03/15/2026) being the only ones named
+    rows = [
+        ["R1", "03/02/2026 10:00", "school", "neglect", "", ""],
+        ["R2", "03/15/2026 10:00", "school", "neglect", "", ""],
+        ["R3", "04/01/2026 09:00", "police", "neglect", "", ""],
+    ]
+    path = _write(tmp_path / "extract.csv", rows)
+    for skip_bad in (False, True):
+        with pytest.raises(
+            RecordImportError, match=r"extract.csv:3: column 'Contact Date/Time': '03/15/2026 10:00'"
+        ) as e:
+            import_records(store, path, "Study", skip_bad=skip_bad)
+        assert "month first" in e.value.message and "\n" not in e.value.message
+    assert _count(store) == 0
+    mapping = tmp_path / "us.json"
+    mapping.write_text('{"date_format": "%m/%d/%Y %H:%M"}', encoding="utf-8")
+    import_records(store, path, "Study", mapping=ColumnMapping.from_file(mapping))
+    assert [(r.received_at.month, r.received_at.day, r.period) for r in list_records(store, "Study")] == [
+        (3, 2, "2026-Q1"),
+        (3, 15, "2026-Q1"),
+        (4, 1, "2026-Q2"),
+    ]
+    # day-first extracts are read as before, 13 and over in the first place
+    ok = _write(tmp_path / "uk.csv", [["U1", "15/03/2026 10:00", "school", "neglect", "", ""]])
+    assert import_records(store, ok, "Study").imported == 1
 
 
 def test_unreadable_bytes_are_one_line(store: Store, tmp_path: Path) -> None:
