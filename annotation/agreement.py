@@ -48,7 +48,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from statistics import NormalDist
 
 from annotation.errors import AnalysisError, NotFound
@@ -408,20 +408,30 @@ def agreement_of_segments(
     return matching, cohen, modified_kappa(matching)
 
 
-def tier_segments(store: Store, doc_id: int, tiers: Sequence[str]) -> tuple[dict[str, list[Segment]], int | None]:
+def tier_segments(
+    store: Store, doc_id: int, tiers: Sequence[str], *, recording_time: bool = False
+) -> tuple[dict[str, list[Segment]], int | None]:
     """The named tiers' segments of a stored document and the id of its recording, in one unit of work.
+
+    With ``recording_time`` the segments are moved by the document's time origin (``media_origin_ms``) to
+    the recording's time: two documents on one recording with different time origins are compared there.
 
     Raises:
         NotFound: no such document, or no tier of one of the names.
     """
     with store.session() as s:
-        recording = get_document_row(s, doc_id).recording_id
+        row = get_document_row(s, doc_id)
+        recording, origin = row.recording_id, int(row.media_origin_ms or 0)
         doc = load_document(s, doc_id)
     segments = document_segments(doc)
     for t in tiers:
         if t not in segments:
             names = ", ".join(repr(n) for n in segments) or "none"
             raise NotFound(f"document {doc_id}: no tier {t!r} (tiers: {names})")
+    if recording_time and origin:
+        return {
+            t: [replace(x, start=x.start + origin, end=x.end + origin) for x in segments[t]] for t in tiers
+        }, recording
     return {t: segments[t] for t in tiers}, recording
 
 
@@ -436,6 +446,9 @@ def tier_agreement(
 ) -> TierAgreement:
     """Agreement between ``tier_a`` of document ``doc_a`` and ``tier_b`` of ``doc_b`` (default: the same).
 
+    Two documents are compared in the recording's time (each document's time origin added), so the matching's
+    segments are then in recording time.
+
     Raises:
         NotFound: no such document or tier.
         AnalysisError: the two documents are linked to different recordings, the same tier of the same
@@ -448,8 +461,8 @@ def tier_agreement(
         segs, _ = tier_segments(store, doc_a, [tier_a, tier_b])
         segs_a, segs_b = segs[tier_a], segs[tier_b]
     else:
-        sa, rec_a = tier_segments(store, doc_a, [tier_a])
-        sb, rec_b = tier_segments(store, other, [tier_b])
+        sa, rec_a = tier_segments(store, doc_a, [tier_a], recording_time=True)
+        sb, rec_b = tier_segments(store, other, [tier_b], recording_time=True)
         if rec_a is not None and rec_b is not None and rec_a != rec_b:
             raise AnalysisError(
                 f"documents {doc_a} and {other}: they code different recordings ({rec_a} and {rec_b}); "

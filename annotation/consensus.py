@@ -165,7 +165,8 @@ def disagreements(
     min_overlap: float = DEFAULT_MIN_OVERLAP,
     tolerance_ms: int = DEFAULT_TOLERANCE_MS,
 ) -> Comparison:
-    """Compare ``tier_a`` of a stored document with ``tier_b`` of the same document (or of ``doc_b``).
+    """Compare ``tier_a`` of a stored document with ``tier_b`` of the same document (or of ``doc_b``; two
+    documents are compared in the recording's time, each document's time origin added).
 
     Raises:
         NotFound: no such document or tier.
@@ -174,8 +175,8 @@ def disagreements(
     if doc_b is None or doc_b == doc_id:
         segs, _ = tier_segments(store, doc_id, [tier_a, tier_b])
         return compare_segments(segs[tier_a], segs[tier_b], min_overlap=min_overlap, tolerance_ms=tolerance_ms)
-    sa, rec_a = tier_segments(store, doc_id, [tier_a])
-    sb, rec_b = tier_segments(store, doc_b, [tier_b])
+    sa, rec_a = tier_segments(store, doc_id, [tier_a], recording_time=True)
+    sb, rec_b = tier_segments(store, doc_b, [tier_b], recording_time=True)
     if rec_a is not None and rec_b is not None and rec_a != rec_b:
         raise AnalysisError(f"documents {doc_id} and {doc_b}: they code different recordings ({rec_a} and {rec_b})")
     return compare_segments(sa[tier_a], sb[tier_b], min_overlap=min_overlap, tolerance_ms=tolerance_ms)

@@ -309,6 +309,30 @@ def test_two_documents_on_one_recording(store: Store, tmp_path: Path) -> None:
         tier_agreement(store, doc1, "Call phase", "Call phase", doc_b=4242)
 
 
+def test_two_documents_with_different_time_origins_are_compared_in_recording_time(store: Store, tmp_path: Path) -> None:
+    """Coder B's file has an ELAN time origin of 10 s (document time 0 is 10 s into the recording) and codes the
+    same moments as coder A: they agree throughout. Compared in document time nothing paired (kappa NaN)."""
+    from annotation.consensus import disagreements
+    from annotation.store_models import Document
+
+    media = tmp_path / "call.mp4"
+    media.write_bytes(b"x")
+    rec = add_recording(store, ensure_project(store, "Study"), media, duration_ms=60_000)
+    phases = [(10_000, 20_000, "opening"), (20_000, 40_000, "information gathering"), (40_000, 60_000, "decision")]
+    doc1 = _coded(store, rec, "Call phase", phases)
+    doc2 = _coded(store, rec, "Call phase", [(s - 10_000, e - 10_000, v) for s, e, v in phases])
+    with store.session() as s:
+        d = s.get(Document, doc2)
+        assert d is not None
+        d.media_origin_ms = 10_000
+    r = tier_agreement(store, doc1, "Call phase", "Call phase", doc_b=doc2)
+    assert (len(r.matching.pairs), len(r.matching.only_a), len(r.matching.only_b)) == (3, 0, 0)
+    assert r.cohen.kappa == pytest.approx(1.0)
+    assert [(m.b.start, m.b.end) for m in r.matching.pairs] == [(s, e) for s, e, _ in phases]  # recording time
+    c = disagreements(store, doc1, "Call phase", "Call phase", doc_b=doc2)
+    assert c.disagreements == () and len(c.agreed) == 3
+
+
 def test_free_text_tiers_are_refused(store: Store, corpus: Path) -> None:
     """Two transcription tiers (hundreds of different utterances) are not codes: no kappa, one line."""
     doc = import_file(store, corpus / "eaf" / "christopheparisse__teicorpo__TestElan1.eaf").doc_id
