@@ -326,10 +326,14 @@ def plan_consensus(
         if start < 0 or end <= start:
             raise AnalysisError(f"decision {key!r}: end {end} ms must be after start {start} ms (and start >= 0)")
         value, cve_ref = base.value, base.cve_ref
-        if dec.value is not None and dec.value != base.value:
+        changed = dec.value is not None and dec.value != base.value
+        if changed:
+            assert dec.value is not None
             value = dec.value
             if ILLEGAL_XML.search(value):
                 raise AnalysisError(f"decision {key!r}: the value holds a control character ELAN files cannot store")
+        if changed or dec.take == "b":
+            # coder B's tier may have another vocabulary (or none): its value and entry id are A's tier's or refused
             if vocabulary is not None:
                 if value not in vocabulary:
                     raise AnalysisError(f"decision {key!r}: value {value!r} is not in the tier's vocabulary")

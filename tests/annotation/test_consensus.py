@@ -233,6 +233,24 @@ def test_a_value_changed_by_decision_gets_its_vocabulary_entry(store: Store) -> 
     assert (5_000, 19_000, "decision") in _spans(store, doc, "C")
 
 
+def test_taking_coder_bs_value_checks_it_against_tier_as_vocabulary(store: Store) -> None:
+    """Coder B coded on a free-text tier: taking B's 'chat' was stored in the consensus tier (whose type has
+    the Call phase vocabulary) without a word, while asking for value 'chat' was refused."""
+    doc = _doc(store, {"Coder A": [(0, 5_000, "opening")], "Notes": [(0, 5_000, "chat"), (10_000, 12_000, "decision")]})
+    c = disagreements(store, doc, "Coder A", "Notes")
+    assert [d.key for d in c.disagreements] == ["a1/a2", "-/a3"]
+    with pytest.raises(AnalysisError, match="decision 'a1/a2': value 'chat' is not in the tier's vocabulary"):
+        build_consensus(
+            store, doc, "Coder A", "Notes", {"a1/a2": Decision("b", "B"), "-/a3": Decision("neither")}, new_tier="C"
+        )
+    # a value of the vocabulary taken from B gets A's vocabulary's entry id
+    build_consensus(
+        store, doc, "Coder A", "Notes", {"a1/a2": Decision("a", "A"), "-/a3": Decision("b", "B")}, new_tier="C"
+    )
+    ann = next(a for a in get_document(store, doc).tier("C").annotations if a.value == "decision")
+    assert ann.cve_ref == "cveid_call_phase_decision"
+
+
 def test_dependent_tier_a_is_refused(store: Store, corpus: Path) -> None:
     doc = import_file(store, corpus / "eaf" / "dopefishh__pympi__sample_3.0.eaf").doc_id
     with pytest.raises(InvalidEdit, match="'gest_included': a dependent tier"):
