@@ -11,8 +11,11 @@ How time is counted
     tier coded the usual way (no overlaps within the tier) it is the same as the time covered.
 
     ``share`` is ``total_ms`` divided by the length of the recording: the linked recording's duration when
-    the store knows it, else the document's extent (from 0 to the latest time in the document, on any
-    tier). :func:`recording_length` says which was used. A share can pass 1 when segments overlap.
+    the store knows it, less the document's time origin (ELAN's TIME_ORIGIN: document time 0 is that far
+    into the recording, so the document sees only the rest of it), else the document's extent (from 0 to
+    the latest time in the document, on any tier). :func:`recording_length` says which was used. Only the
+    part of a segment inside that length counts towards the share (a segment drawn past the recording's end
+    adds to ``total_ms`` but not to the share), so a share can pass 1 only when segments overlap.
 
 Co-occurrence
     Two codes co-occur where a segment of tier A and one of tier B overlap by more than 0 ms. ``count`` is the
@@ -45,7 +48,8 @@ class CodeStat:
     """One value of one tier: how often and how long it was coded.
 
     ``total_ms`` is the sum of the segments' durations (overlaps within the tier are not merged), ``mean_ms``
-    is ``total_ms / count``, ``share`` is ``total_ms`` over the recording's length (see the module notes).
+    is ``total_ms / count``, ``share`` is ``total_ms`` over the recording's length, counting only what lies
+    inside it (see the module notes).
     """
 
     tier: str
@@ -87,21 +91,24 @@ def stats_from_segments(
     """Count, total, mean and share per (tier, value), tiers in the mapping's order.
 
     Values come in ``value_order[tier]`` order (a tier's vocabulary, say) and then any others in the order
-    they first occur in time. Values that never occur are left out. ``length_ms`` <= 0 gives shares of 0.
+    they first occur in time. Values that never occur are left out. ``length_ms`` <= 0 gives shares of 0;
+    a share counts only the part of each segment between 0 and ``length_ms``.
     """
     out: list[CodeStat] = []
     for tier, segs in segments.items():
         counts: dict[str, int] = {}
         totals: dict[str, int] = {}
+        inside: dict[str, int] = {}
         for s in sorted(segs, key=lambda s: (s.start, s.end)):
             counts[s.value] = counts.get(s.value, 0) + 1
             totals[s.value] = totals.get(s.value, 0) + (s.end - s.start)
+            inside[s.value] = inside.get(s.value, 0) + max(0, min(s.end, length_ms) - max(s.start, 0))
         order = [v for v in (value_order or {}).get(tier, ()) if v in counts]
         seen = set(order)
         order += [v for v in counts if v not in seen]
         for v in order:
             n, total = counts[v], totals[v]
-            out.append(CodeStat(tier, v, n, total, total / n, total / length_ms if length_ms > 0 else 0.0))
+            out.append(CodeStat(tier, v, n, total, total / n, inside[v] / length_ms if length_ms > 0 else 0.0))
     return out
 
 
@@ -191,15 +198,19 @@ def pick_tiers(doc_id: int, segments: Mapping[str, Sequence[Segment]], tiers: Se
 
 
 def _load(store: Store, doc_id: int) -> tuple[EafDocument, int | None]:
+    """The document and the length of its recording as the document sees it (duration less time origin)."""
     with store.session() as s:
         row = get_document_row(s, doc_id)
         rec = s.get(Recording, row.recording_id) if row.recording_id is not None else None
         duration = rec.duration_ms if rec is not None else None
+        if duration is not None:
+            duration -= int(row.media_origin_ms or 0)
         return load_document(s, doc_id), duration
 
 
 def recording_length(store: Store, doc_id: int) -> RecordingLength:
-    """What shares are taken of: the linked recording's duration, else the document's extent.
+    """What shares are taken of: the linked recording's duration less the document's time origin, else the
+    document's extent.
 
     Raises:
         NotFound: no such document.

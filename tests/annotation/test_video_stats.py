@@ -140,6 +140,28 @@ def test_code_stats_on_the_store_uses_the_recording_length(store: Store, tmp_pat
     assert (r.value_a, r.value_b, r.count, r.overlap_ms) == ("information gathering", "manager consulted", 1, 5_000)
 
 
+def test_a_time_origin_and_segments_past_the_end(store: Store, tmp_path: Path) -> None:
+    """A document with a 10 s time origin sees the last 50 s of a 60 s recording: coded throughout, its share
+    is 1 (was 50/60). A segment drawn past the recording's end adds to the total, not to the share (was 70/60)."""
+    from annotation.store_models import Document
+
+    rec = add_recording(store, ensure_project(store, "Study"), _media(tmp_path), duration_ms=60_000)
+    doc = new_document(store, "referral", recording_id=rec)
+    apply_edit(store, CreateAnnotation(doc, "Call phase", 0, 20_000, "opening"))
+    apply_edit(store, CreateAnnotation(doc, "Call phase", 20_000, 50_000, "information gathering"))
+    with store.session() as s:
+        d = s.get(Document, doc)
+        assert d is not None
+        d.media_origin_ms = 10_000
+    length = recording_length(store, doc)
+    assert (length.ms, length.source) == (50_000, "recording")
+    got = code_stats(store, doc, ["Call phase"])
+    assert [(x.total_ms, x.share) for x in got] == [(20_000, pytest.approx(0.4)), (30_000, pytest.approx(0.6))]
+    assert sum(x.share for x in got) == pytest.approx(1.0)
+    (past,) = stats_from_segments({"P": [seg("P", 50_000, 70_000, "closing")]}, 60_000)
+    assert (past.total_ms, past.mean_ms, past.share) == (20_000, 20_000.0, pytest.approx(10 / 60))
+
+
 def test_without_a_recording_shares_are_of_the_documents_extent(store: Store) -> None:
     doc = new_document(store, "referral")
     apply_edit(store, CreateAnnotation(doc, "Call phase", 0, 3_000, "opening"))
