@@ -23,6 +23,7 @@ import hashlib
 import html
 import io
 import json
+import shlex
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -422,7 +423,7 @@ def report_content(
         "store": store.label,
         "schema": schema_revision(store.engine) or "",
         "fingerprint": fingerprint(all_rows),
-        "command": command or _command(project, period, compare, out_name, pdf),
+        "command": command or _command(project, period, compare, out_name, pdf, documents),
         "versions": _versions(),
     }
     sections.insert(0, _method_section(meta, vocab))
@@ -503,14 +504,24 @@ def _budgets(store: Store, docs: Sequence[tuple[int, str]]) -> list[tuple[str, l
     return out
 
 
-def _command(project: str, period: str | None, compare: str | None, out: str, pdf: bool) -> str:
-    parts = ["frontdoor", "report", "--project", json.dumps(project)]
+def _command(
+    project: str,
+    period: str | None,
+    compare: str | None,
+    out: str,
+    pdf: bool,
+    documents: Sequence[int] | None = None,
+) -> str:
+    """The ``frontdoor report`` command line that makes this report again, quoted for a POSIX shell."""
+    parts = ["frontdoor", "report", "--project", project]
     if period:
-        parts += ["--period", json.dumps(period)]
+        parts += ["--period", period]
     if compare:
-        parts += ["--compare", json.dumps(compare)]
+        parts += ["--compare", compare]
     parts += ["--out", out] + (["--pdf"] if pdf else [])
-    return " ".join(parts)
+    for d in documents or ():
+        parts += ["--doc", str(d)]
+    return shlex.join(parts)
 
 
 def _versions() -> str:

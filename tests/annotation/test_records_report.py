@@ -24,7 +24,7 @@ from annotation.errors import ReportError
 from annotation.record_import import import_records
 from annotation.record_sample import SampleReferral, coded_document, generate_sample, write_extract_csv
 from annotation.records import link_segment, list_records
-from annotation.report import ReportResult, build_report
+from annotation.report import ReportResult, build_report, project_documents
 from annotation.repository import store_document
 from annotation.services import ensure_project
 from annotation.store import Store, open_store, sqlite_url
@@ -283,6 +283,35 @@ def test_a_second_run_and_postgresql_give_the_same_files(built: Built, tmp_path:
                 assert (pg.result.data_dir / p.name).read_bytes() == p.read_bytes(), p.name
     finally:
         pg.store.close()
+
+
+def test_the_method_sections_command_reproduces_the_report(
+    built: Built, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The command the method section names, run as a shell would split it, writes the same tables: with
+    --doc (it was left out, so the rerun took every document) and a file name with a space (it was not quoted)."""
+    import shlex
+
+    from annotation.report import report_content
+    from annotation.store import sqlite_url
+    from app.cli import main
+
+    doc = max(d for d, _ in project_documents(built.store, ensure_project(built.store, "Study")))
+    first = build_report(built.store, "Study", tmp_path / "a" / "my report.html", period=A, documents=[doc])
+    command = report_content(
+        built.store, "Study", period=A, documents=[doc], out_name="my report.html", generated_at=WHEN
+    ).meta["command"]
+    assert "--doc" in command
+    argv = shlex.split(command)
+    assert argv[:2] == ["frontdoor", "report"]
+    (tmp_path / "b").mkdir()
+    monkeypatch.chdir(tmp_path / "b")
+    assert main(["--db", sqlite_url(built.result.html.parent / "store.sqlite"), *argv[1:]]) == 0
+    again = tmp_path / "b" / "my report_data"
+    for p in first.files:
+        if p.suffix == ".csv":
+            assert (again / p.name).read_bytes() == p.read_bytes(), p.name
+    assert sorted(x.name for x in again.iterdir()) == sorted(x.name for x in first.data_dir.iterdir())
 
 
 def test_single_period_and_refusals(built: Built, tmp_path: Path) -> None:
