@@ -8,13 +8,15 @@ preview), for every sensitive-identifier annotation now coded on the clip's reco
 documents, and bleeps what the stored edit does not already silence. Only sound is taken away, and only
 a child's or family's identifier: the consent given to the version still holds (the safer direction).
 
-On PostgreSQL the times come from ``frontdoor_sensitive_spans`` (migration 0008): presenters and review
+On PostgreSQL the times come from ``frontdoor_sensitive_spans`` (migrations 0008, 0009, 0010): presenters and review
 stations may not read the annotation tables, and the function gives them times only. On SQLite the same
 query runs directly.
 
 Times come from the annotation's time slots; an unaligned slot takes its aligned neighbour's time outward
-(the earlier one for a start, the later one for an end), and a referring annotation its parent's slots, so
-a span is never narrower than ELAN shows it.
+(the earlier one for a start, the later one for an end), and a referring annotation the slots of its nearest
+time-aligned ancestor (through any number of referring tiers: a Sensitive identifier tier may hang under a
+translation of a transcript), so a span is never narrower than ELAN shows it. An annotation whose time cannot
+be found at all (a broken reference) is bleeped from the document's start to the end of the recording.
 """
 
 from __future__ import annotations
@@ -35,20 +37,28 @@ SPANS_SQL = f"""
 SELECT q.start_ms + q.origin AS start_ms,
        CASE WHEN q.end_ms = 2147483647 THEN q.end_ms ELSE q.end_ms + q.origin END AS end_ms
 FROM (
-SELECT d.media_origin_ms AS origin,
+WITH RECURSIVE up(id, document_id, origin, ts1, ts2, ref, depth) AS (
+  SELECT a.id, a.document_id, d.media_origin_ms, a.ts1, a.ts2, a.ref, 0
+  FROM document d
+  JOIN tier t ON t.document_id = d.id AND t.tier_id = '{SENSITIVE_TIER}'
+  JOIN annotation a ON a.tier_pk = t.id
+  WHERE d.recording_id = {{rec}}
+  UNION ALL
+  SELECT up.id, up.document_id, up.origin, p.ts1, p.ts2, p.ref, up.depth + 1
+  FROM up JOIN annotation p ON p.document_id = up.document_id AND p.ann_id = up.ref
+  WHERE (up.ts1 IS NULL OR up.ts2 IS NULL) AND up.depth < 64
+)
+SELECT r.origin,
        COALESCE(s1.time_ms,
          (SELECT x.time_ms FROM time_slot x WHERE x.document_id = s1.document_id AND x.pos < s1.pos
             AND x.time_ms IS NOT NULL ORDER BY x.pos DESC LIMIT 1), 0) AS start_ms,
        COALESCE(s2.time_ms,
          (SELECT x.time_ms FROM time_slot x WHERE x.document_id = s2.document_id AND x.pos > s2.pos
             AND x.time_ms IS NOT NULL ORDER BY x.pos LIMIT 1), 2147483647) AS end_ms
-FROM document d
-JOIN tier t ON t.document_id = d.id AND t.tier_id = '{SENSITIVE_TIER}'
-JOIN annotation a ON a.tier_pk = t.id
-LEFT JOIN annotation p ON p.document_id = a.document_id AND p.ann_id = a.ref
-JOIN time_slot s1 ON s1.document_id = a.document_id AND s1.slot_id = COALESCE(a.ts1, p.ts1)
-JOIN time_slot s2 ON s2.document_id = a.document_id AND s2.slot_id = COALESCE(a.ts2, p.ts2)
-WHERE d.recording_id = {{rec}}
+FROM up r
+LEFT JOIN time_slot s1 ON s1.document_id = r.document_id AND s1.slot_id = r.ts1
+LEFT JOIN time_slot s2 ON s2.document_id = r.document_id AND s2.slot_id = r.ts2
+WHERE r.depth = (SELECT max(u.depth) FROM up u WHERE u.id = r.id)
 ) q
 """
 

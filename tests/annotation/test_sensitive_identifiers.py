@@ -362,9 +362,40 @@ def test_standing_spans_cover_every_document_of_the_recording(store: Store, sche
         assert sensitive_spans.standing_sensitive_redactions(s, rec, 4.0, 8.0) == ()
 
 
+def test_standing_spans_follow_referring_tiers_to_their_time(store: Store, scheme: Path, tmp_path: Path) -> None:
+    """A Sensitive identifier tier under a translation of a transcript refers to a referring annotation: its
+    time is the transcript segment's, two levels up (the query went one level up and dropped it: found by
+    review). One whose time cannot be found at all is bleeped to the end, never left out."""
+    from annotation.eaf_model import Annotation, TimeSlot
+    from annotation.repository import store_document
+    from annotation.scheme import load_scheme
+
+    pid = ensure_project(store, PROJECT)
+    media = tmp_path / "call.mp4"
+    media.write_bytes(b"not really a video")
+    rec = add_recording(store, pid, media)
+    eaf = load_scheme(str(scheme))
+    eaf.kind = "eaf"
+    sens = next(t for t in eaf.tiers if t.tier_id == SENSITIVE_TIER)
+    sens.attrs = {**sens.attrs, "LINGUISTIC_TYPE_REF": "translation", "PARENT_REF": TRANSLATION}
+    tiers = {t.tier_id: t for t in eaf.tiers}
+    eaf.time_slots += [TimeSlot("ts1", 2000), TimeSlot("ts2", 3000)]
+    tiers[TRANSCRIPT].annotations.append(Annotation("a1", "mum said Kayden was not at school", ts1="ts1", ts2="ts2"))
+    tiers[TRANSLATION].annotations.append(Annotation("a2", "a translation naming Kayden", ref="a1"))
+    sens.annotations.append(Annotation("a3", "child name", ref="a2"))
+    with store.session() as s:
+        doc = store_document(s, eaf, "nested", project_id=pid, recording_id=rec)
+    assert [(g.start, g.end) for g in document_display(store, doc)[SENSITIVE_TIER]] == [(2000, 3000)]
+    with store.session() as s:
+        assert sensitive_spans.standing_sensitive_spans(s, rec) == [(2000, 3000)]
+        s.execute(AnnotationRow.__table__.update().where(AnnotationRow.ann_id == "a1").values(ts1=None, ts2=None))
+        assert sensitive_spans.standing_sensitive_spans(s, rec) == [(0, 2147483647)]
+        s.rollback()
+
+
 def test_the_spans_query_is_the_one_the_migration_gave_postgresql() -> None:
-    path = Path(sensitive_spans.__file__).parent / "migrations" / "versions" / "0009_media_origin.py"
-    spec = importlib.util.spec_from_file_location("m0009", path)
+    path = Path(sensitive_spans.__file__).parent / "migrations" / "versions" / "0010_review_fixes.py"
+    spec = importlib.util.spec_from_file_location("m0010", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

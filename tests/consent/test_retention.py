@@ -627,6 +627,25 @@ def test_only_a_researcher_destroys_and_no_other_role_forges_a_permit(team: Team
     assert team.media.exists()  # the shared recording was not due
 
 
+def test_a_researcher_cannot_bring_a_permit_of_their_own_in_a_temporary_table(team: Team) -> None:  # noqa: F811
+    """The trigger looks for permits and entries in the store's schema, never in the caller's pg_temp (which
+    comes first on an unset search path): else a decision goes with no ``destroyed`` entry (found by review)."""
+    service.record_decision(team.owner, team.both.clip_id, OTHER, "publication", "withheld")
+    did, vid = team.raw(team.owner, "SELECT id, clip_version_id FROM decision")[0]
+    rs = team.as_("researcher")
+    with pytest.raises(IntegrityError, match="never changed"), rs.engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TEMP TABLE destruction_permit (kind text, row_id int, audit_id int, txid bigint)")
+        conn.exec_driver_sql("CREATE TEMP TABLE audit_log (id int, event text, clip_id int)")
+        conn.execute(text("INSERT INTO pg_temp.audit_log VALUES (1, 'destroyed', :c)"), {"c": team.both.clip_id})
+        conn.execute(
+            text("INSERT INTO pg_temp.destruction_permit VALUES ('clip_version', :v, 1, txid_current())"), {"v": vid}
+        )
+        conn.execute(text("DELETE FROM decision WHERE id = :d"), {"d": did})
+    assert team.raw(team.owner, "SELECT id FROM decision") == [(did,)]
+    with team.owner.session() as s:
+        assert audit.check(s) is None
+
+
 def test_migration_0007_goes_down_and_up(site: Site) -> None:
     from alembic import command
 

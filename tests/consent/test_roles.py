@@ -264,6 +264,46 @@ def test_a_station_records_decisions_for_its_participant_only(team: Team) -> Non
         assert audit.check(s) is None
 
 
+def test_a_station_appends_only_entries_that_say_what_it_did(team: Team, tmp_path: Path) -> None:
+    """One entry naming a decision that does not exist would fail every later audit check, and with it every
+    export, for good: the log is append-only (found by review; migration 0010)."""
+    service.record_decision(team.owner, team.both.clip_id, OTHER, "research_team", "granted")
+    st = team.as_("reviewer")
+    done = service.record_decisions(st, team.both.clip_id, ME, [service.ScopeDecision("research_team", "granted")])
+    mine = done.decision_ids[0]
+    with team.owner.session() as s:
+        other = s.scalar(select(Decision.id).where(Decision.participant_id == team.other))
+    good = {"decision_id": mine, "version": team.both.version_hash, "scope": "research_team", "decision": "granted",
+            "conditions": [], "method": "in_app", "form_reference_sha256": None}  # fmt: skip
+    forged: list[tuple[str, dict[str, Any], int]] = [
+        ("decision", {**good, "decision_id": 424242}, team.both.clip_id),  # no such decision
+        ("decision", {**good, "decision_id": other}, team.both.clip_id),  # someone else's
+        ("decision", {**good, "scope": "publication"}, team.both.clip_id),  # its own, but not as stored
+        ("decision", good, team.not_mine.clip_id),  # about another clip
+        ("decision", {"decision_id": "x"}, team.both.clip_id),
+        ("version_reviewed", {"version": team.not_mine.version_hash}, team.not_mine.clip_id),
+    ]
+    for event, payload, clip_id in forged:
+        with pytest.raises(AccessDenied, match="INSERT on audit_log"), st.session() as s:
+            audit.append(s, event, payload, participant_id=team.me, clip_id=clip_id)
+    head_id, head_hash = team.raw(st, "SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1")[0]
+    at = datetime.now(UTC).isoformat()
+    h = audit.entry_hash(head_hash, head_id + 1, at, "station", "decision", team.me, team.both.clip_id, "not json")
+    with pytest.raises(AccessDenied, match="INSERT on audit_log"):  # a right link with a payload that is no JSON
+        team.raw(
+            st,
+            "INSERT INTO audit_log (id, at, actor, event, participant_id, clip_id, payload, prev_hash, hash) "
+            "VALUES (:id, :at, 'station', 'decision', :p, :c, 'not json', :prev, :hash)",
+            id=head_id + 1, at=at, p=team.me, c=team.both.clip_id, prev=head_hash, hash=h,
+        )  # fmt: skip
+    with team.owner.session() as s:
+        assert audit.check(s) is None
+    service.record_decision(team.owner, team.both.clip_id, ME, "internal_training", "granted")  # still fine
+    out = tmp_path / "out"
+    out.mkdir()
+    assert len(export_clips(team.owner, "research_team", out).exported) == 1
+
+
 def test_a_station_previews_its_clip(team: Team) -> None:
     st = team.as_("reviewer")
     path = review.render_preview(st, ME, team.both.version_hash)  # the path comes from frontdoor_clip_source
