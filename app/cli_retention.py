@@ -125,7 +125,10 @@ def _destroy(store: Any, args: argparse.Namespace) -> int:
     for path in done.files_missing:
         print(f"not found here (destroy it where it is, if it still exists): {path}")
     for path in done.files_kept:
-        print(f"kept (in use by a recording still stored, or changed since it was written): {path}")
+        print(
+            "kept (in use by a recording still stored, changed since it was written, or not a file the export "
+            f"gate wrote): {path}"
+        )
     if done.pseudonymised:
         print(f"participants with nothing left stored, real names and contacts cleared: {done.pseudonymised}")
     if done.log_emptied is False:

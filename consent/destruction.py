@@ -36,7 +36,7 @@ from sqlalchemy.orm import Session
 
 from annotation.store import Store
 from annotation.store_models import Document, Recording
-from consent import audit
+from consent import audit, export_files
 from consent.errors import InvalidRequest, UnknownThing
 from consent.models import (
     Appearance,
@@ -175,8 +175,13 @@ def _destroy_in(s: Session, result: Destroyed, deleted: set[str]) -> None:
             ).one()
             state = "destroyed_before"
             if x.destroyed_at is None:
-                state = _file_state(Path(x.path), files, deleted, result)
-                _shared_file(s, x, chosen, now)
+                folder = s.scalar(select(Export.folder).where(Export.id == x.export_id)) or ""
+                if export_files.is_export_file(x.path, x.export_id, folder, clip_id=clip_id):
+                    state = _file_state(Path(x.path), files, deleted, result)
+                    _shared_file(s, x, chosen, now)
+                else:  # the record names a file the gate never writes (a record not made by the gate)
+                    state = "kept_not_exported"
+                    result.files_kept.append(x.path)
             audit.append(
                 s,
                 "destroyed",

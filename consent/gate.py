@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 from annotation.sensitive_spans import standing_sensitive_redactions
 from annotation.store import Store, user_data_dir
 from annotation.store_models import Recording
-from consent import access, audit, scopes
+from consent import access, audit, export_files, scopes
 from consent.conditions import ExportContext
 from consent.errors import InvalidRequest, UnknownThing
 from consent.models import Clip, ClipVersion, Export, ExportItem, Participant
@@ -243,9 +243,9 @@ def export_clips(
     export_id = write(store, start)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     work = out if archive_passphrase is None else _private_workdir()
-    report = ExportReport(export_id, out, work / f"manifest-{export_id}-{stamp}.json")
+    report = ExportReport(export_id, out, work / export_files.manifest_name(export_id, stamp))
     if archive_passphrase is not None:
-        report.archive = out / f"export-{export_id}-{stamp}.7z"
+        report.archive = out / export_files.archive_name(export_id, stamp)
     mark = watermark_text(scope, audience, expires)
     try:
         try:
@@ -397,7 +397,7 @@ def _export_one(
         v = s.get(ClipVersion, p.version_id)
         assert v is not None
     spec = export_spec(v, source, mark, store=store)
-    target = out / f"e{export_id}-clip{p.clip_id}-v{p.version_number}-{p.version_hash[:10]}.mp4"
+    target = out / export_files.clip_name(export_id, p.clip_id, p.version_number, p.version_hash)
     pending = out / scratch_name(PENDING, ".mp4")  # its final name only once the export is recorded
     result = render(spec, pending, progress=progress, cancel=cancel)
 

@@ -38,7 +38,7 @@ from sqlalchemy.orm import Session
 
 from annotation.store import Store
 from annotation.store_models import Document, Project, Recording
-from consent import access, audit
+from consent import access, audit, export_files
 from consent.errors import InvalidRequest, UnknownThing
 from consent.models import (
     AuditEntry,
@@ -443,10 +443,19 @@ def _files(s: Session, world: _World, project_id: int | None, versions: dict[int
 
 def _exports(s: Session, world: _World, project_id: int | None, files: dict[int, Item]) -> dict[int, Item]:
     manifests: dict[int, tuple[str, str]] = {}
-    for payload in s.scalars(select(AuditEntry.payload).where(AuditEntry.event == "export_finished")):
-        body = json.loads(payload)  # the export row does not keep its manifest's name: the log does
-        if body.get("manifest") and body.get("manifest_sha256"):
-            manifests[int(body["export"])] = (str(body["manifest"]), str(body["manifest_sha256"]))
+    # the export row does not keep its manifest's name: the log does. The first entry for an export is the
+    # gate's own; a name that is not one the gate gives that export's manifest is not taken (on a shared
+    # server a presenter appends these entries, with any client, and the file named would be deleted)
+    for payload in s.scalars(
+        select(AuditEntry.payload).where(AuditEntry.event == "export_finished").order_by(AuditEntry.id)
+    ):
+        try:
+            body = json.loads(payload)
+            export_id, name, digest = int(body["export"]), str(body["manifest"]), str(body["manifest_sha256"])
+        except (ValueError, TypeError, KeyError):
+            continue
+        if export_id not in manifests and export_files.is_manifest_name(name, export_id):
+            manifests[export_id] = (name, digest)
     per_export: dict[int, list[int]] = {}
     for item_id, export_id in s.execute(select(ExportItem.id, ExportItem.export_id)):
         per_export.setdefault(export_id, []).append(item_id)

@@ -1090,6 +1090,16 @@ def confirm_destroyed(store: Store, item_id: int, *, delete_file: bool = False) 
         if path.exists():
             if not delete_file:
                 raise InvalidRequest(f"{path}: still exists; delete it (or pass --delete) before confirming")
+            from consent.export_files import is_export_file
+            from consent.models import Export
+
+            v = s.get(ClipVersion, item.clip_version_id)
+            e = s.get(Export, item.export_id)
+            if e is None or not is_export_file(item.path, e.id, e.folder, clip_id=v.clip_id if v else None):
+                raise InvalidRequest(
+                    f"export item {item_id}: {path} is not a file the export gate wrote for export "
+                    f"{item.export_id}; nothing deleted (the record was not made by the gate: tell the researcher)"
+                )
             path.unlink()
         item.destroyed_at = datetime.now(UTC)
         item.destroyed_by = audit.actor()

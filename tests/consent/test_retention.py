@@ -627,6 +627,62 @@ def test_only_a_researcher_destroys_and_no_other_role_forges_a_permit(team: Team
     assert team.media.exists()  # the shared recording was not due
 
 
+def test_a_presenters_records_never_get_a_researchers_file_deleted(team: Team, tmp_path: Path) -> None:  # noqa: F811
+    """A presenter writes export records with any client: an expired export whose item, or whose
+    ``export_finished`` entry, names a file the gate never writes (the store, a recording) leaves that file
+    where it is when the researcher destroys what is due (found by review: it was deleted)."""
+    precious = tmp_path / "study" / "frontdoor.sqlite"
+    precious.parent.mkdir()
+    precious.write_bytes(b"the researcher's store")
+    pr = team.as_("presenter")
+    eid = team.raw(
+        pr,
+        "INSERT INTO export (project_id, scope, folder, internal_audience, expires, exported_by, exported_at) "
+        "VALUES (NULL, 'research_team', :f, false, '2020-01-01', 'pat', now()) RETURNING id",
+        f=str(precious.parent),
+    )[0][0]
+    team.raw(
+        pr,
+        "INSERT INTO export_item (export_id, clip_version_id, path, output_sha256, decision_ids, participant_ids) "
+        "VALUES (:e, :v, :p, :h, '[]', '[]')",
+        e=eid,
+        v=team.both.version_id,
+        p=str(precious),
+        h="0" * 64,
+    )
+    digest = cache.sha256_of(precious)
+    for name in (str(precious), "frontdoor.sqlite", f"manifest-{eid}-20200101T000000Z.json/../frontdoor.sqlite"):
+        with pr.session() as s:
+            audit.append(s, "export_finished", {"export": eid, "manifest": name, "manifest_sha256": digest})
+    with pr.session() as s:
+        audit.append(s, "export_finished", {"export": "not a number"})
+    rs = team.as_("researcher")
+    assert [i.key for i in destruction.plan(rs)] == ["export-item:1", f"export:{eid}"]
+    done = destruction.destroy(rs)
+    assert precious.read_bytes() == b"the researcher's store"
+    assert done.files_deleted == [] and done.files_kept == [str(precious)]
+    assert [b["file"] for _, b in _destroyed_entries(team.owner) if b["kind"] == "export_item"] == ["kept_not_exported"]
+    # nor by confirming a withdrawal's destruction list
+    eid2 = team.raw(
+        pr,
+        "INSERT INTO export (project_id, scope, folder, internal_audience, exported_by, exported_at) "
+        "VALUES (NULL, 'research_team', :f, false, 'pat', now()) RETURNING id",
+        f=str(precious.parent),
+    )[0][0]
+    item = team.raw(
+        pr,
+        "INSERT INTO export_item (export_id, clip_version_id, path, output_sha256, decision_ids, participant_ids) "
+        "VALUES (:e, :v, :p, :h, '[]', '[]') RETURNING id",
+        e=eid2,
+        v=team.both.version_id,
+        p=str(precious),
+        h="0" * 64,
+    )[0][0]
+    with pytest.raises(InvalidRequest, match="not a file the export gate wrote"):
+        service.confirm_destroyed(rs, item, delete_file=True)
+    assert precious.exists()
+
+
 def test_a_researcher_cannot_bring_a_permit_of_their_own_in_a_temporary_table(team: Team) -> None:  # noqa: F811
     """The trigger looks for permits and entries in the store's schema, never in the caller's pg_temp (which
     comes first on an unset search path): else a decision goes with no ``destroyed`` entry (found by review)."""
