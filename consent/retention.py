@@ -33,7 +33,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from annotation.store import Store
@@ -403,14 +403,16 @@ def _versions(s: Session, world: _World, project_id: int | None, recordings: dic
 def _files(s: Session, world: _World, project_id: int | None, versions: dict[int, Item]) -> dict[int, Item]:
     listed = {t.item_id: t for t in destruction_list_in(s, on=date.max)}
     conditions = {d_id: conds for d_id, conds in s.execute(select(Decision.id, Decision.conditions))}
+    # a file belongs to its clip's project: one export may hold clips of several projects (it is recorded
+    # under the first one's), and a project's clip versions must find their files
     q = (
-        select(ExportItem, Export.project_id, ClipVersion.clip_id, ClipVersion.number)
-        .join(Export, Export.id == ExportItem.export_id)
+        select(ExportItem, Clip.project_id, ClipVersion.clip_id, ClipVersion.number)
         .join(ClipVersion, ClipVersion.id == ExportItem.clip_version_id)
+        .join(Clip, Clip.id == ClipVersion.clip_id)
         .order_by(ExportItem.id)
     )
     if project_id is not None:
-        q = q.where(Export.project_id == project_id)
+        q = q.where(Clip.project_id == project_id)
     out: dict[int, Item] = {}
     for x, proj, clip_id, number in s.execute(q).all():
         item = Item(
@@ -461,7 +463,13 @@ def _exports(s: Session, world: _World, project_id: int | None, files: dict[int,
         per_export.setdefault(export_id, []).append(item_id)
     q = select(Export).order_by(Export.id)
     if project_id is not None:
-        q = q.where(Export.project_id == project_id)
+        holds_mine = (
+            select(ExportItem.export_id)
+            .join(ClipVersion, ClipVersion.id == ExportItem.clip_version_id)
+            .join(Clip, Clip.id == ClipVersion.clip_id)
+            .where(Clip.project_id == project_id)
+        )
+        q = q.where(or_(Export.project_id == project_id, Export.id.in_(holds_mine)))
     out: dict[int, Item] = {}
     for e in s.scalars(q):
         manifest = manifests.get(e.id)

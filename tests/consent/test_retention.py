@@ -261,6 +261,29 @@ def test_a_withdrawn_participants_clips_and_exports_are_due_at_once(site: Site) 
     assert [t.item_id for t in service.destruction_list(st)] == [1]
 
 
+def test_one_export_of_two_projects_is_destroyed_project_by_project(site: Site) -> None:
+    """An export of every clip is recorded under the first clip's project; the file of another project's clip
+    is that project's to destroy (found by review: 'due --project' left it out, and 'destroy --project'
+    stopped with 'exported again since it was listed')."""
+    st = site.store
+    report = export_clips(st, "internal_training", site.out, expires=FAR)
+    z_file = next(x for x in report.exported if x["clip"] == site.z.clip_id)
+    service.withdraw(st, CHARLIE)  # in z only
+    due = [i.key for i in retention.due(st, project=OTHER_PROJECT)]
+    assert due == [f"export-item:{z_file['export_item']}", f"version:{site.z.version_id}"]
+    assert [i.key for i in retention.due(st, project=PROJECT)] == []
+    done = destruction.destroy(st, project=OTHER_PROJECT)
+    assert [i.key for i in done.items] == due and not (site.out / z_file["output"]).exists()
+    assert all((site.out / x["output"]).exists() for x in report.exported if x is not z_file)
+    assert [i.key for i in retention.due(st)] == [] and _check(st) is None
+    # the export's record goes with its last file, whichever project that file is of
+    service.withdraw(st, ALPHA)
+    service.withdraw(st, BRAVO)
+    assert f"export:{report.export_id}" in [i.key for i in retention.due(st, project=PROJECT)]
+    destruction.destroy(st, project=PROJECT)
+    assert [i.key for i in retention.due(st)] == [] and _check(st) is None
+
+
 def test_expired_exports_join_the_destruction_list(site: Site) -> None:
     st = site.store
     expires = TODAY + timedelta(days=10)
