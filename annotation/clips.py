@@ -19,6 +19,9 @@ from annotation.timing import Segment
 from media_tools.spec import AudioRedaction, Captions, Cue, EditSpec
 
 DEFAULT_MARGIN = 0.25  # seconds of sound redacted before and after a coded identifier
+CAPTION_REMOVED = "[identifier removed]"
+"""What a caption over a sensitive identifier says instead of its text (the bleep takes the name out of the
+sound; the transcript's words in a caption would still show it)."""
 
 
 def find_document(store: Store, ref: str | int) -> int:
@@ -122,7 +125,8 @@ def resolve_spec(
     store: Store, spec: EditSpec, *, redact_sensitive: str | int | None = None, margin: float = DEFAULT_MARGIN
 ) -> EditSpec:
     """Fill in what the store knows: caption cues named by document and tier, and (with
-    ``redact_sensitive``, a document) bleeps over every sensitive identifier coded in the clip."""
+    ``redact_sensitive``, a document) bleeps over every sensitive identifier coded in the clip, with the text of
+    any caption over one replaced by ``CAPTION_REMOVED``."""
     if spec.captions is not None and spec.captions.document is not None:
         assert spec.captions.tier is not None
         doc = find_document(store, spec.captions.document)
@@ -132,4 +136,10 @@ def resolve_spec(
         doc = find_document(store, redact_sensitive)
         extra = sensitive_audio_redactions(store, doc, start=spec.start, end=spec.end, margin=margin)
         spec = replace(spec, audio=spec.audio + extra)
+        if spec.captions is not None and spec.captions.cues:
+            cues = tuple(
+                replace(c, text=CAPTION_REMOVED) if any(c.end > r.start and c.start < r.end for r in extra) else c
+                for c in spec.captions.cues
+            )
+            spec = replace(spec, captions=replace(spec.captions, cues=cues))
     return spec

@@ -5,8 +5,10 @@ A clip version's stored edit carries the bleeps of the sensitive identifiers cod
 annotation added by hand) is not in that edit, and changing the edit would make a new version that needs
 everyone's consent again. So the gate asks here, each time it renders a clip (an export or a review
 preview), for every sensitive-identifier annotation now coded on the clip's recording, in any of its
-documents, and bleeps what the stored edit does not already silence. Only sound is taken away, and only
-a child's or family's identifier: the consent given to the version still holds (the safer direction).
+documents, and bleeps what the stored edit does not already silence; a caption over one shows
+``REMOVED`` instead of its text (the transcript's words would show the name the bleep took out). Only the
+identifier is taken away, never anything added: the consent given to the version still holds (the safer
+direction).
 
 On PostgreSQL the times come from ``frontdoor_sensitive_spans`` (migrations 0008, 0009, 0010): presenters and review
 stations may not read the annotation tables, and the function gives them times only. On SQLite the same
@@ -22,15 +24,17 @@ be found at all (a broken reference) is bleeped from the document's start to the
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from annotation.clips import DEFAULT_MARGIN
+from annotation.clips import CAPTION_REMOVED, DEFAULT_MARGIN
 from annotation.scheme import SENSITIVE_TIER
-from media_tools.spec import AudioRedaction
+from media_tools.spec import AudioRedaction, Captions
 
 NOTE = "sensitive identifier (coded after this version was made)"
+REMOVED = CAPTION_REMOVED
 _MIN = 0.001  # seconds: a sliver left by rounding is not a gap a name fits in
 
 SPANS_SQL = f"""
@@ -124,3 +128,18 @@ def standing_sensitive_redactions(
     wanted = _merge(p for p in spans if p[1] - p[0] > _MIN)
     silenced = _merge((r.start, r.end) for r in covered)
     return tuple(AudioRedaction("bleep", round(a, 6), round(b, 6), note=NOTE) for a, b in _subtract(wanted, silenced))
+
+
+def standing_sensitive_captions(
+    s: Session, recording_id: int, captions: Captions | None, *, margin: float = DEFAULT_MARGIN
+) -> Captions | None:
+    """``captions`` with the text of every cue that touches a sensitive identifier now coded on the recording
+    (widened by ``margin``) replaced by ``REMOVED``: a bleep takes the name out of the sound, and a caption
+    from the transcript would still show it. Cues elsewhere are kept as they are."""
+    if captions is None or not captions.cues:
+        return captions
+    spans = [(a / 1000 - margin, b / 1000 + margin) for a, b in standing_sensitive_spans(s, recording_id)]
+    cues = tuple(
+        replace(c, text=REMOVED) if any(c.end > a and c.start < b for a, b in spans) else c for c in captions.cues
+    )
+    return captions if cues == captions.cues else replace(captions, cues=cues)

@@ -28,7 +28,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from annotation.sensitive_spans import standing_sensitive_redactions
+from annotation.sensitive_spans import standing_sensitive_captions, standing_sensitive_redactions
 from annotation.store import Store, user_data_dir
 from annotation.store_models import Recording
 from consent import access, audit, export_files, scopes
@@ -138,8 +138,9 @@ def export_spec(v: ClipVersion, recording_path: str | Path, mark: str, *, store:
     participant is shown is what would be exported.
 
     A sensitive identifier coded on the recording after the version was made (a confirmed proposal of
-    ``frontdoor identifiers``, an annotation added by hand) is bleeped too, read from ``store`` now: only
-    sound is taken away, so the version, its hash and the consent given to it stay as they are
+    ``frontdoor identifiers``, an annotation added by hand) is bleeped too, read from ``store`` now, and the
+    text of every caption over a sensitive identifier (coded before or after) is replaced: only the
+    identifier is taken away, so the version, its hash and the consent given to it stay as they are
     (:mod:`annotation.sensitive_spans`).
 
     Raises:
@@ -162,8 +163,11 @@ def export_spec(v: ClipVersion, recording_path: str | Path, mark: str, *, store:
         if recording_id is None:
             raise InvalidRequest(f"clip {v.clip_id}: not found (see 'frontdoor clip list')")
         later = standing_sensitive_redactions(s, recording_id, spec.start, spec.end, covered=spec.audio)
+        captions = standing_sensitive_captions(s, recording_id, spec.captions)
     if later:
         spec = spec.with_changes(audio=spec.audio + later)
+    if captions is not spec.captions:
+        spec = spec.with_changes(captions=captions)
     return spec.with_changes(watermark=f"{spec.watermark} · {mark}" if spec.watermark else mark)
 
 

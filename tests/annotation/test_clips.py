@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from annotation.clips import caption_cues, find_document, resolve_spec, sensitive_audio_redactions
+from annotation.clips import CAPTION_REMOVED, caption_cues, find_document, resolve_spec, sensitive_audio_redactions
 from annotation.commands import CreateAnnotation
 from annotation.errors import NotFound
 from annotation.scheme import SENSITIVE_TIER
@@ -72,7 +72,11 @@ def test_caption_cues_and_resolving_a_spec(store: Store) -> None:
     )
     resolved = resolve_spec(store, spec, redact_sensitive=doc)
     assert resolved.captions is not None and resolved.captions.resolved
-    assert resolved.captions.cues == (Cue(1.0, 2.5, "Caller gives the school's concern"),)
+    # the note is over the coded name: its caption does not show the transcript's words (the bleep takes the
+    # name out of the sound only)
+    assert resolved.captions.cues == (Cue(1.0, 2.5, CAPTION_REMOVED),)
+    kept = resolve_spec(store, spec)  # without --redact-sensitive the cue is as written
+    assert kept.captions is not None and kept.captions.cues == (Cue(1.0, 2.5, "Caller gives the school's concern"),)
     assert resolved.captions.mode == "soft"
     assert [(a.kind, a.start, a.end) for a in resolved.audio] == [("mute", 1.5, 1.6), ("bleep", 1.75, 2.95)]
 
