@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import glob
 import json
 import os
 import re
@@ -511,10 +512,23 @@ def _sole_user(path: Path) -> Iterator[None]:
 # ---- re-keying ------------------------------------------------------------------------------------------
 
 
+def set_aside_copies(url: str) -> list[Path]:
+    """The copies of an embedded store a restore kept aside (``<store>.before-restore-<time>``), oldest first."""
+    path = sqlite_file(url)
+    if path is None or not path.parent.is_dir():
+        return []
+    return sorted(
+        p
+        for p in path.parent.glob(f"{glob.escape(path.name)}.before-restore-*")
+        if p.is_file() and not p.name.endswith(("-wal", "-shm", "-journal"))
+    )
+
+
 def rekey_backups(url: str, old: str, new: str) -> tuple[int, list[Path]]:
-    """Re-encrypt the store's encrypted backups from ``old`` to ``new`` (after ``passphrase change``, so that
-    the old passphrase opens none of them). Each is re-keyed on a copy, checked and renamed into place.
-    Returns how many were re-keyed and those left as they were (another passphrase, or damaged)."""
+    """Re-encrypt the store's encrypted backups, and the copies a restore kept aside, from ``old`` to ``new``
+    (after ``passphrase change``, so that the old passphrase opens none of them). Each is re-keyed on a copy,
+    checked and renamed into place. Returns how many were re-keyed and those left as they were (another
+    passphrase, or damaged)."""
     done, left = 0, []
     for b in list_backups(url):
         if b.kind != "sqlite" or not cipher.is_encrypted(b.path):
@@ -531,7 +545,40 @@ def rekey_backups(url: str, old: str, new: str) -> tuple[int, list[Path]]:
         finally:
             for leftover in (tmp, Path(f"{tmp}-journal"), Path(f"{tmp}-wal"), Path(f"{tmp}-shm")):
                 leftover.unlink(missing_ok=True)
+    for aside in set_aside_copies(url):
+        if not cipher.is_encrypted(aside):
+            continue
+        if _rekey_aside(aside, old, new):
+            done += 1
+        else:
+            left.append(aside)
     return done, left
+
+
+def _rekey_aside(aside: Path, old: str, new: str) -> bool:
+    """Re-key a copy a restore kept aside, with the write-ahead log kept beside it (its last commits):
+    both are copied, the copy re-keyed (which folds the log in) and checked, then renamed over the copy."""
+    tmp = aside.with_name(scratch_name(".partial-", f"-{aside.name}"))
+    wal = Path(f"{aside}-wal")
+    try:
+        shutil.copyfile(aside, tmp)
+        if wal.exists():
+            shutil.copyfile(wal, f"{tmp}-wal")
+        cipher.rekey(tmp, old, new)
+        _check_sqlite_file(tmp, new, full=False)
+        with contextlib.suppress(OSError):
+            tmp.chmod(0o600)
+        _fsync_file(tmp)
+        os.replace(tmp, aside)
+        wal.unlink(missing_ok=True)
+        Path(f"{aside}-shm").unlink(missing_ok=True)
+        _fsync_dir(aside.parent)
+        return True
+    except (StoreUnavailable, BadBackup, OSError):
+        return False
+    finally:
+        for leftover in (tmp, Path(f"{tmp}-journal"), Path(f"{tmp}-wal"), Path(f"{tmp}-shm")):
+            leftover.unlink(missing_ok=True)
 
 
 # ---- files ----------------------------------------------------------------------------------------------

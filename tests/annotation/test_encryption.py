@@ -268,6 +268,34 @@ def test_passphrase_change_re_keys_the_store_and_its_backups(
     assert err == f"frontdoor: error: {path}: wrong passphrase\n"
 
 
+def test_passphrase_change_re_keys_the_copy_a_restore_kept_aside(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``restore`` keeps the store as it was beside it (with its write-ahead log); after ``passphrase change``
+    the old passphrase opens that copy no more than the store (found by review: it still opened it)."""
+    path = tmp_path / "study.sqlite"
+    db = sqlite_url(path)
+    run(capsys, "--passphrase-fd", str(fd_with(PASS)), "init", str(path))
+    run(capsys, "--db", db, "--passphrase-fd", str(fd_with(PASS)), "backup")
+    run(capsys, "--db", db, "--passphrase-fd", str(fd_with(PASS)), "new-document", "--name", NOTE)
+    run(capsys, "--db", db, "--passphrase-fd", str(fd_with(PASS)), "restore", "--latest")
+    (aside,) = [p for p in tmp_path.glob("study.sqlite.before-restore-*") if not p.name.endswith(("-wal", "-shm"))]
+    out = run(
+        capsys,
+        "--db", db, "--passphrase-fd", str(fd_with(PASS)),
+        "passphrase", "change", "--new-passphrase-fd", str(fd_with(OTHER)),
+    )  # fmt: skip
+    assert "2 backup(s) re-encrypted" in out
+    with pytest.raises(WrongPassphrase):
+        cipher.connect(aside, PASS)
+    conn = cipher.connect(aside, OTHER)  # with the commit that was in its write-ahead log
+    try:
+        assert conn.execute("SELECT name FROM document").fetchall() == [(NOTE,)]
+    finally:
+        conn.close()
+    assert not Path(f"{aside}-wal").exists() and not list(tmp_path.glob(".partial-*"))
+
+
 def test_the_keyring_can_keep_the_passphrase(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
