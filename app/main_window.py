@@ -460,7 +460,7 @@ class MainWindow(QMainWindow):
         self._action("Relink media…", "Ctrl+Shift+L", self.relink_media, f)
         from app.recent_menu import RecentMenu
 
-        self.recent_menu = RecentMenu(self.store.label, lambda: self.doc_id, self._exists, f)
+        self.recent_menu = RecentMenu(self.store.label, lambda: self.doc_id, self._exists, f, self._describe)
         self.recent_menu.openRequested.connect(lambda d: self.open_at(d, "", -1))
         self.recent_menu.gone.connect(self.show_error)
         f.addMenu(self.recent_menu)
@@ -567,12 +567,25 @@ class MainWindow(QMainWindow):
         from annotation.services import document_project
         from app import prefs
 
-        prefs.remember_document(self.store.label, self.doc_id, title, document_project(self.store, self.doc_id)[1])
+        if self.store.encrypted:  # the list is a plain file: an encrypted store's names stay in the store
+            prefs.remember_document(self.store.label, self.doc_id, None, None)
+        else:
+            project = document_project(self.store, self.doc_id)[1]
+            prefs.remember_document(self.store.label, self.doc_id, title, project)
         self.recent_menu.fill()  # Ctrl+Alt+1-9 are the menu's actions: made now, not first when it is opened
 
     def _exists(self, doc_id: int) -> bool:
         with self.store.session() as s:
             return s.get(Document, doc_id) is not None
+
+    def _describe(self, doc_id: int) -> tuple[str, str | None] | None:
+        """A recent document's name and project, read from the store (for entries kept by id only)."""
+        from annotation.services import document_project
+
+        with self.store.session() as s:
+            d = s.get(Document, doc_id)
+            name = d.name if d is not None else None
+        return None if name is None else (name, document_project(self.store, doc_id)[1])
 
     def _selected_annotation(self) -> tuple[int, str] | None:
         seg = self._selected_segment()

@@ -2,7 +2,8 @@
 changed keyboard shortcuts. Plain JSON written atomically; an unreadable file is set aside, never fatal.
 
 Nothing sensitive goes here: a store is named by its printable label (no password), a document by its id,
-project and name.
+project and name; a document of an encrypted store by its id only (its name and project's name are in the
+store, encrypted, and may name a family: they are read from the store when the menu is shown).
 """
 
 from __future__ import annotations
@@ -52,15 +53,23 @@ def recent_documents(store_label: str) -> list[dict[str, Any]]:
     return [dict(e) for e in _load("recent.json", []) if isinstance(e, dict) and e.get("store") == store_label]
 
 
-def remember_document(store_label: str, doc_id: int, name: str, project: str | None) -> None:
+def remember_document(store_label: str, doc_id: int, name: str | None, project: str | None) -> None:
+    """Put a document first in the store's list. Without ``name`` (a document of an encrypted store) it is
+    kept by id only, and names an older version of the list kept for this store are dropped too."""
     entries = [
         e
         for e in _load("recent.json", [])
         if isinstance(e, dict) and not (e.get("store") == store_label and e.get("doc_id") == doc_id)
     ]
-    entries.insert(
-        0, {"store": store_label, "doc_id": doc_id, "name": name, "project": project, "opened": int(time.time())}
-    )
+    if name is None:
+        entries = [
+            {k: v for k, v in e.items() if k not in ("name", "project")} if e.get("store") == store_label else e
+            for e in entries
+        ]
+        entry: dict[str, Any] = {"store": store_label, "doc_id": doc_id, "opened": int(time.time())}
+    else:
+        entry = {"store": store_label, "doc_id": doc_id, "name": name, "project": project, "opened": int(time.time())}
+    entries.insert(0, entry)
     mine = [e for e in entries if e.get("store") == store_label][:RECENT_MAX]
     others = [e for e in entries if e.get("store") != store_label][: RECENT_MAX * 4]
     try:

@@ -22,10 +22,17 @@ class RecentMenu(QMenu):
     gone = Signal(str)
 
     def __init__(
-        self, store_label: str, current: Callable[[], int], exists: Callable[[int], bool], parent: QWidget | None
+        self,
+        store_label: str,
+        current: Callable[[], int],
+        exists: Callable[[int], bool],
+        parent: QWidget | None,
+        describe: Callable[[int], tuple[str, str | None] | None] | None = None,
     ) -> None:
+        """``describe(doc_id)`` gives (name, project) from the store, for entries kept by id only (an
+        encrypted store's: the list is a plain file)."""
         super().__init__("Open recent", parent)
-        self._label, self._current, self._exists = store_label, current, exists
+        self._label, self._current, self._exists, self._describe = store_label, current, exists, describe
         self.aboutToShow.connect(self.fill)
 
     def fill(self) -> None:
@@ -35,7 +42,10 @@ class RecentMenu(QMenu):
             self.addAction("(none yet)").setEnabled(False)
             return
         for i, e in enumerate(entries[:9], 1):
-            a = self.addAction(f"&{i} {e.get('project') or '—'}: {e.get('name')}")
+            name, project = e.get("name"), e.get("project")
+            if name is None and self._describe is not None:
+                name, project = self._describe(int(e["doc_id"])) or (None, None)
+            a = self.addAction(f"&{i} {project or '—'}: {name or 'document ' + str(e['doc_id'])}")
             a.setShortcut(QKeySequence(recent_keys(i)))
             a.triggered.connect(lambda _=False, d=int(e["doc_id"]): self._open(d))
 

@@ -147,6 +147,33 @@ def test_recent_documents_reopen_and_the_app_starts_on_the_last_one(qtbot: QtBot
     assert pick_document(store, None, None) == first
 
 
+def test_an_encrypted_stores_recent_documents_keep_no_names_beside_it(
+    qtbot: QtBot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The recent list is a plain file: an encrypted store's documents are kept in it by id only, and the menu
+    reads their names from the store (found by review: a document and project name naming a family were
+    written there in clear)."""
+    monkeypatch.setenv("FRONTDOOR_CACHE", str(tmp_path / "cache"))
+    store = open_store(sqlite_url(tmp_path / "encrypted.sqlite"), passphrase="a long passphrase")
+    try:
+        pid = ensure_project(store, "Smith family study")
+        first = new_document(store, "referral", name="Kayden Smith referral call", project_id=pid)
+        second = new_document(store, "referral", name="second call", project_id=pid)
+        # a list written before, with names in it
+        prefs.remember_document(store.label, first, "Kayden Smith referral call", "Smith family study")
+        w = _window(qtbot, store, first)
+        w.open_at(second, "", -1)
+        text = (user_data_dir() / "recent.json").read_text(encoding="utf-8")
+        assert "Kayden" not in text and "Smith" not in text and "second call" not in text
+        w.recent_menu.aboutToShow.emit()
+        (entry,) = w.recent_menu.actions()
+        assert entry.text() == "&1 Smith family study: Kayden Smith referral call"
+        entry.trigger()
+        assert w.doc_id == first
+    finally:
+        store.close()
+
+
 def test_loop_the_selected_annotation(qtbot: QtBot, study: tuple) -> None:
     store, first, _, _ = study
     w = _window(qtbot, store, first)
