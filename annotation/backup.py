@@ -439,7 +439,8 @@ def restore_backup(url: str, backup: Path, *, passphrase: str | None = None) -> 
     PostgreSQL store is dumped aside first and restored with ``pg_restore --clean`` in one transaction.
 
     Raises:
-        BadBackup: the backup fails its checks (nothing was changed).
+        BadBackup: the backup fails its checks, or it is a plain backup and the store is encrypted (nothing
+            was changed).
         PassphraseRequired, WrongPassphrase: an encrypted backup without (or with the wrong) passphrase.
         BackupError: the store is in use, or the replacement fails.
     """
@@ -454,6 +455,11 @@ def restore_backup(url: str, backup: Path, *, passphrase: str | None = None) -> 
         return RestoreResult(info, dumped, info.revision)
     if info.kind != "sqlite":
         raise BadBackup(f"{backup}: a PostgreSQL dump cannot be restored into an embedded store")
+    if cipher.is_encrypted(path) and not cipher.is_encrypted(backup):
+        raise BadBackup(
+            f"{backup}: not encrypted, and the store is: restoring it would leave the store's records readable "
+            "on disk; nothing changed"
+        )
     key = passphrase if info.encrypted or cipher.is_encrypted(backup) else None
     stamp = datetime.now(UTC).strftime(_STAMP)
     remove_abandoned(path.parent, ".restore-")

@@ -373,6 +373,7 @@ def cmd_backups(args: argparse.Namespace) -> int:
 def cmd_restore(args: argparse.Namespace) -> int:
     from annotation import cipher
     from annotation.backup import latest_good_backup, restore_backup
+    from annotation.errors import StoreUnavailable, WrongPassphrase
     from annotation.store import default_db_url, open_store, sqlite_file
     from app.cli import UserError
 
@@ -389,12 +390,26 @@ def cmd_restore(args: argparse.Namespace) -> int:
     key = None
     if backup.suffix != ".dump" and backup.is_file() and cipher.is_encrypted(backup):
         key = current_passphrase(args, f"the backup {backup.name}", sqlite_file(url))[0]
+    path = sqlite_file(url)
+    other_key = False  # the backup opens with a passphrase the store does not: the store's changes with it
+    if key is not None and path is not None and cipher.is_encrypted(path):
+        try:
+            cipher.connect(path, key, timeout=2.0).close()
+        except WrongPassphrase:
+            other_key = True
+        except StoreUnavailable:
+            pass
     result = restore_backup(url, backup, passphrase=key)
     store = open_store(url, passphrase=key)  # the restored store, brought to the newest schema
     store.close()
     print(f"restored {store.label} from {backup} ({result.backup.created_display}, schema {result.revision})")
     if result.set_aside is not None:
         print(f"the store as it was is kept as {result.set_aside}")
+    if other_key:
+        print(
+            "note: the backup's passphrase is not the one the store had: the store now opens with the backup's "
+            "(change it with 'frontdoor passphrase change'; one kept in the keyring: 'frontdoor passphrase remember')"
+        )
     return 0
 
 

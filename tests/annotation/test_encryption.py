@@ -296,6 +296,33 @@ def test_passphrase_change_re_keys_the_copy_a_restore_kept_aside(
     assert not Path(f"{aside}-wal").exists() and not list(tmp_path.glob(".partial-*"))
 
 
+def test_restore_never_leaves_an_encrypted_store_plain_and_says_when_its_passphrase_changes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A plain backup put over an encrypted store would leave its records readable on disk (found by review: it
+    was restored without a word); a backup under another passphrase is restored, and the store then opens
+    with that one, which is said."""
+    path = tmp_path / "study.sqlite"
+    db = sqlite_url(path)
+    run(capsys, "--passphrase-fd", str(fd_with(PASS)), "init", str(path))
+    plain = tmp_path / "demo.sqlite"
+    run(capsys, "init", "--plain", str(plain))
+    run(capsys, "--db", sqlite_url(plain), "backup")
+    (plain_backup,) = (tmp_path / "demo.sqlite.backups").glob("*.sqlite")
+    err = run(capsys, "--db", db, "--passphrase-fd", str(fd_with(PASS)), "restore", str(plain_backup), code=2)
+    assert "not encrypted, and the store is" in err and "nothing changed" in err
+    assert cipher.is_encrypted(path) and not list(tmp_path.glob("study.sqlite.before-restore-*"))
+    other = tmp_path / "other.sqlite"
+    run(capsys, "--passphrase-fd", str(fd_with(OTHER)), "init", str(other))
+    run(capsys, "--db", sqlite_url(other), "--passphrase-fd", str(fd_with(OTHER)), "backup")
+    (other_backup,) = (tmp_path / "other.sqlite.backups").glob("*.sqlite")
+    out = run(capsys, "--db", db, "--passphrase-fd", str(fd_with(OTHER)), "restore", str(other_backup))
+    assert "note: the backup's passphrase is not the one the store had" in out and OTHER not in out
+    cipher.connect(path, OTHER).close()
+    out = run(capsys, "--db", db, "--passphrase-fd", str(fd_with(OTHER)), "restore", str(other_backup))
+    assert "note:" not in out
+
+
 def test_the_keyring_can_keep_the_passphrase(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
