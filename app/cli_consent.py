@@ -141,12 +141,14 @@ def _annotation_times(store: Any, ref: str) -> tuple[float, float]:
     doc, _, ann = ref.partition(":")
     if not doc.isdigit() or not ann:
         raise UserError(f"--annotation {ref!r}: use DOC:ANNOTATION_ID, e.g. 3:a17")
+    from annotation.clips import media_origin
     from annotation.services import document_display
 
+    origin = media_origin(store, int(doc))  # a clip is cut in the recording's time, not the document's
     for segs in document_display(store, int(doc)).values():
         for seg in segs:
             if seg.ann_id == ann:
-                return seg.start / 1000, seg.end / 1000
+                return (seg.start + origin) / 1000, (seg.end + origin) / 1000
     raise UserError(f"document {doc}: no annotation {ann!r}")
 
 

@@ -167,8 +167,9 @@ def _proposals(args: argparse.Namespace) -> int:
 
 
 def _covering_clips(store: Any, doc_id: int, start: int, end: int) -> tuple[list[int], int]:
-    """Clips of the document's recording whose current version covers [start, end) ms, and how many files
-    were exported from their versions before now (they are not changed)."""
+    """Clips of the document's recording whose current version covers [start, end) ms of the document (its
+    time origin added), and how many files were exported from their versions before now (they are not
+    changed)."""
     from sqlalchemy import func, select
 
     from annotation.store_models import Document
@@ -176,9 +177,11 @@ def _covering_clips(store: Any, doc_id: int, start: int, end: int) -> tuple[list
     from consent.service import current_version
 
     with store.session() as s:
-        rec = s.scalar(select(Document.recording_id).where(Document.id == doc_id))
-        if rec is None:
+        row = s.execute(select(Document.recording_id, Document.media_origin_ms).where(Document.id == doc_id)).first()
+        if row is None or row[0] is None:
             return [], 0
+        rec, origin = row[0], row[1] or 0
+        start, end = start + origin, end + origin  # clips are in the recording's time
         clips = []
         for c in s.scalars(select(Clip).where(Clip.recording_id == rec).order_by(Clip.id)):
             v = current_version(s, c)

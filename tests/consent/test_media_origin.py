@@ -86,3 +86,42 @@ def p_today() -> Any:
     from datetime import date
 
     return date.today()
+
+
+def test_the_command_line_takes_the_origin_too(
+    world: World, shifted: int, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """``clip create --annotation DOC:ID`` cuts where the annotation is heard in the recording, and ``identifiers
+    confirm`` names the clips that cover the confirmed span in the recording's time (found by review: both used
+    document time)."""
+    from annotation.sensitive_identifiers import list_proposals, scan_document
+    from annotation.watch_list import WatchEntry, add_watch_terms
+    from app.cli import main
+
+    store = world.store
+    url = store.engine.url.render_as_string(hide_password=False)
+    service.add_participant(store, PROJECT, "Worker")
+    service.appearances_from_tier(store, shifted)
+    (note,) = _ann_ids(store, shifted, "Notes")
+    assert main(["--db", url, "clip", "create", str(world.recording_id), "--annotation", f"{shifted}:{note}"]) == 0
+    out = capsys.readouterr().out
+    clip_id = int(out.strip().splitlines()[-1])
+    with store.session() as s:
+        v = service.current_version(s, service.clip(s, clip_id))
+        assert (v.spec["start"], v.spec["end"]) == (3.0, 4.0)  # document 1.0-2.0 s, origin 2 s
+    # a clip at recording 6-8 s covers the document's 4.0-4.5 s; one at 4.0-4.5 s does not
+    later = service.create_clip(store, world.recording_id, 6.0, 8.0, name="later")
+    service.create_clip(store, world.recording_id, 4.0, 4.5, name="early")
+    apply_edit(store, CreateAnnotation(shifted, "Notes", 4000, 4500, "mum said Kayden"))
+    add_watch_terms(store, PROJECT, [WatchEntry("name", "Kayden")])
+    scan_document(store, shifted, tiers=["Notes"])
+    (p,) = list_proposals(store, shifted)
+    assert main(["--db", url, "identifiers", "confirm", str(p.id)]) == 0
+    out = capsys.readouterr().out
+    assert f"bleeped in the next export of clip {later.clip_id} (" in out
+
+
+def _ann_ids(store: Any, doc: int, tier: str) -> list[str]:
+    from annotation.services import document_display
+
+    return [s.ann_id for s in document_display(store, doc)[tier]]
