@@ -25,7 +25,7 @@ import io
 import json
 import shlex
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -37,6 +37,8 @@ from annotation import report_figures as figs
 from annotation.errors import ReportError
 from annotation.record_analysis import (
     MONTE_CARLO_RESAMPLES,
+    NON_PROFESSIONAL,
+    NOT_RECORDED,
     PROFESSIONAL,
     CrossTab,
     Frequency,
@@ -46,13 +48,14 @@ from annotation.record_analysis import (
     TimeSummary,
     analyse,
     compare_periods,
+    group_of,
 )
 from annotation.record_models import RecordSegment, ReferralRecord
 from annotation.records import RecordView, Vocabularies, list_records, load_vocabularies, record_periods
 from annotation.scheme import REFERRAL_SCHEME
 from annotation.store import Store, schema_revision
 from annotation.store_models import Document, Project, Recording
-from annotation.suppression import MARK, SECONDARY, THRESHOLD, cell_text, is_small, suppress
+from annotation.suppression import MARK, SECONDARY, THRESHOLD, Quantity, cell_text, is_small, protect, suppress
 
 #: Coded-video tiers the report shows time budgets for: the scheme's tiers with a vocabulary (free-text
 #: tiers such as Notes and Participants are never shown).
@@ -114,15 +117,142 @@ def _ci(lo: float | None, hi: float | None) -> str:
 # ---- tables -------------------------------------------------------------------------------------------
 
 
+#: Frequency tables whose counts a cross-tabulation publishes again as its margins.
+SHARED = ("referrer_type", "referrer_group", "response")
+#: Frequency tables that stand alone (their counts appear nowhere else).
+ALONE = ("concern", "outcome", "age_band")
+
+
+@dataclass(frozen=True)
+class Hiding:
+    """What one selection's publication tables hide: the categories of each frequency table (tables 1 to 6;
+    the cross-tabs' margins are the same counts and hide the same ones) and the cells of the cross-tabs of
+    referrer type (table 7) and referrer group (table 8) by response."""
+
+    categories: dict[str, frozenset[str]]
+    referrer_cells: frozenset[tuple[str, str]]
+    group_cells: frozenset[tuple[str, str]]
+
+
+def _line_rule(a: RecordAnalysis) -> tuple[dict[str, set[str]], set[tuple[str, str, str]]]:
+    """A first pattern by the line rule alone (:func:`annotation.suppression.suppress`), the frequency tables
+    and the cross-tabs' margins made to agree: the hidden categories per field, and the hidden cross-tab
+    cells as (row field, row, column). Where :func:`hiding` starts."""
+    hidden: dict[str, set[str]] = {f: set() for f in SHARED}
+    cells: set[tuple[str, str, str]] = set()
+    while True:
+        before = {f: set(v) for f, v in hidden.items()}
+        for f in SHARED:
+            freq: Frequency = getattr(a, f)
+            cats = [c.category for c in freq.counts]
+            sup = suppress(
+                [[c.count] for c in freq.counts],
+                row_totals=False,
+                hide_cells={(i, 0) for i, c in enumerate(cats) if c in hidden[f]},
+            )
+            hidden[f] |= {c for i, c in enumerate(cats) if sup.cells[i][0]}
+        for t, rf in ((a.referrer_by_response, "referrer_type"), (a.group_by_response, "referrer_group")):
+            sup = suppress(
+                [list(r) for r in t.counts],
+                hide_row_totals={i for i, r in enumerate(t.rows) if r in hidden[rf]},
+                hide_col_totals={j for j, c in enumerate(t.cols) if c in hidden["response"]},
+            )
+            hidden[rf] |= {r for i, r in enumerate(t.rows) if sup.row_totals[i]}
+            hidden["response"] |= {c for j, c in enumerate(t.cols) if sup.col_totals[j]}
+            cells |= {(rf, r, c) for i, r in enumerate(t.rows) for j, c in enumerate(t.cols) if sup.cells[i][j]}
+        if hidden == before:
+            return hidden, cells
+
+
+def hiding(a: RecordAnalysis, rows: Sequence[Any], vocab: Vocabularies) -> Hiding:
+    """Which counts of one selection's publication tables to hide, so that no count of 1 to 4 can be worked
+    out from everything those tables publish together (:func:`annotation.suppression.protect`).
+
+    Referrer type, referrer group and response are one system: the referrals counted by (referrer type,
+    group, response) are its cells, and table 7's cells and margins, table 8's cells and margins and tables
+    1, 2 and 4 are sums of them (a reader knows which referrer types are professional: table 1 says). The
+    concern, outcome and age band tables are each their own.
+    """
+    t7, t8 = a.referrer_by_response, a.group_by_response
+    groups_of: dict[str, set[str]] = {r: set() for r in t7.rows}
+    for r in t7.rows:
+        p = vocab.is_professional(r)
+        groups_of[r].add(NOT_RECORDED if p is None else PROFESSIONAL if p else NON_PROFESSIONAL)
+    tally: dict[tuple[str, str, str], int] = {}
+    for rec in rows:
+        key = (rec.referrer_type, group_of(rec), rec.response or NOT_RECORDED)
+        groups_of.setdefault(key[0], set()).add(key[1])
+        tally[key] = tally.get(key, 0) + 1
+    base = [(r, g, c) for r in t7.rows for g in sorted(groups_of[r]) if g in t8.rows for c in t7.cols]
+    quantities: list[Quantity] = []
+    names: list[tuple[str, str, str]] = []  # (what, row, column): "t7"/"t8" cell, "rt"/"grp"/"resp" margin
+
+    def add(what: str, r: str, c: str, pick: Any) -> None:
+        support = frozenset(i for i, b in enumerate(base) if pick(b))
+        quantities.append(Quantity(support, sum(tally.get(base[i], 0) for i in support)))
+        names.append((what, r, c))
+
+    for r in t7.rows:
+        for c in t7.cols:
+            add("t7", r, c, lambda b, r=r, c=c: b[0] == r and b[2] == c)
+        add("rt", r, "", lambda b, r=r: b[0] == r)
+    for g in t8.rows:
+        for c in t7.cols:
+            add("t8", g, c, lambda b, g=g, c=c: b[1] == g and b[2] == c)
+        add("grp", g, "", lambda b, g=g: b[1] == g)
+    for c in t7.cols:
+        add("resp", "", c, lambda b, c=c: b[2] == c)
+    add("all", "", "", lambda b: True)
+    start, start_cells = _line_rule(a)
+    first = {
+        k
+        for k, (what, r, c) in enumerate(names)
+        if (what == "rt" and r in start["referrer_type"])
+        or (what == "grp" and r in start["referrer_group"])
+        or (what == "resp" and c in start["response"])
+        or (what == "t7" and ("referrer_type", r, c) in start_cells)
+        or (what == "t8" and ("referrer_group", r, c) in start_cells)
+    }
+    hid = [names[k] for k in sorted(protect(quantities, len(base), hidden=first, never={len(quantities) - 1}))]
+    categories = {
+        "referrer_type": frozenset(r for what, r, _ in hid if what == "rt"),
+        "referrer_group": frozenset(r for what, r, _ in hid if what == "grp"),
+        "response": frozenset(c for what, _, c in hid if what == "resp"),
+    }
+    for f in ALONE:
+        freq: Frequency = getattr(a, f)
+        vector = [Quantity(frozenset({i}), c.count) for i, c in enumerate(freq.counts)]
+        vector.append(Quantity(frozenset(range(len(freq.counts))), freq.total))
+        alone = protect(vector, len(freq.counts), never={len(vector) - 1})
+        categories[f] = frozenset(freq.counts[i].category for i in alone)
+    return Hiding(
+        categories,
+        frozenset((r, c) for what, r, c in hid if what == "t7"),
+        frozenset((r, c) for what, r, c in hid if what == "t8"),
+    )
+
+
 def frequency_table(
-    key: str, title: str, label: str, freqs: Sequence[Frequency], extra: dict[str, str] | None = None
+    key: str,
+    title: str,
+    label: str,
+    freqs: Sequence[Frequency],
+    extra: dict[str, str] | None = None,
+    hidden: Sequence[Collection[str]] | None = None,
 ) -> Table:
-    """Categories by period: count and share, small counts suppressed within each period's column."""
+    """Categories by period: count and share. ``hidden[j]`` names the categories hidden in period ``j``
+    (from :func:`hiding`); without it small counts are suppressed within each period's column by the line
+    rule."""
     cats = [c.category for c in freqs[0].counts]
     for f in freqs[1:]:
         cats += [c.category for c in f.counts if c.category not in cats]
     counts = [[f.count(c) for f in freqs] for c in cats]
-    sup = suppress(counts, row_totals=False, col_totals=True)
+    if hidden is None:
+        hide = suppress(counts, row_totals=False, col_totals=True).cells
+    else:
+        hide = tuple(
+            tuple(is_small(counts[i][j]) or c in hidden[j] for j in range(len(freqs))) for i, c in enumerate(cats)
+        )
     header: list[str] = [label]
     if extra is not None:
         header.append("professional")
@@ -133,56 +263,83 @@ def frequency_table(
     for i, c in enumerate(cats):
         row = [c] + ([extra.get(c, "")] if extra is not None else [])
         for j, f in enumerate(freqs):
-            hidden = sup.cells[i][j]
             row += [
-                cell_text(counts[i][j], hidden, sup.primary[i][j]),
-                "" if hidden else pct(counts[i][j] / f.total if f.total else 0),
+                cell_text(counts[i][j], hide[i][j], is_small(counts[i][j])),
+                "" if hide[i][j] else pct(counts[i][j] / f.total if f.total else 0),
             ]
         rows.append(tuple(row))
     total = ["total"] + ([""] if extra is not None else [])
     for f in freqs:
-        total += [str(f.total), "100.0%"]
+        total += [cell_text(f.total, is_small(f.total), True), "100.0%"]
     rows.append(tuple(total))
     return Table(key, title, tuple(header), tuple(rows))
 
 
-def crosstab_table(key: str, title: str, t: CrossTab) -> Table:
+def crosstab_table(
+    key: str,
+    title: str,
+    t: CrossTab,
+    hidden_cells: Collection[tuple[str, str]] | None = None,
+    hidden_rows: Collection[str] = (),
+    hidden_cols: Collection[str] = (),
+) -> Table:
+    """A cross-tabulation with its totals. ``hidden_cells`` (row, column), ``hidden_rows`` and ``hidden_cols``
+    (totals) say what to hide (from :func:`hiding`); without them the line rule decides."""
     counts = [list(r) for r in t.counts]
-    sup = suppress(counts)
+    if hidden_cells is None:
+        sup = suppress(counts)
+        cell_hidden, row_hidden, col_hidden = sup.cells, sup.row_totals, sup.col_totals
+    else:
+        cell_hidden = tuple(
+            tuple(is_small(counts[i][j]) or (r, c) in hidden_cells for j, c in enumerate(t.cols))
+            for i, r in enumerate(t.rows)
+        )
+        row_hidden = tuple(is_small(n) or r in hidden_rows for r, n in zip(t.rows, t.row_totals, strict=True))
+        col_hidden = tuple(is_small(n) or c in hidden_cols for c, n in zip(t.cols, t.col_totals, strict=True))
     rows = []
     for i, r in enumerate(t.rows):
         total = t.row_totals[i]
         rows.append(
             (
                 r,
-                *(cell_text(counts[i][j], sup.cells[i][j], sup.primary[i][j]) for j in range(len(t.cols))),
-                cell_text(total, sup.row_totals[i], True),
+                *(cell_text(counts[i][j], cell_hidden[i][j], is_small(counts[i][j])) for j in range(len(t.cols))),
+                cell_text(total, row_hidden[i], is_small(total)),
             )
         )
     rows.append(
         (
             "total",
-            *(cell_text(n, sup.col_totals[j], True) for j, n in enumerate(t.col_totals)),
+            *(cell_text(n, col_hidden[j], is_small(n)) for j, n in enumerate(t.col_totals)),
             str(t.total),
         )
     )
     return Table(key, title, (t.row_field.replace("_", " "), *t.cols, "total"), tuple(rows))
 
 
-def _prop_cells(p: Proportion) -> tuple[str, str, str]:
-    """(yes, share, CI), hidden when the yes or the no count is 1 to 4."""
-    if is_small(p.successes) or is_small(p.n - p.successes):
+def _hides(p: Proportion, also: bool = False) -> bool:
+    """Whether a proportion's counts are hidden: its yes or no count is 1 to 4 (or ``also``)."""
+    return also or is_small(p.successes) or is_small(p.n - p.successes)
+
+
+def _prop_cells(p: Proportion, also: bool = False) -> tuple[str, str, str]:
+    """(yes, share, CI), hidden when the yes or the no count is 1 to 4 (or ``also``: hidden elsewhere)."""
+    if _hides(p, also):
         return MARK if is_small(p.successes) else SECONDARY, "", ""
     return str(p.successes), pct(p.share), _ci(p.ci_low, p.ci_high)
 
 
-def laming_table(analyses: Sequence[RecordAnalysis]) -> Table:
+def laming_table(analyses: Sequence[RecordAnalysis], hidden: Sequence[Hiding] | None = None) -> Table:
+    """The recommendation 19 and 11 shares. For the two recommendation 19 measures ``n (recorded)`` plus
+    ``not recorded`` is the number of professional referrals: where the referrer group table hides that
+    number (``hidden[k]``, see :func:`hiding`), ``not recorded`` is hidden too."""
     rows = []
     for attr in ("ia_after_professional", "feedback_to_professional", "manager_consulted"):
-        for a in analyses:
+        for k, a in enumerate(analyses):
             p: Proportion = getattr(a, attr)
             yes, share, ci = _prop_cells(p)
-            rows.append((p.label, a.label, yes, str(p.n), share, ci, str(p.missing)))
+            group = hidden[k].categories["referrer_group"] if hidden else frozenset()
+            hide_missing = attr != "manager_consulted" and PROFESSIONAL in group and p.missing > 0
+            rows.append((p.label, a.label, yes, str(p.n), share, ci, cell_text(p.missing, hide_missing, False)))
     return Table(
         "table09_laming",
         "Laming recommendations 19 and 11",
@@ -219,24 +376,49 @@ def time_table(summaries: Sequence[TimeSummary]) -> Table:
     )
 
 
-def comparison_tables(c: PeriodComparison) -> list[Table]:
+def _expected_band(x: float | None) -> str:
+    """The smallest expected count as Cochran's rule reads it: the exact value would give away the smallest
+    column total (a hidden count, with the other period's count beside it)."""
+    if x is None:
+        return "–"
+    return "5 or more" if x >= 5 else "1 to 5" if x >= 1 else "below 1"
+
+
+def _time_cell(t: TimeSummary) -> str:
+    if is_small(t.n):  # a median or quartile of fewer than 5 is a referral's own time (as in the time table)
+        return MARK
+    return f"{num(t.median, 1)} ({num(t.q1, 1)} to {num(t.q3, 1)}), n={t.n}"
+
+
+def comparison_tables(c: PeriodComparison, hidden: Sequence[Hiding] | None = None) -> list[Table]:
+    """The comparison of two periods. Where a count of a comparison is hidden (1 to 4, or hidden in another
+    table: ``hidden`` per period, see :func:`hiding`), its share and n are not shown, and nor are the
+    estimates that would give it back by arithmetic (the difference of the shares, phi, the odds ratio or
+    chi-square statistic; for times U and r); the test and its p-value are."""
     a, b = c.period_a, c.period_b
     prop_rows = []
     for pc in c.proportions:
         cells = []
-        for p in (pc.a, pc.b):
-            yes, share, _ = _prop_cells(p)
-            cells.append(f"{share} ({yes} of {p.n})" if share else f"{yes} of {p.n}")
-        if pc.statistic is None:
-            test = pc.test
-        elif pc.test == "chi-square":
-            test = f"chi-square = {pc.statistic:.2f}"
+        hides = []
+        for k, p in enumerate((pc.a, pc.b)):
+            group = hidden[k].categories["referrer_group"] if hidden else frozenset()
+            also = pc.measure == "referral from a professional" and bool({PROFESSIONAL, NON_PROFESSIONAL} & group)
+            hides.append(_hides(p, also))
+            yes, share, _ = _prop_cells(p, also)
+            cells.append(yes if hides[-1] else f"{share} ({yes} of {p.n})")
+        if any(hides):
+            test, phi, rd = pc.test, SECONDARY, SECONDARY
         else:
-            test = f"{pc.test}, odds ratio {pc.statistic:.2f}"
-        rd = "–"
-        if pc.risk_difference is not None and pc.rd_ci_low is not None and pc.rd_ci_high is not None:
-            rd = f"{100 * pc.risk_difference:+.1f} ({100 * pc.rd_ci_low:+.1f} to {100 * pc.rd_ci_high:+.1f})"
-        prop_rows.append((pc.measure, *cells, test, pval(pc.p_value), pval(pc.p_holm), num(pc.phi, 3), rd))
+            if pc.statistic is None:
+                test = pc.test
+            elif pc.test == "chi-square":
+                test = f"chi-square = {pc.statistic:.2f}"
+            else:
+                test = f"{pc.test}, odds ratio {pc.statistic:.2f}"
+            phi, rd = num(pc.phi, 3), "–"
+            if pc.risk_difference is not None and pc.rd_ci_low is not None and pc.rd_ci_high is not None:
+                rd = f"{100 * pc.risk_difference:+.1f} ({100 * pc.rd_ci_low:+.1f} to {100 * pc.rd_ci_high:+.1f})"
+        prop_rows.append((pc.measure, *cells, test, pval(pc.p_value), pval(pc.p_holm), phi, rd))
     dist_rows = [
         (
             dc.measure,
@@ -246,23 +428,25 @@ def comparison_tables(c: PeriodComparison) -> list[Table]:
             pval(dc.p_value),
             pval(dc.p_holm),
             num(dc.cramers_v, 3),
-            num(dc.min_expected, 1),
+            _expected_band(dc.min_expected),
         )
         for dc in c.distributions
     ]
-    time_rows = [
-        (
-            tc.measure,
-            f"{num(tc.a.median, 1)} ({num(tc.a.q1, 1)} to {num(tc.a.q3, 1)}), n={tc.a.n}",
-            f"{num(tc.b.median, 1)} ({num(tc.b.q1, 1)} to {num(tc.b.q3, 1)}), n={tc.b.n}",
-            tc.test,
-            num(tc.u, 1),
-            pval(tc.p_value),
-            pval(tc.p_holm),
-            num(tc.rank_biserial, 3),
+    time_rows = []
+    for tc in c.times:
+        small = is_small(tc.a.n) or is_small(tc.b.n)
+        time_rows.append(
+            (
+                tc.measure,
+                _time_cell(tc.a),
+                _time_cell(tc.b),
+                tc.test,
+                SECONDARY if small and tc.u is not None else num(tc.u, 1),
+                pval(tc.p_value),
+                pval(tc.p_holm),
+                SECONDARY if small and tc.rank_biserial is not None else num(tc.rank_biserial, 3),
+            )
         )
-        for tc in c.times
-    ]
     return [
         Table(
             "table11_compare_proportions",
@@ -270,7 +454,8 @@ def comparison_tables(c: PeriodComparison) -> list[Table]:
             ("measure", a, b, "test", "p", "p (Holm)", "phi", f"difference {a} − {b}, points (95% CI)"),
             tuple(prop_rows),
             "Chi-square without continuity correction when every expected count is 5 or more, else Fisher's exact "
-            "test. The difference of the shares in percentage points, with Newcombe's interval.",
+            "test. The difference of the shares in percentage points, with Newcombe's interval. Where a count is "
+            f"hidden ('{MARK}' or '{SECONDARY}'), the estimates that would give it back are hidden too.",
         ),
         Table(
             "table12_compare_distributions",
@@ -278,7 +463,7 @@ def comparison_tables(c: PeriodComparison) -> list[Table]:
             ("measure", "test", "chi-square", "df", "p", "p (Holm)", "Cramér's V", "smallest expected count"),
             tuple(dist_rows),
             f"Categories with no referrals in either period left out; a Monte Carlo p ({MONTE_CARLO_RESAMPLES:,} "
-            "tables) where Cochran's rule fails.",
+            "tables) where Cochran's rule fails (the smallest expected count below 1, or more than a fifth below 5).",
         ),
         Table(
             "table13_compare_times",
@@ -546,13 +731,18 @@ def _sections(
     docs: Sequence[tuple[int, str]],
 ) -> list[Section]:
     prof = {c: ("yes" if vocab.is_professional(c) else "no") for c in vocab.referrer_types}
+    hidden = [hiding(a, rows, vocab) for a, (_, rows) in zip(analyses, selections, strict=True)]
     out = []
     s = Section("referrals", "Who referred, about what, and the response")
+
+    def from_professionals(a: RecordAnalysis, h: Hiding) -> str:
+        if PROFESSIONAL in h.categories["referrer_group"]:  # the share would give back what table 2 hides
+            return ""
+        return f", {pct(a.referrer_group.count(PROFESSIONAL) / a.n if a.n else 0)} from professionals"
+
     s.paragraphs.append(
         "; ".join(
-            f"{a.label}: {a.n} referrals, {pct(a.referrer_group.count(PROFESSIONAL) / a.n if a.n else 0)} "
-            "from professionals"
-            for a in analyses
+            f"{a.label}: {a.n} referrals{from_professionals(a, h)}" for a, h in zip(analyses, hidden, strict=True)
         )
         + "."
     )
@@ -563,30 +753,42 @@ def _sections(
             "referrer type",
             [_renamed(a.referrer_type, a.label) for a in analyses],
             prof,
+            hidden=[h.categories["referrer_type"] for h in hidden],
         ),
         frequency_table(
             "table02_referrer_group",
             "Referrals by referrer group",
             "referrer group",
             [_renamed(a.referrer_group, a.label) for a in analyses],
+            hidden=[h.categories["referrer_group"] for h in hidden],
         ),
         frequency_table(
             "table03_concern",
             "Referrals by the concern as stated",
             "concern",
             [_renamed(a.concern, a.label) for a in analyses],
+            hidden=[h.categories["concern"] for h in hidden],
         ),
         frequency_table(
-            "table04_response", "Referrals by response", "response", [_renamed(a.response, a.label) for a in analyses]
+            "table04_response",
+            "Referrals by response",
+            "response",
+            [_renamed(a.response, a.label) for a in analyses],
+            hidden=[h.categories["response"] for h in hidden],
         ),
         frequency_table(
-            "table05_outcome", "Referrals by outcome", "outcome", [_renamed(a.outcome, a.label) for a in analyses]
+            "table05_outcome",
+            "Referrals by outcome",
+            "outcome",
+            [_renamed(a.outcome, a.label) for a in analyses],
+            hidden=[h.categories["outcome"] for h in hidden],
         ),
         frequency_table(
             "table06_age_band",
             "Referrals by the child's age band",
             "age band",
             [_renamed(a.age_band, a.label) for a in analyses],
+            hidden=[h.categories["age_band"] for h in hidden],
         ),
     ]
     s.figures += [figs.referrer_figure(analyses, vocab), figs.concern_figure(analyses)]
@@ -597,12 +799,22 @@ def _sections(
         suffix = f": {a.label}" if len(analyses) > 1 else ""
         s.tables.append(
             crosstab_table(
-                f"table07{'ab'[i]}_referrer_by_response", f"Referrer type by response{suffix}", a.referrer_by_response
+                f"table07{'ab'[i]}_referrer_by_response",
+                f"Referrer type by response{suffix}",
+                a.referrer_by_response,
+                hidden[i].referrer_cells,
+                hidden[i].categories["referrer_type"],
+                hidden[i].categories["response"],
             )
         )
         s.tables.append(
             crosstab_table(
-                f"table08{'ab'[i]}_group_by_response", f"Referrer group by response{suffix}", a.group_by_response
+                f"table08{'ab'[i]}_group_by_response",
+                f"Referrer group by response{suffix}",
+                a.group_by_response,
+                hidden[i].group_cells,
+                hidden[i].categories["referrer_group"],
+                hidden[i].categories["response"],
             )
         )
     s.figures.append(figs.response_figure(analyses))
@@ -614,7 +826,7 @@ def _sections(
         "the referrer is told what happens. Recommendation 11 asks that a manager or senior practitioner is "
         "available to consult."
     )
-    s.tables.append(laming_table(analyses))
+    s.tables.append(laming_table(analyses, hidden))
     s.figures.append(figs.laming_figure(analyses))
     out.append(s)
 
@@ -630,7 +842,7 @@ def _sections(
             "this section. Effect sizes are given with every test: a small p-value with a tiny effect is not a "
             "practical difference."
         )
-        s.tables += comparison_tables(comparison)
+        s.tables += comparison_tables(comparison, hidden)
         out.append(s)
 
     out.append(_video_section(budgets, links, docs))
@@ -708,9 +920,11 @@ def _method_section(meta: dict[str, str], vocab: Vocabularies) -> Section:
         "distributions, with Cramér's V (a Monte Carlo p-value when Cochran's rule fails); and with the two-sided "
         "Mann-Whitney U test for time to decision, with the rank-biserial correlation. P-values are also shown "
         "adjusted by Holm's method for the number of tests.",
-        f"Small cells: in the tables, counts of 1 to {THRESHOLD - 1} referrals are shown as '{MARK}' and a further "
-        f"cell is hidden ('{SECONDARY}') where a total would otherwise give a hidden count away; shares of hidden "
-        "counts are left blank. The plots and the CSV files of their numbers are not suppressed: they are for the "
+        f"Small cells: in the tables, counts of 1 to {THRESHOLD - 1} referrals are shown as '{MARK}', and further "
+        f"counts (of {THRESHOLD} or more) are hidden ('{SECONDARY}') until no hidden count can be worked out from "
+        "everything the tables of a period publish together (tables that repeat the same counts hide the same "
+        "ones); shares of hidden counts are left blank, and so are the comparison's estimates that would give a "
+        "hidden count back. The plots and the CSV files of their numbers are not suppressed: they are for the "
         "research team, not for publication.",
         f"Reproduce: {meta['command']} (store {meta['store']}, schema {meta['schema']}). Records fingerprint "
         f"{meta['fingerprint'][:16]}; software: {meta['versions']}.",
