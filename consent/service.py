@@ -399,14 +399,15 @@ def create_clip(
     description: str | None = None,
     extra: dict[str, Any] | None = None,
     add_present: Sequence[str | int] = (),
-    sensitive_from: int | None = None,
+    sensitive_from: int | str | None = None,
 ) -> VersionInfo:
     """A new clip of a stored recording with its first version. ``extra`` adds edit-spec fields
-    (redactions, audio, captions, title); ``sensitive_from`` (a document) bleeps every sensitive identifier
-    coded in it. Presence comes from the participants' appearances, plus ``add_present``.
+    (redactions, audio, captions, title); ``sensitive_from`` (a document of this recording) bleeps every
+    sensitive identifier coded in it. Presence comes from the participants' appearances, plus ``add_present``.
 
     Raises:
-        UnknownThing, InvalidRequest: unknown recording or participant, an invalid edit.
+        UnknownThing, InvalidRequest: unknown recording or participant, an invalid edit, a ``sensitive_from``
+            document of another recording or of none.
     """
     _fits("name", name)
     spec = _build_spec(store, recording_id, start, end, extra or {}, sensitive_from)
@@ -432,7 +433,12 @@ def create_clip(
 
 
 def _build_spec(
-    store: Store, recording_id: int, start: float, end: float, extra: dict[str, Any], sensitive_from: int | None
+    store: Store,
+    recording_id: int,
+    start: float,
+    end: float,
+    extra: dict[str, Any],
+    sensitive_from: int | str | None,
 ) -> EditSpec:
     with store.session() as s:
         rec = s.get(Recording, recording_id)
@@ -447,11 +453,36 @@ def _build_spec(
         check_rules(spec, name="clip", source_duration=None if duration is None else duration / 1000)
     except SpecError as exc:
         raise InvalidRequest(exc.message) from None
+    if sensitive_from is not None:
+        _check_coded_from(store, sensitive_from, recording_id)
     if sensitive_from is not None or (spec.captions is not None and not spec.captions.resolved):
         from annotation.clips import resolve_spec
 
         spec = resolve_spec(store, spec, redact_sensitive=sensitive_from)
     return spec
+
+
+def _check_coded_from(store: Store, doc_ref: int | str, recording_id: int) -> None:
+    """A clip's sensitive identifiers come from a document of its own recording: the gate bleeps those
+    confirmed later from that recording's documents only, and another recording's times mean nothing here.
+
+    Raises:
+        InvalidRequest: the document codes another recording, or none.
+        NotFound: no such document.
+    """
+    from annotation.clips import find_document
+    from annotation.store_models import Document
+
+    doc_id = find_document(store, doc_ref)
+    with store.session() as s:
+        linked = s.scalar(select(Document.recording_id).where(Document.id == doc_id))
+    if linked != recording_id:
+        what = "is linked to no recording" if linked is None else f"codes recording {linked}"
+        raise InvalidRequest(
+            f"document {doc_id}: {what}, not recording {recording_id}: --redact-sensitive takes a document of the "
+            f"clip's recording (import it with --recording {recording_id}); its identifiers confirmed later are "
+            "then bleeped in every export too"
+        )
 
 
 def _new_version(

@@ -23,6 +23,7 @@ from annotation.watch_list import WatchEntry, add_watch_terms
 from app.cli import main
 from consent import review, service
 from consent.conditions import ExportContext
+from consent.errors import InvalidRequest
 from consent.gate import export_clips, export_spec, plan
 from consent.models import AuditEntry, ClipVersion
 from media_tools.spec import parse_spec
@@ -184,3 +185,26 @@ def test_a_caption_over_a_sensitive_identifier_does_not_show_it(world: World, sc
         stored = json.dumps(v.spec)  # a clip made with --redact-sensitive keeps no caption text over one either
     assert cues is not None and [c.text for c in cues.cues] == ["duty desk, hello", "[identifier removed]"]
     assert CHILD not in stored and "duty desk, hello" in stored
+
+
+def test_a_clip_takes_its_sensitive_identifiers_from_a_document_of_its_recording(world: World, tmp_path: Path) -> None:
+    """From a document linked to no recording, an identifier confirmed after the clip was made was never
+    bleeped (the gate reads the recording's documents); from another recording's, the bleeps land on times
+    that mean nothing here (found by review). Both are refused, in one line that says what to do."""
+    import shutil
+
+    from annotation.services import add_recording
+
+    store = world.store
+    pid = ensure_project(store, PROJECT)
+    unlinked = new_document(store, name="coding imported without --recording", project_id=pid)
+    other_rec = add_recording(store, pid, shutil.copy(world.media, tmp_path / "second camera.mp4"))
+    other = new_document(store, name="coding of the second camera", recording_id=other_rec)
+    for doc in (unlinked, other):
+        apply_edit(store, CreateAnnotation(doc, SENSITIVE_TIER, 3000, 3500, "child name"))
+    for doc, what in ((unlinked, "is linked to no recording"), (other, f"codes recording {other_rec}")):
+        with pytest.raises(InvalidRequest, match=rf"^document {doc}: {what}, not recording {world.recording_id}: "):
+            service.create_clip(store, world.recording_id, 2.0, 8.0, sensitive_from=doc)
+    mine = new_document(store, name="coding", recording_id=world.recording_id)
+    apply_edit(store, CreateAnnotation(mine, SENSITIVE_TIER, 3000, 3500, "child name"))
+    assert service.create_clip(store, world.recording_id, 2.0, 8.0, sensitive_from=str(mine)).number == 1
