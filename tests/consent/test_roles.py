@@ -371,6 +371,38 @@ def test_a_presenter_exports_usable_clips_without_reading_decisions(
     assert "Traceback" not in err
 
 
+def test_a_function_of_ones_own_does_not_pass_a_forged_audit_entry(team: Team) -> None:
+    """Where roles may create functions (PostgreSQL 14 and older: everyone in ``public``), a presenter's own
+    ``encode`` ahead of ``pg_catalog`` on its search path made the hash check pass anything (found by review;
+    migration 0010 fixes the check's search path)."""
+    with team.owner.engine.begin() as conn:
+        before = conn.exec_driver_sql("SELECT has_schema_privilege('public', 'public', 'CREATE')").scalar()
+        conn.exec_driver_sql("GRANT CREATE ON SCHEMA public TO PUBLIC")  # the default before PostgreSQL 15
+    try:
+        pr = team.as_("presenter")
+        schema = team.raw(team.owner, "SELECT current_schema()")[0][0]
+        with pytest.raises(AccessDenied, match="INSERT on audit_log"), pr.engine.begin() as conn:
+            conn.exec_driver_sql(
+                "CREATE FUNCTION public.encode(bytea, text) RETURNS text LANGUAGE sql IMMUTABLE AS $$ SELECT 'x' $$"
+            )
+            conn.exec_driver_sql(f'SET LOCAL search_path = public, pg_catalog, "{schema}"')
+            head_id, head_hash = conn.exec_driver_sql("SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1").one()
+            conn.execute(
+                text(
+                    "INSERT INTO audit_log (id, at, actor, event, participant_id, clip_id, payload, prev_hash, hash) "
+                    "VALUES (:id, 'now', 'pat', 'export', NULL, NULL, '{}', :prev, 'x')"
+                ),
+                {"id": head_id + 1, "prev": head_hash},
+            )
+        with team.owner.session() as s:
+            assert audit.check(s) is None
+    finally:
+        with team.owner.engine.begin() as conn:
+            conn.exec_driver_sql("DROP FUNCTION IF EXISTS public.encode(bytea, text)")
+            if not before:
+                conn.exec_driver_sql("REVOKE CREATE ON SCHEMA public FROM PUBLIC")
+
+
 def test_a_presenter_and_a_researcher_agree_on_every_pattern_of_decisions(team: Team) -> None:
     """The grants the database hands a presenter give the same verdicts as the rule over the decisions."""
     o = team.owner

@@ -13,6 +13,11 @@ Create Date: 2026-11-30 12:00:00
   ``destruction_permit`` and ``audit_log`` through the caller's search path, where the caller's own
   temporary tables come first: a researcher could delete any decision or version with a permit and a
   ``destroyed`` entry of their own making in ``pg_temp``, leaving nothing in the log.
+- ``frontdoor_audit_hash``, which the audit log's row-level security policy calls to check each new entry's
+  hash, runs with its search path fixed to ``pg_catalog``: on a server where a role may create functions in
+  some schema (PostgreSQL 14 and older let everyone create in ``public``), a presenter's own ``encode`` or
+  ``sha256`` ahead of ``pg_catalog`` on their search path made any hash pass, and one such entry fails every
+  later audit check, and with it every export.
 - A review station appends a ``decision`` entry only for a decision row of its participant that says what
   the entry says, and a ``version_reviewed`` entry only about a version its participant is present in
   (``frontdoor_station_entry_ok``). Before, any payload passed: one entry naming a decision that does not
@@ -87,6 +92,7 @@ _APPEND = (
     f"AND frontdoor_station_entry_ok(event, participant_id, clip_id, payload)) {_PRESENTER}))"
 )
 ENTRY_OK = "frontdoor_station_entry_ok(text, integer, integer, text)"
+AUDIT_HASH = "frontdoor_audit_hash(text, integer, text, text, text, integer, integer, text)"
 
 
 def _schema() -> str:
@@ -154,6 +160,7 @@ def upgrade() -> None:
     schema = _schema()
     op.execute(_spans_function(schema, SPANS_SQL))
     op.execute(f"ALTER FUNCTION frontdoor_append_only() SET search_path = {schema}, pg_temp")
+    op.execute(f"ALTER FUNCTION {AUDIT_HASH} SET search_path = pg_catalog, pg_temp")
     op.execute(_entry_ok(schema))
     op.execute("DROP POLICY frontdoor_append ON audit_log")
     op.execute(_APPEND)
@@ -167,4 +174,5 @@ def downgrade() -> None:
     op.execute(_APPEND_0005)
     op.execute(f"DROP FUNCTION {ENTRY_OK}")
     op.execute("ALTER FUNCTION frontdoor_append_only() RESET search_path")
+    op.execute(f"ALTER FUNCTION {AUDIT_HASH} RESET search_path")
     op.execute(_spans_function(schema, _module("0009_media_origin.py").SPANS_SQL))
