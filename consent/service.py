@@ -485,6 +485,14 @@ def _check_coded_from(store: Store, doc_ref: int | str, recording_id: int) -> No
         )
 
 
+def _reason_kind(reason: str) -> str:
+    """What kind of change made a version, for the log: ``created``, ``condition`` (a condition of consent
+    that changes the edit) or ``edited``."""
+    if reason == "created":
+        return "created"
+    return "condition" if reason.startswith("condition of ") else "edited"
+
+
 def _new_version(
     s: Session, c: Clip, rec: Recording, spec: EditSpec, reason: str, present: set[int], manual: set[int]
 ) -> VersionInfo:
@@ -509,7 +517,10 @@ def _new_version(
         {
             "number": number,
             "version": digest,
-            "reason": reason,
+            # the reason may be typed text ("cut before the mother names the child"): the permanent log keeps
+            # its kind and a fingerprint; the text stays on the version row, which goes when it is destroyed
+            "reason": _reason_kind(reason),
+            "reason_sha256": hashlib.sha256(reason.encode("utf-8")).hexdigest(),
             "present": list(names),
             "present_ids": sorted(present | manual),
         },

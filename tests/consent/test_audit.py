@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import threading
 
 import pytest
@@ -153,3 +155,21 @@ def test_history_a_participant_may_see(world: World, capsys: pytest.CaptureFixtu
     out = capsys.readouterr().out
     assert "clip_created" in out and '"decision":"granted"' in out
     assert '"decision":"withheld"' not in out  # B's own decision is B's business
+
+
+def test_the_log_keeps_no_reason_typed_for_a_new_version(world: World) -> None:
+    """The log is never deleted: a reason typed for a re-cut may name who was cut out (found by review: it was
+    kept word for word). The log keeps its kind and a fingerprint; the text stays on the version row."""
+    service.add_participant(world.store, PROJECT, "Worker")
+    service.add_appearance(world.store, "Worker", world.recording_id, 0, 12_000)
+    c = service.create_clip(world.store, world.recording_id, 1, 3, name="call")
+    reason = "cut before the mother names Kayden"
+    v2 = service.edit_clip(world.store, c.clip_id, end=3.5, reason=reason)
+    with world.store.session() as s:
+        entries = list(s.scalars(select(AuditEntry).where(AuditEntry.event == "version_created")))
+        assert all("Kayden" not in e.payload for e in s.scalars(select(AuditEntry)))
+        stored = s.scalar(text("SELECT reason FROM clip_version WHERE version_hash = :h"), {"h": v2.version_hash})
+        assert audit.check(s) is None
+    bodies = [json.loads(e.payload) for e in entries]
+    assert [b["reason"] for b in bodies] == ["created", "edited"]
+    assert bodies[1]["reason_sha256"] == hashlib.sha256(reason.encode()).hexdigest() and stored == reason
