@@ -7,6 +7,9 @@ budgets (:func:`annotation.video_stats.code_stats`), and writes:
 - ``report.html``: self-contained (styles inline, plots embedded as SVG), readable printed in greyscale;
 - ``report_data/``: every table as CSV exactly as published (small cells suppressed), the numbers behind
   every plot as CSV (unsuppressed: for the research team) and the plots as PNG;
+
+That default version is for the research team (it says so). With ``publication=True`` it is the version
+safe to publish: suppressed tables only, no plots, no test statistics, "not recorded" counts suppressed.
 - ``report.pdf`` with ``pdf=True`` (reportlab, A4; :mod:`annotation.report_pdf`).
 
 Only aggregates leave the store: no record is listed one by one and notes are never read into the report.
@@ -328,10 +331,26 @@ def _prop_cells(p: Proportion, also: bool = False) -> tuple[str, str, str]:
     return str(p.successes), pct(p.share), _ci(p.ci_low, p.ci_high)
 
 
-def laming_table(analyses: Sequence[RecordAnalysis], hidden: Sequence[Hiding] | None = None) -> Table:
+def _recorded_hidden(n: int, missing: int) -> bool:
+    """Publication version: whether ``n (recorded)`` and ``not recorded`` are hidden. They add up to a
+    published count (the period's referrals, or its professional referrals), so where either is 1 to 4 both
+    go: the small one as '<5', the other as 'c' (0 stays 0)."""
+    return is_small(n) or is_small(missing)
+
+
+def _hidden_count(n: int) -> str:
+    """A count hidden in the publication version: '<5' for 1 to 4, 'c' for 5 or more, 0 as 0."""
+    return cell_text(n, n > 0, is_small(n))
+
+
+def laming_table(
+    analyses: Sequence[RecordAnalysis], hidden: Sequence[Hiding] | None = None, *, publication: bool = False
+) -> Table:
     """The recommendation 19 and 11 shares. For the two recommendation 19 measures ``n (recorded)`` plus
     ``not recorded`` is the number of professional referrals: where the referrer group table hides that
-    number (``hidden[k]``, see :func:`hiding`), ``not recorded`` is hidden too."""
+    number (``hidden[k]``, see :func:`hiding`), ``not recorded`` is hidden too. With ``publication``, where
+    ``n (recorded)`` or ``not recorded`` is 1 to 4 both are hidden (:func:`_recorded_hidden`), and so are
+    the yes count, the share and its interval (they would give ``n`` back)."""
     rows = []
     for attr in ("ia_after_professional", "feedback_to_professional", "manager_consulted"):
         for k, a in enumerate(analyses):
@@ -339,7 +358,11 @@ def laming_table(analyses: Sequence[RecordAnalysis], hidden: Sequence[Hiding] | 
             yes, share, ci = _prop_cells(p)
             group = hidden[k].categories["referrer_group"] if hidden else frozenset()
             hide_missing = attr != "manager_consulted" and PROFESSIONAL in group and p.missing > 0
-            rows.append((p.label, a.label, yes, str(p.n), share, ci, cell_text(p.missing, hide_missing, False)))
+            n, missing = str(p.n), cell_text(p.missing, hide_missing, False)
+            if publication and _recorded_hidden(p.n, p.missing):
+                yes, share, ci = cell_text(p.successes, True, is_small(p.successes)), "", ""
+                n, missing = _hidden_count(p.n), _hidden_count(p.missing)
+            rows.append((p.label, a.label, yes, n, share, ci, missing))
     return Table(
         "table09_laming",
         "Laming recommendations 19 and 11",
@@ -349,23 +372,27 @@ def laming_table(analyses: Sequence[RecordAnalysis], hidden: Sequence[Hiding] | 
     )
 
 
-def time_table(summaries: Sequence[TimeSummary]) -> Table:
+def time_table(summaries: Sequence[TimeSummary], *, publication: bool = False) -> Table:
+    """Time to decision per period. ``n`` plus ``not recorded`` is the period's referrals: with
+    ``publication``, where either is 1 to 4 both are hidden (:func:`_recorded_hidden`)."""
     rows = []
     for s in summaries:
+        hide = publication and _recorded_hidden(s.n, s.missing)
+        missing = _hidden_count(s.missing) if hide else str(s.missing)
         if is_small(s.n):
-            rows.append((s.label, MARK, "", "", "", "", str(s.missing)))
+            rows.append((s.label, MARK, "", "", "", "", missing))
             continue
         w = s.within_24h
         within = pct(w.share) if not (is_small(w.successes) or is_small(w.n - w.successes)) else ""
         rows.append(
             (
                 s.label,
-                str(s.n),
+                _hidden_count(s.n) if hide else str(s.n),
                 num(s.median, 1),
                 f"{num(s.q1, 1)} to {num(s.q3, 1)}",
                 num(s.mean, 1),
                 within,
-                str(s.missing),
+                missing,
             )
         )
     return Table(
@@ -384,10 +411,52 @@ def _expected_band(x: float | None) -> str:
     return "5 or more" if x >= 5 else "1 to 5" if x >= 1 else "below 1"
 
 
-def _time_cell(t: TimeSummary) -> str:
+def _time_cell(t: TimeSummary, publication: bool = False) -> str:
     if is_small(t.n):  # a median or quartile of fewer than 5 is a referral's own time (as in the time table)
         return MARK
-    return f"{num(t.median, 1)} ({num(t.q1, 1)} to {num(t.q3, 1)}), n={t.n}"
+    median = f"{num(t.median, 1)} ({num(t.q1, 1)} to {num(t.q3, 1)})"
+    return median if publication else f"{median}, n={t.n}"
+
+
+def _publication_comparison(c: PeriodComparison, hidden: Sequence[Hiding] | None) -> list[Table]:
+    """The comparison as published: each period's shares and medians side by side, and no test statistic,
+    p-value or effect size at all (they are computed from every cell, hidden ones included)."""
+    a, b = c.period_a, c.period_b
+    # the 'decided within 24 hours' share rests on the times the time table counts
+    times_hidden = [
+        any(_recorded_hidden(tc.a.n, tc.a.missing) for tc in c.times),
+        any(_recorded_hidden(tc.b.n, tc.b.missing) for tc in c.times),
+    ]
+    prop_rows = []
+    for pc in c.proportions:
+        cells = []
+        for k, p in enumerate((pc.a, pc.b)):
+            group = hidden[k].categories["referrer_group"] if hidden else frozenset()
+            also = pc.measure == "referral from a professional" and bool({PROFESSIONAL, NON_PROFESSIONAL} & group)
+            also = also or _recorded_hidden(p.n, p.missing)
+            if pc.measure == "decided within 24 hours":
+                also = also or times_hidden[k]
+            yes, share, _ = _prop_cells(p, also)
+            cells.append(yes if _hides(p, also) else share)
+        prop_rows.append((pc.measure, *cells))
+    time_rows = [(tc.measure, _time_cell(tc.a, True), _time_cell(tc.b, True)) for tc in c.times]
+    return [
+        Table(
+            "table11_compare_proportions",
+            f"{a} compared with {b}: proportions",
+            ("measure", a, b),
+            tuple(prop_rows),
+            f"Shares of the referrals where the item was recorded. Where a count is hidden ('{MARK}' or "
+            f"'{SECONDARY}'), its share is hidden too. No tests in the publication version.",
+        ),
+        Table(
+            "table13_compare_times",
+            f"{a} compared with {b}: time to decision (hours)",
+            ("measure", f"{a} median (IQR)", f"{b} median (IQR)"),
+            tuple(time_rows),
+            "No tests in the publication version.",
+        ),
+    ]
 
 
 def comparison_tables(c: PeriodComparison, hidden: Sequence[Hiding] | None = None) -> list[Table]:
@@ -561,8 +630,10 @@ def report_content(
     pdf: bool = False,
     generated_at: datetime | None = None,
     vocab: Vocabularies | None = None,
+    publication: bool = False,
 ) -> ReportContent:
-    """The report's sections (tables, figures, method) for ``project``; see :func:`build_report`.
+    """The report's sections (tables, figures, method) for ``project``; see :func:`build_report` (and for
+    ``publication``, :func:`_sections`).
 
     Raises:
         ReportError: no such project, no records, an unknown period, or ``compare`` without ``period``.
@@ -599,19 +670,32 @@ def report_content(
     budgets = _budgets(store, doc_list)
 
     sections = _sections(
-        analyses, selections, comparison, vocab, budgets, _links(store, pid, [d for d, _ in doc_list]), doc_list
+        analyses,
+        selections,
+        comparison,
+        vocab,
+        budgets,
+        _links(store, pid, [d for d, _ in doc_list]),
+        doc_list,
+        publication,
     )
+
+    def records(rows: Sequence[RecordView]) -> str:
+        return MARK if publication and is_small(len(rows)) else str(len(rows))
+
     meta = {
         "project": project,
-        "selection": " and ".join(f"{label} ({len(rows)} records)" for label, rows in selections),
+        "version": "publication version" if publication else "research team version",
+        "audience": AUDIENCE_PUBLICATION if publication else AUDIENCE_RESEARCH,
+        "selection": " and ".join(f"{label} ({records(rows)} records)" for label, rows in selections),
         "generated": (generated_at or datetime.now(UTC)).astimezone().isoformat(timespec="seconds"),
         "store": store.label,
         "schema": schema_revision(store.engine) or "",
         "fingerprint": fingerprint(all_rows),
-        "command": command or _command(project, period, compare, out_name, pdf, documents),
+        "command": command or _command(project, period, compare, out_name, pdf, documents, publication),
         "versions": _versions(),
     }
-    sections.insert(0, _method_section(meta, vocab))
+    sections.insert(0, _method_section(meta, vocab, publication))
     return ReportContent(sections, meta, len(all_rows), len(doc_list))
 
 
@@ -627,11 +711,17 @@ def build_report(
     command: str | None = None,
     generated_at: datetime | None = None,
     vocab: Vocabularies | None = None,
+    publication: bool = False,
 ) -> ReportResult:
     """Write the report for ``project`` to ``out`` (HTML), its data folder beside it, and the PDF if asked.
 
     ``period`` limits it to one period; with ``compare`` too, the two periods are shown side by side and
     tested against each other. ``documents`` picks the coded documents (default: all of the project's).
+
+    By default the report is for the research team: its plots, their CSVs, the test statistics, the "not
+    recorded" counts and the coded video's tables are not suppressed. ``publication=True`` writes the version
+    safe to publish: the suppressed tables only, no plots (none in the HTML, PDF or data folder), no test
+    statistics, p-values or effect sizes, and "not recorded" counts of 1 to 4 hidden like the others.
 
     Raises:
         ReportError: no such project, no records, an unknown period, or ``compare`` without ``period``.
@@ -650,10 +740,11 @@ def build_report(
         pdf=pdf,
         generated_at=generated_at,
         vocab=vocab,
+        publication=publication,
     )
     sections, meta = content.sections, content.meta
     data_dir = out_path.with_name(out_path.stem + "_data")
-    files = _write_data(data_dir, sections)
+    files = _write_data(data_dir, sections, publication)
     out_path.write_text(render_html(sections, meta, data_dir.name), encoding="utf-8")
     pdf_path = None
     if pdf:
@@ -696,6 +787,7 @@ def _command(
     out: str,
     pdf: bool,
     documents: Sequence[int] | None = None,
+    publication: bool = False,
 ) -> str:
     """The ``frontdoor report`` command line that makes this report again, quoted for a POSIX shell."""
     parts = ["frontdoor", "report", "--project", project]
@@ -703,7 +795,7 @@ def _command(
         parts += ["--period", period]
     if compare:
         parts += ["--compare", compare]
-    parts += ["--out", out] + (["--pdf"] if pdf else [])
+    parts += ["--out", out] + (["--pdf"] if pdf else []) + (["--publication"] if publication else [])
     for d in documents or ():
         parts += ["--doc", str(d)]
     return shlex.join(parts)
@@ -729,7 +821,10 @@ def _sections(
     budgets: Sequence[tuple[str, Sequence[Any]]],
     links: Sequence[tuple[int, int, int]],
     docs: Sequence[tuple[int, str]],
+    publication: bool = False,
 ) -> list[Section]:
+    """The report's sections. With ``publication``: no plots, no test statistics, p-values or effect sizes,
+    the "not recorded" counts suppressed like the others, and only the tables meant for publication."""
     prof = {c: ("yes" if vocab.is_professional(c) else "no") for c in vocab.referrer_types}
     hidden = [hiding(a, rows, vocab) for a, (_, rows) in zip(analyses, selections, strict=True)]
     out = []
@@ -740,9 +835,12 @@ def _sections(
             return ""
         return f", {pct(a.referrer_group.count(PROFESSIONAL) / a.n if a.n else 0)} from professionals"
 
+    def total(a: RecordAnalysis) -> str:
+        return MARK if publication and is_small(a.n) else str(a.n)
+
     s.paragraphs.append(
         "; ".join(
-            f"{a.label}: {a.n} referrals{from_professionals(a, h)}" for a, h in zip(analyses, hidden, strict=True)
+            f"{a.label}: {total(a)} referrals{from_professionals(a, h)}" for a, h in zip(analyses, hidden, strict=True)
         )
         + "."
     )
@@ -791,7 +889,8 @@ def _sections(
             hidden=[h.categories["age_band"] for h in hidden],
         ),
     ]
-    s.figures += [figs.referrer_figure(analyses, vocab), figs.concern_figure(analyses)]
+    if not publication:
+        s.figures += [figs.referrer_figure(analyses, vocab), figs.concern_figure(analyses)]
     out.append(s)
 
     s = Section("cross-tabs", "Referrer and response")
@@ -817,7 +916,8 @@ def _sections(
                 hidden[i].categories["response"],
             )
         )
-    s.figures.append(figs.response_figure(analyses))
+    if not publication:
+        s.figures.append(figs.response_figure(analyses))
     out.append(s)
 
     s = Section("laming", "Professional referrals: assessment and feedback (Laming recommendation 19)")
@@ -826,17 +926,29 @@ def _sections(
         "the referrer is told what happens. Recommendation 11 asks that a manager or senior practitioner is "
         "available to consult."
     )
-    s.tables.append(laming_table(analyses, hidden))
-    s.figures.append(figs.laming_figure(analyses))
+    s.tables.append(laming_table(analyses, hidden, publication=publication))
+    if not publication:
+        s.figures.append(figs.laming_figure(analyses))
     out.append(s)
 
     s = Section("decision-time", "Time to decision")
-    s.tables.append(time_table([a.decision_time for a in analyses]))
-    s.figures.append(figs.decision_time_figure([(label, rows) for label, rows in selections]))
+    s.tables.append(time_table([a.decision_time for a in analyses], publication=publication))
+    if not publication:
+        s.figures.append(figs.decision_time_figure([(label, rows) for label, rows in selections]))
     out.append(s)
 
     if comparison is not None:
         s = Section("comparison", f"{comparison.period_a} compared with {comparison.period_b}")
+        if publication:
+            s.paragraphs.append(
+                "The two periods side by side. No test statistics, p-values or effect sizes are published: they "
+                "are computed from every cell, the hidden ones included, and would let a reader try the possible "
+                "values of a hidden count. The research team's version of this report has them."
+            )
+            s.tables += _publication_comparison(comparison, hidden)
+            out.append(s)
+            out.append(_video_section(budgets, links, docs, publication=True))
+            return out
         s.paragraphs.append(
             "Each measure is tested separately; the Holm column adjusts the p-values for the number of tests in "
             "this section. Effect sizes are given with every test: a small p-value with a tiny effect is not a "
@@ -845,7 +957,7 @@ def _sections(
         s.tables += comparison_tables(comparison, hidden)
         out.append(s)
 
-    out.append(_video_section(budgets, links, docs))
+    out.append(_video_section(budgets, links, docs, publication=publication))
     return out
 
 
@@ -854,9 +966,18 @@ def _renamed(f: Frequency, label: str) -> Frequency:
 
 
 def _video_section(
-    budgets: Sequence[tuple[str, Sequence[Any]]], links: Sequence[tuple[int, int, int]], docs: Sequence[tuple[int, str]]
+    budgets: Sequence[tuple[str, Sequence[Any]]],
+    links: Sequence[tuple[int, int, int]],
+    docs: Sequence[tuple[int, str]],
+    publication: bool = False,
 ) -> Section:
     s = Section("video", "Coded video: time budgets and referrals observed")
+    if publication:  # its tables are not suppressed (segments, and records linked: counts of referrals)
+        s.paragraphs.append(
+            "Not in the publication version: the coded video's time budgets and the number of records observed "
+            "on video are not suppressed and are in the research team's version only."
+        )
+        return s
     if not docs:
         s.paragraphs.append("The project has no coded video documents.")
         return s
@@ -901,11 +1022,50 @@ def _clock(ms: int) -> str:
     return f"{sec // 3600}:{sec // 60 % 60:02d}:{sec % 60:02d}"
 
 
-def _method_section(meta: dict[str, str], vocab: Vocabularies) -> Section:
+#: What each version is for: shown under the report's title and at the head of the method.
+AUDIENCE_RESEARCH = "For the research team: contains unsuppressed plots and statistics — not for publication."
+AUDIENCE_PUBLICATION = "For publication: small cells suppressed, no plots."
+
+
+def _method_section(meta: dict[str, str], vocab: Vocabularies, publication: bool = False) -> Section:
     s = Section("method", "Method")
     prof = ", ".join(r for r in vocab.referrer_types if vocab.is_professional(r))
     nonprof = ", ".join(r for r in vocab.referrer_types if vocab.is_professional(r) is False)
+    if publication:
+        tests = (
+            "Two periods are shown side by side (shares, and medians with the interquartile range). This version "
+            "publishes no test statistic, p-value or effect size at all, not only those computed from a hidden "
+            "count: every test uses all the cells of its table, and its result would let a reader try the few "
+            "possible values of a hidden count. The research team's version has them."
+        )
+        small = (
+            f"Small cells: counts of 1 to {THRESHOLD - 1} referrals are shown as '{MARK}', and further counts "
+            f"(of {THRESHOLD} or more) are hidden ('{SECONDARY}') until no hidden count can be worked out from "
+            "everything the tables of a period publish together (tables that repeat the same counts hide the same "
+            "ones); shares of hidden counts are left blank. 'Not recorded' counts are suppressed like the others: "
+            "where it or the number recorded is 1 to 4, both are hidden (they add up to a published count). There "
+            "are no plots, and the coded video's tables are left out (they are not suppressed)."
+        )
+    else:
+        tests = (
+            "Two periods are compared with Pearson's chi-square test (no continuity correction) for yes/no measures "
+            "when every expected count is at least 5 and Fisher's exact test otherwise, with phi and the risk "
+            "difference (Newcombe's hybrid score interval); with the chi-square test of the period × category table "
+            "for distributions, with Cramér's V (a Monte Carlo p-value when Cochran's rule fails); and with the "
+            "two-sided Mann-Whitney U test for time to decision, with the rank-biserial correlation. P-values are "
+            "also shown adjusted by Holm's method for the number of tests."
+        )
+        small = (
+            f"Small cells: in the tables, counts of 1 to {THRESHOLD - 1} referrals are shown as '{MARK}', and "
+            f"further counts (of {THRESHOLD} or more) are hidden ('{SECONDARY}') until no hidden count can be worked "
+            "out from everything the tables of a period publish together (tables that repeat the same counts hide "
+            "the same ones); shares of hidden counts are left blank, and so are the comparison's estimates that "
+            "would give a hidden count back. The plots and the CSV files of their numbers, the test statistics, the "
+            "'not recorded' counts and the coded video's tables are not suppressed: this version is for the research "
+            "team, not for publication (write that with --publication)."
+        )
     s.paragraphs += [
+        AUDIENCE_PUBLICATION if publication else AUDIENCE_RESEARCH,
         f"Data: the referral records of project {meta['project']} in the Frontdoor store ({meta['selection']}). "
         "Records were sampled from the authority's case records and hold no names, dates of birth, addresses or "
         "identifying numbers; their free-text notes are not used in this report.",
@@ -914,18 +1074,8 @@ def _method_section(meta: dict[str, str], vocab: Vocabularies) -> Section:
         "as 'not recorded'. The recommendation 19 shares are of professional referrals where the item was recorded; "
         "each share has a 95% Wilson score interval. Time to decision runs from the referral's receipt to the "
         "decision on it, in hours; quartiles are linearly interpolated.",
-        "Two periods are compared with Pearson's chi-square test (no continuity correction) for yes/no measures when "
-        "every expected count is at least 5 and Fisher's exact test otherwise, with phi and the risk difference "
-        "(Newcombe's hybrid score interval); with the chi-square test of the period × category table for "
-        "distributions, with Cramér's V (a Monte Carlo p-value when Cochran's rule fails); and with the two-sided "
-        "Mann-Whitney U test for time to decision, with the rank-biserial correlation. P-values are also shown "
-        "adjusted by Holm's method for the number of tests.",
-        f"Small cells: in the tables, counts of 1 to {THRESHOLD - 1} referrals are shown as '{MARK}', and further "
-        f"counts (of {THRESHOLD} or more) are hidden ('{SECONDARY}') until no hidden count can be worked out from "
-        "everything the tables of a period publish together (tables that repeat the same counts hide the same "
-        "ones); shares of hidden counts are left blank, and so are the comparison's estimates that would give a "
-        "hidden count back. The plots and the CSV files of their numbers are not suppressed: they are for the "
-        "research team, not for publication.",
+        tests,
+        small,
         f"Reproduce: {meta['command']} (store {meta['store']}, schema {meta['schema']}). Records fingerprint "
         f"{meta['fingerprint'][:16]}; software: {meta['versions']}.",
     ]
@@ -942,7 +1092,7 @@ def _write_csv(path: Path, header: Sequence[str], rows: Sequence[Sequence[Any]])
         w.writerows(rows)
 
 
-def _write_data(data_dir: Path, sections: Sequence[Section]) -> list[Path]:
+def _write_data(data_dir: Path, sections: Sequence[Section], publication: bool = False) -> list[Path]:
     data_dir.mkdir(parents=True, exist_ok=True)
     for old in [*data_dir.glob("table*.csv"), *data_dir.glob("fig*.csv"), *data_dir.glob("fig*.png")]:
         old.unlink()
@@ -960,7 +1110,12 @@ def _write_data(data_dir: Path, sections: Sequence[Section]) -> list[Path]:
             files += [p, png]
     readme = data_dir / "README.txt"
     readme.write_text(
+        "Publication version: small cells suppressed, no plots.\n"
         "table*.csv: the report's tables as published (counts of 1 to 4 referrals suppressed).\n"
+        if publication
+        else "Research team version: contains unsuppressed plots and statistics, NOT for publication.\n"
+        "table*.csv: the report's tables (counts of 1 to 4 referrals suppressed; the tests, 'not recorded' and\n"
+        "  the coded video's tables are not).\n"
         "fig*.csv: the numbers behind each plot, NOT suppressed: for the research team only.\n"
         "fig*.png: the plots.\n",
         encoding="utf-8",
@@ -993,9 +1148,10 @@ def render_html(sections: Sequence[Section], meta: dict[str, str], data_dir: str
     out = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
-        f"<title>Referral report: {_esc(meta['project'])}</title>",
+        f"<title>Referral report: {_esc(meta['project'])} ({_esc(meta['version'])})</title>",
         f"<style>{_CSS}</style></head><body>",
         f"<h1>Referral report: {_esc(meta['project'])}</h1>",
+        f'<p class="audience"><strong>{_esc(meta["audience"])}</strong></p>',
         f'<p class="meta">{_esc(meta["selection"])}. Generated {_esc(meta["generated"])}.</p>',
         "<nav><ol>" + "".join(f'<li><a href="#{s.anchor}">{_esc(s.title)}</a></li>' for s in sections) + "</ol></nav>",
     ]

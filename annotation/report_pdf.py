@@ -94,6 +94,7 @@ def render_pdf(sections: Sequence[Section], meta: dict[str, str]) -> bytes:
 
     story: list[Any] = [
         Paragraph(_xml(f"Referral report: {meta['project']}"), h1),
+        Paragraph(f"<b>{_xml(meta['audience'])}</b>", body),
         Paragraph(_xml(f"{meta['selection']}. Generated {meta['generated']}."), small),
     ]
     for s in sections:
@@ -152,7 +153,7 @@ def render_pdf(sections: Sequence[Section], meta: dict[str, str]) -> bytes:
         rightMargin=18 * mm,
         topMargin=16 * mm,
         bottomMargin=18 * mm,
-        title=f"Referral report: {meta['project']}",
+        title=f"Referral report: {meta['project']} ({meta['version']})",
         author="Frontdoor",
         invariant=1,
     )

@@ -218,8 +218,14 @@ def cmd_report(args: argparse.Namespace) -> int:
         compare=args.compare,
         pdf=args.pdf,
         documents=args.doc,
+        publication=args.publication,
     )
     print(f"wrote {result.html}" + (f" and {result.pdf}" if result.pdf else ""))
+    print(
+        "publication version: small cells suppressed, no plots"
+        if args.publication
+        else "research team version: unsuppressed plots and statistics, not for publication (see --publication)"
+    )
     print(
         f"data: {result.data_dir} ({len(result.files)} files); {result.records} records, "
         f"{result.documents} coded documents"
@@ -298,3 +304,9 @@ def add_records_parsers(subs: Any, sub: Callable[..., argparse.ArgumentParser], 
     s.add_argument("--out", required=True, metavar="REPORT.html")
     s.add_argument("--pdf", action="store_true", help="also write REPORT.pdf")
     s.add_argument("--doc", type=int, action="append", metavar="ID", help="coded documents to include (default: all)")
+    s.add_argument(
+        "--publication",
+        action="store_true",
+        help="the version to publish: suppressed tables only, no plots, no test statistics "
+        "(default: the research team's version, with unsuppressed plots and statistics)",
+    )

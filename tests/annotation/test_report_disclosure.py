@@ -1,15 +1,19 @@
 """Small cells stay hidden across the report: an independent audit reads the published tables as a reader
 would (a number, '<5' for 1 to 4, 'c' for 5 or more), puts every figure they state about one period into a
 linear programme, and checks that no count of 1 to 4 has only one possible value. Also the paragraph, the
-comparison tables and the line rule's margins, each shown giving a hidden count back before."""
+comparison tables and the line rule's margins, each shown giving a hidden count back before. And the
+publication version (``--publication``): no plot, no test statistic and no count of 1 to 4 anywhere in its
+HTML, PDF or CSV files, while the research team's version keeps its plots and says it is not for publication."""
 
 from __future__ import annotations
 
 import csv
 import math
 import random
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from html.parser import HTMLParser
 from pathlib import Path
 
 import numpy as np
@@ -339,3 +343,212 @@ def test_a_report_gives_no_hidden_count_back(store: Store, tmp_path: Path) -> No
     laming = {(row[0], row[1]): row for row in table("table09_laming")}
     # n recorded + not recorded was the professional count that table 2 hides
     assert laming["feedback to the professional referrer", "A"][-1] == "c"
+
+
+# ---- the publication version -------------------------------------------------------------------------------------
+
+
+def _store_small_missing(store: Store) -> None:
+    """Like :func:`_store_sample`, with 'not recorded' counts of 1 to 4 in period A: feedback not recorded for
+    3 police referrals, manager consulted for 2 referrals, time to decision for 4."""
+    rows = []
+    i = 0
+
+    def add(period: str, n: int, rt: str, resp: str, fb: bool | None, mc: bool | None, dm: int | None) -> None:
+        nonlocal i
+        for _ in range(n):
+            i += 1
+            v = {
+                "received_at": datetime(2026, 1 if period == "A" else 4, 5, 10) + timedelta(minutes=i),
+                "period": period,
+                "referrer_type": rt,
+                "concern": "neglect",
+                "response": resp,
+                "feedback": fb,
+                "manager_consulted": mc,
+                "decision_minutes": dm,
+            }
+            rows.append((i, f"R{i}", check_fields(v, V)))
+
+    add("A", 3, "anonymous", "no further action", None, True, 300)
+    add("A", 3, "police", "early help", None, True, None)  # feedback: 3 not recorded
+    add("A", 20, "police", "early help", True, True, 600)
+    add("A", 27, "police", "early help", False, True, 2000)
+    add("A", 48, "school", "initial assessment", True, True, 900)
+    add("A", 2, "school", "initial assessment", True, None, 900)  # manager consulted: 2 not recorded
+    add("A", 1, "school", "initial assessment", True, True, None)  # with the 3: 4 times not recorded
+    add("B", 20, "police", "early help", True, True, 100)
+    add("B", 20, "police", "early help", False, True, 2000)
+    add("B", 60, "school", "initial assessment", None, True, 700)
+    store_rows(store, "P", rows, "x")
+
+
+class _Cells(HTMLParser):
+    """The cells of every table of an HTML page, and the page's text outside them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tables: list[list[list[str]]] = []
+        self.cell: list[str] | None = None
+        self.text: list[str] = []
+        self.tags: set[str] = set()
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.add(tag)
+        if tag == "table":
+            self.tables.append([])
+        elif tag == "tr" and self.tables:
+            self.tables[-1].append([])
+        elif tag in ("td", "th"):
+            self.cell = []
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("td", "th") and self.cell is not None:
+            self.tables[-1][-1].append("".join(self.cell))
+            self.cell = None
+
+    def handle_data(self, data: str) -> None:
+        (self.cell if self.cell is not None else self.text).append(data)
+
+
+#: A count of 1 to 4 in running text: "n=3", "(n=3)", "3 of 40", "3 referrals", "3 records" (not the rule's
+#: own "1 to 4 referrals").
+SMALL_IN_TEXT = re.compile(r"\bn\s*=\s*[1-4]\b|(?<![\d.,])(?<!to )[1-4] (?:of|referrals?|records?)\b")
+
+
+def _small_cells(tables: list[list[list[str]]]) -> list[str]:
+    """Every cell (of tables with their header first) that is a count of 1 to 4, or holds one in text."""
+    out = []
+    for t in tables:
+        header = t[0]
+        for row in t[1:]:
+            for h, cell in zip(header, row, strict=True):
+                if re.fullmatch(r"\s*[1-4]\s*", cell) or SMALL_IN_TEXT.search(cell):
+                    out.append(f"{row[0]} / {h}: {cell}")
+    return out
+
+
+def _csv_tables(folder: Path) -> list[list[list[str]]]:
+    out = []
+    for p in sorted(folder.glob("*.csv")):
+        with p.open(encoding="utf-8", newline="") as f:
+            out.append(list(csv.reader(f)))
+    return out
+
+
+@pytest.fixture
+def both_versions(store: Store, tmp_path: Path) -> tuple[R.ReportResult, R.ReportResult]:
+    _store_small_missing(store)
+    research = build_report(store, "P", tmp_path / "research" / "report.html", period="A", compare="B", pdf=True)
+    public = build_report(
+        store, "P", tmp_path / "public" / "report.html", period="A", compare="B", pdf=True, publication=True
+    )
+    return research, public
+
+
+def test_the_research_version_has_its_plots_and_says_it_is_not_for_publication(
+    both_versions: tuple[R.ReportResult, R.ReportResult],
+) -> None:
+    from pypdf import PdfReader
+
+    research, _ = both_versions
+    text = research.html.read_text(encoding="utf-8")
+    assert R.AUDIENCE_RESEARCH in text and "<figure" in text and "data:image/svg+xml" in text
+    assert {p.name for p in research.data_dir.glob("fig*.png")} and {p.name for p in research.data_dir.glob("fig*.csv")}
+    assert "not for publication" in (research.data_dir / "README.txt").read_text(encoding="utf-8").lower()
+    pdf = PdfReader(str(research.pdf))
+    assert sum(len(page.images) for page in pdf.pages) >= 4
+    assert "not for publication" in pdf.pages[0].extract_text()
+    # what the publication version leaves out is there: the check below would find it
+    parser = _Cells()
+    parser.feed(text)
+    assert _small_cells(parser.tables)  # the 'not recorded' counts of 1 to 4 (and U's n=3)
+    assert "chi-square" in {h for t in parser.tables for h in t[0]}
+
+
+def test_the_publication_version_has_no_plot_no_test_and_no_small_count(
+    both_versions: tuple[R.ReportResult, R.ReportResult],
+) -> None:
+    from pypdf import PdfReader
+
+    _, public = both_versions
+    text = public.html.read_text(encoding="utf-8")
+    assert R.AUDIENCE_PUBLICATION in text and R.AUDIENCE_RESEARCH not in text
+    assert "--publication" in text  # the command that makes it again
+    for mark in ("<figure", "<img", "<svg", "data:image", "(not suppressed)"):
+        assert mark not in text, mark
+    # the data folder: the publication tables and the README, nothing else
+    names = sorted(p.name for p in public.data_dir.iterdir())
+    assert names and all(re.fullmatch(r"table\d\d[ab]?_\w+\.csv", n) or n == "README.txt" for n in names), names
+    assert not any(n.startswith(("fig", "table14", "table15", "table12")) for n in names)
+    # no test statistic or effect size, in any table
+    parser = _Cells()
+    parser.feed(text)
+    headers = {h for t in parser.tables for h in t[0]} | {h for t in _csv_tables(public.data_dir) for h in t[0]}
+    for h in ("test", "p", "p (Holm)", "phi", "chi-square", "df", "Cramér's V", "U", "rank-biserial r"):
+        assert h not in headers, h
+    assert not any(h.startswith("difference") or "expected" in h for h in headers)
+    # no count of 1 to 4: the HTML tables, the CSV files, the text around them
+    assert _small_cells(parser.tables) == []
+    assert _small_cells(_csv_tables(public.data_dir)) == []
+    assert not SMALL_IN_TEXT.search(" ".join(parser.text))
+    # the 'not recorded' counts of 1 to 4 are '<5', and what adds up with them to a published count is hidden
+    with (public.data_dir / "table09_laming.csv").open(encoding="utf-8", newline="") as f:
+        laming = {(r[0], r[1]): r for r in csv.reader(f)}
+    feedback = laming["feedback to the professional referrer", "A"]
+    assert feedback[-1] == "<5" and feedback[3] == "c" and feedback[4:6] == ["", ""]
+    manager = laming["manager or senior practitioner consulted", "A"]
+    assert manager[-1] == "<5" and manager[3] == "c"
+    with (public.data_dir / "table10_decision_time.csv").open(encoding="utf-8", newline="") as f:
+        times = {r[0]: r for r in csv.reader(f)}
+    assert times["A"][1] == "c" and times["A"][-1] == "<5"
+    assert times["B"][1] == "100" and times["B"][-1] == "0"
+    # the PDF: no image, the same text
+    pdf = PdfReader(str(public.pdf))
+    assert all(not page.images for page in pdf.pages)
+    pdf_text = " ".join(page.extract_text() for page in pdf.pages)
+    assert "For publication: small cells suppressed, no plots." in " ".join(pdf_text.split())
+    assert not SMALL_IN_TEXT.search(pdf_text)
+    assert "Cramér" not in pdf_text and "chi-square =" not in pdf_text
+
+
+def test_the_publication_content_for_the_app(store: Store) -> None:
+    """report_content(..., publication=True), as the app would show it: no figure in any section."""
+    _store_small_missing(store)
+    content = R.report_content(store, "P", period="A", compare="B", publication=True)
+    assert all(not s.figures for s in content.sections)
+    assert all(t.publication for s in content.sections for t in s.tables)
+    assert content.meta["audience"] == R.AUDIENCE_PUBLICATION
+    research = R.report_content(store, "P", period="A", compare="B")
+    assert any(s.figures for s in research.sections)
+
+
+def test_the_cli_writes_the_publication_version(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from annotation.store import sqlite_url
+    from app import cli_records
+
+    _store_small_missing(store)
+    monkeypatch.setattr(cli_records, "_store", lambda args: store)
+    from app.cli import main
+
+    out = tmp_path / "pub.html"
+    assert (
+        main(
+            [
+                "--db",
+                sqlite_url(tmp_path / "unused.sqlite"),
+                "report",
+                "--project",
+                "P",
+                "--out",
+                str(out),
+                "--publication",
+            ]
+        )
+        == 0
+    )
+    assert "publication version" in capsys.readouterr().out
+    assert "<figure" not in out.read_text(encoding="utf-8")
+    assert not list((tmp_path / "pub_data").glob("fig*"))
