@@ -12,6 +12,7 @@ from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QCheckBox,
     QComboBox,
     QFileDialog,
     QHBoxLayout,
@@ -95,6 +96,9 @@ class ReportView(QWidget):
         self.refresh_button = QPushButton("Refresh")
         self.refresh_button.setShortcut(REFRESH_KEYS)
         self.refresh_button.clicked.connect(self.refresh)
+        self.publication = QCheckBox("for publication (small cells suppressed, no plots or tests)")
+        self.publication.setToolTip("Unticked: the research team's version, with unsuppressed plots and statistics")
+        self.publication.toggled.connect(lambda _on: self.refresh())
         self.write_button = QPushButton("Write report…")
         self.write_button.clicked.connect(self.write_report)
         self.status = QLabel()
@@ -105,6 +109,7 @@ class ReportView(QWidget):
         bar.addWidget(self.compare)
         bar.addWidget(self.refresh_button)
         bar.addStretch(1)
+        bar.addWidget(self.publication)
         bar.addWidget(self.write_button)
         self.body = QWidget()
         self.body_layout = QVBoxLayout(self.body)
@@ -160,7 +165,7 @@ class ReportView(QWidget):
         self._pool.start(job)
 
     def _busy(self, busy: bool) -> None:
-        for w in (self.refresh_button, self.write_button, self.period, self.compare):
+        for w in (self.refresh_button, self.write_button, self.period, self.compare, self.publication):
             w.setEnabled(not busy)
 
     def _failed(self, message: str) -> None:
@@ -172,7 +177,11 @@ class ReportView(QWidget):
         self.reload_periods()
         period, compare = self._choice()
         self.status.setText("computing…")
-        self._start(lambda: report_content(self.store, self.project, period=period, compare=compare), self._show)
+        public = self.publication.isChecked()
+        self._start(
+            lambda: report_content(self.store, self.project, period=period, compare=compare, publication=public),
+            self._show,
+        )
 
     def _show(self, content: ReportContent) -> None:
         self._busy(False)
@@ -216,10 +225,13 @@ class ReportView(QWidget):
         if not folder:
             return
         period, compare = self._choice()
-        out = Path(folder) / "report.html"
+        public = self.publication.isChecked()
+        out = Path(folder) / ("report-publication.html" if public else "report.html")
         self.status.setText(f"writing {out}…")
         self._start(
-            lambda: build_report(self.store, self.project, out, period=period, compare=compare, pdf=True),
+            lambda: build_report(
+                self.store, self.project, out, period=period, compare=compare, pdf=True, publication=public
+            ),
             self._written,
         )
 

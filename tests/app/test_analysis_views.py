@@ -109,6 +109,18 @@ def test_the_analysis_tab_shows_the_reports_sections_and_writes_it(
     figures = {f.key for s in want.sections for f in s.figures}
     pictures = {w.objectName() for w in v.body.findChildren(QLabel) if w.pixmap() and not w.pixmap().isNull()}
     assert figures and figures <= pictures
+    with qtbot.waitSignal(v.shown, timeout=60_000):
+        v.publication.setChecked(True)  # the publication version: no plots
+    qtbot.waitUntil(  # the research version's pictures go (deleted on the next turn of the event loop)
+        lambda: not [w for w in v.body.findChildren(QLabel) if w.pixmap() and not w.pixmap().isNull()], timeout=5000
+    )
+    v.write_report(str(tmp_path))
+    qtbot.waitUntil(lambda: bool(opened), timeout=120_000)
+    assert opened == [str(tmp_path / "report-publication.html")]
+    assert not list((tmp_path / "report-publication_data").glob("fig*"))
+    opened.clear()
+    with qtbot.waitSignal(v.shown, timeout=60_000):
+        v.publication.setChecked(False)
     v.write_report(str(tmp_path))
     qtbot.waitUntil(lambda: bool(opened), timeout=120_000)
     assert opened == [str(tmp_path / "report.html")]
