@@ -318,13 +318,23 @@ def _export_all(
             )
         except (MediaError, InvalidRequest) as exc:
             report.skipped.append(
-                {"clip": p.clip_id, "name": p.clip_name, "version": p.version_number, "why": [str(exc)]}
+                {"clip": p.clip_id, "name": p.clip_name, "version": p.version_number, "why": [_no_path(str(exc), p)]}
             )
             continue
         if "why" in item:
             report.skipped.append(item)
         else:
             report.exported.append(item)
+
+
+def _no_path(message: str, p: Planned) -> str:
+    """A reason for the manifest, which goes out with the clips: the recording's path on this machine (its
+    folders and file name may name a family) is not in it."""
+    if p.recording_path:
+        message = message.removeprefix(f"{p.recording_path}: ")
+        for form in (f"file:{p.recording_path}", p.recording_path, Path(p.recording_path).name):
+            message = message.replace(form, "the recording")
+    return message
 
 
 def _finish(

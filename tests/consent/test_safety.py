@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
+from annotation.store import Store
 from app.cli import main
 from consent import audit, service
 from consent.conditions import ExportContext
@@ -194,3 +195,30 @@ def test_media_render_is_no_side_door(world: World, tmp_path: Path, capsys: pyte
         f"{world.media}: is stored recording {world.recording_id}; its clips leave only through the consent gate" in err
     )
     assert not (tmp_path / "leak.mp4").exists()
+
+
+def test_the_manifest_given_out_names_no_recording_path(
+    store: Store, duty_recording: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A clip held back because its recording changed is listed in the manifest with why, which named the file
+    on this machine, whose name may name the family (found by review)."""
+    import shutil
+
+    from annotation.services import add_recording, ensure_project
+    from media_tools.probe import probe
+
+    monkeypatch.setenv("FRONTDOOR_CACHE", str(tmp_path / "cache"))
+    media = Path(shutil.copy(duty_recording, tmp_path / "Kayden Smith home visit.mp4"))
+    info = probe(media)
+    rid = add_recording(store, ensure_project(store, PROJECT), media, duration_ms=info.duration_ms, fps=info.fps)
+    service.add_participant(store, PROJECT, "Worker")
+    service.add_appearance(store, "Worker", rid, 0, 12_000)
+    clip = service.create_clip(store, rid, 1, 3, name="call")
+    service.record_decision(store, clip.clip_id, "Worker", "research_team", "granted")
+    with open(media, "ab") as f:
+        f.write(b"changed")
+    out = tmp_path / "out"
+    out.mkdir()
+    report = export_clips(store, "research_team", out)
+    assert report.skipped[0]["why"] == ["the recording file has changed since the clip was made (its SHA-256 differs)"]
+    assert "Kayden" not in next(out.glob("manifest-*.json")).read_text(encoding="utf-8")
