@@ -191,7 +191,7 @@ def laming_figure(analyses: Sequence[RecordAnalysis]) -> FigureOut:
         ax.set_xlim(0, 1)
         ax.set_xlabel("share, with 95% Wilson interval")
         ax.grid(axis="x", color="0.85", linewidth=0.5)
-        if k > 1:
+        if k > 1 and ax.get_legend_handles_labels()[0]:  # a period with no share recorded has no marker
             ax.legend(loc="lower right")
         ax.set_title("Laming recommendations 19 and 11")
         return _out(
