@@ -60,6 +60,16 @@ from annotation.store import Store, schema_revision
 from annotation.store_models import Document, Project, Recording
 from annotation.suppression import MARK, SECONDARY, THRESHOLD, Quantity, cell_text, is_small, protect, suppress
 
+#: The frequency tables of the first section: (key, title, column label, field of the analysis).
+FREQUENCY_TABLES = (
+    ("table01_referrer_type", "Referrals by referrer type", "referrer type", "referrer_type"),
+    ("table02_referrer_group", "Referrals by referrer group", "referrer group", "referrer_group"),
+    ("table03_concern", "Referrals by the concern as stated", "concern", "concern"),
+    ("table04_response", "Referrals by response", "response", "response"),
+    ("table05_outcome", "Referrals by outcome", "outcome", "outcome"),
+    ("table06_age_band", "Referrals by the child's age band", "age band", "age_band"),
+)
+
 #: Coded-video tiers the report shows time budgets for: the scheme's tiers with a vocabulary (free-text
 #: tiers such as Notes and Participants are never shown).
 VIDEO_TIERS = tuple(spec.tier_id for spec in REFERRAL_SCHEME if spec.values)
@@ -846,48 +856,14 @@ def _sections(
     )
     s.tables += [
         frequency_table(
-            "table01_referrer_type",
-            "Referrals by referrer type",
-            "referrer type",
-            [_renamed(a.referrer_type, a.label) for a in analyses],
-            prof,
-            hidden=[h.categories["referrer_type"] for h in hidden],
-        ),
-        frequency_table(
-            "table02_referrer_group",
-            "Referrals by referrer group",
-            "referrer group",
-            [_renamed(a.referrer_group, a.label) for a in analyses],
-            hidden=[h.categories["referrer_group"] for h in hidden],
-        ),
-        frequency_table(
-            "table03_concern",
-            "Referrals by the concern as stated",
-            "concern",
-            [_renamed(a.concern, a.label) for a in analyses],
-            hidden=[h.categories["concern"] for h in hidden],
-        ),
-        frequency_table(
-            "table04_response",
-            "Referrals by response",
-            "response",
-            [_renamed(a.response, a.label) for a in analyses],
-            hidden=[h.categories["response"] for h in hidden],
-        ),
-        frequency_table(
-            "table05_outcome",
-            "Referrals by outcome",
-            "outcome",
-            [_renamed(a.outcome, a.label) for a in analyses],
-            hidden=[h.categories["outcome"] for h in hidden],
-        ),
-        frequency_table(
-            "table06_age_band",
-            "Referrals by the child's age band",
-            "age band",
-            [_renamed(a.age_band, a.label) for a in analyses],
-            hidden=[h.categories["age_band"] for h in hidden],
-        ),
+            key,
+            title,
+            label,
+            [_renamed(getattr(a, field), a.label) for a in analyses],
+            prof if field == "referrer_type" else None,
+            hidden=[h.categories[field] for h in hidden],
+        )
+        for key, title, label, field in FREQUENCY_TABLES
     ]
     if not publication:
         s.figures += [figs.referrer_figure(analyses, vocab), figs.concern_figure(analyses)]
