@@ -512,8 +512,26 @@ class _Ids:
         return aid
 
 
+class _Journaled:
+    """What the journaled edits (split, merge, referring create) share: undo replays their journal backwards,
+    and both ways say what they touched."""
+
+    doc_id: int
+    touched: Touched
+    _journal: Journal | None
+
+    def _finish(self, session: Session, j: Journal) -> None:
+        self.touched = _touched(session, j.tier_pks, j.touched, j.slot_positions())
+        _touch(session, self.doc_id)
+
+    def revert(self, session: Session) -> None:
+        assert self._journal is not None
+        self._journal.revert(session)
+        self._finish(session, self._journal)
+
+
 @dataclass
-class SplitAnnotation:
+class SplitAnnotation(_Journaled):
     """Split an alignable annotation in two at ``at_ms`` (strictly inside it), as ELAN's "Split annotation".
 
     The first half keeps the annotation (its id, its start); the second half is a new annotation from
@@ -595,18 +613,9 @@ class SplitAnnotation:
                 copied[k["ann_id"]] = self._copy(session, j, k, aid, copied.get(k["prev"] or ""))
         return aid
 
-    def _finish(self, session: Session, j: Journal) -> None:
-        self.touched = _touched(session, j.tier_pks, j.touched, j.slot_positions())
-        _touch(session, self.doc_id)
-
-    def revert(self, session: Session) -> None:
-        assert self._journal is not None
-        self._journal.revert(session)
-        self._finish(session, self._journal)
-
 
 @dataclass
-class MergeAnnotations:
+class MergeAnnotations(_Journaled):
     """Merge an alignable annotation with the one after it on its tier, as ELAN's "Merge with next annotation".
 
     ``second_id`` must start at or after ``first_id`` on the same tier with no other annotation starting in
@@ -707,18 +716,9 @@ class MergeAnnotations:
                 if (k["ref"], k["prev"]) != (keep["ann_id"], prev):
                     j.update(session, k, ref=keep["ann_id"], prev=prev)
 
-    def _finish(self, session: Session, j: Journal) -> None:
-        self.touched = _touched(session, j.tier_pks, j.touched, j.slot_positions())
-        _touch(session, self.doc_id)
-
-    def revert(self, session: Session) -> None:
-        assert self._journal is not None
-        self._journal.revert(session)
-        self._finish(session, self._journal)
-
 
 @dataclass
-class CreateReferringAnnotation:
+class CreateReferringAnnotation(_Journaled):
     """A new annotation on a dependent tier, under ``parent_id`` on the tier's parent tier.
 
     On a symbolic tier it refers to the parent (a Symbolic_Association takes one per parent: a second is
@@ -785,12 +785,3 @@ class CreateReferringAnnotation:
                 raise InvalidEdit(
                     f"annotation {self.parent_id!r}: tier {self.tier_id!r} already has {r['ann_id']!r} in its time"
                 )
-
-    def _finish(self, session: Session, j: Journal) -> None:
-        self.touched = _touched(session, j.tier_pks, j.touched, j.slot_positions())
-        _touch(session, self.doc_id)
-
-    def revert(self, session: Session) -> None:
-        assert self._journal is not None
-        self._journal.revert(session)
-        self._finish(session, self._journal)
