@@ -10,12 +10,12 @@ from dataclasses import replace
 
 from sqlalchemy import select
 
+from annotation.elan.scheme import SENSITIVE_TIER
+from annotation.elan.timing import Segment
 from annotation.errors import NotFound
-from annotation.scheme import SENSITIVE_TIER
 from annotation.services import document_display
-from annotation.store import Store
-from annotation.store_models import Document
-from annotation.timing import Segment
+from annotation.store.engine import Store
+from annotation.store.tables import Document
 from media_tools.spec import AudioRedaction, Captions, Cue, EditSpec
 
 DEFAULT_MARGIN = 0.25  # seconds of sound redacted before and after a coded identifier

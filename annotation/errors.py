@@ -115,7 +115,7 @@ class BadBackup(BackupError):
 
 class AccessDenied(StoreError):
     """The database refused a statement: the role connected may not read or write that table, column or row
-    (``annotation.privileges``)."""
+    (``annotation.store.privileges``)."""
 
 
 class NotFound(StoreError):

@@ -13,22 +13,22 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from annotation.commands import EditCommand, take_document
-from annotation.eaf_model import EafDocument
-from annotation.eaf_reader import read_eaf
-from annotation.eaf_writer import write_eaf
+from annotation.edits.commands import EditCommand, take_document
+from annotation.elan.exports import export_document
+from annotation.elan.model import EafDocument
+from annotation.elan.reader import read_eaf
+from annotation.elan.scheme import load_scheme
+from annotation.elan.timing import Segment, document_segments
+from annotation.elan.writer import write_eaf
 from annotation.errors import EafError, NotFound
-from annotation.exports import export_document
-from annotation.repository import (
+from annotation.store.documents import (
     DocumentInfo,
     list_documents,
     load_document,
     store_document,
 )
-from annotation.scheme import load_scheme
-from annotation.store import Store
-from annotation.store_models import Project, Recording
-from annotation.timing import Segment, document_segments
+from annotation.store.engine import Store
+from annotation.store.tables import Project, Recording
 
 
 @dataclass(frozen=True)
@@ -69,8 +69,8 @@ def import_file(
             project_id=project_id,
         )
         if rec is not None:
-            from annotation.media_links import descriptor_origin
-            from annotation.store_models import Document
+            from annotation.store.media_links import descriptor_origin
+            from annotation.store.tables import Document
 
             stored = s.get(Document, did)
             assert stored is not None
@@ -258,7 +258,7 @@ def relink_recording(store: Store, recording_id: int, search_dir: str | os.PathL
 def document_project(store: Store, doc_id: int) -> tuple[int | None, str | None]:
     """The id and name of the project a document belongs to (directly, or through its recording), or
     ``(None, None)`` when it belongs to none (or does not exist)."""
-    from annotation.store_models import Document
+    from annotation.store.tables import Document
 
     with store.session() as s:
         d = s.get(Document, doc_id)
@@ -276,7 +276,7 @@ def tier_ids(store: Store, doc_id: int) -> set[str]:
     """The ids of a document's tiers (empty when it does not exist)."""
     from sqlalchemy import select
 
-    from annotation.store_models import TierRow
+    from annotation.store.tables import TierRow
 
     with store.session() as s:
         return set(s.scalars(select(TierRow.tier_id).where(TierRow.document_id == doc_id)))
@@ -284,7 +284,7 @@ def tier_ids(store: Store, doc_id: int) -> set[str]:
 
 def recording_of(store: Store, doc_id: int) -> tuple[int, str] | None:
     """The id and file name of a document's recording, or None."""
-    from annotation.store_models import Document
+    from annotation.store.tables import Document
 
     with store.session() as s:
         d = s.get(Document, doc_id)

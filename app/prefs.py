@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from annotation.store import user_data_dir
+from annotation.store.engine import user_data_dir
 from media_tools.cache import write_atomic
 
 log = logging.getLogger(__name__)

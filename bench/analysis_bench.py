@@ -34,13 +34,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from store_bench import generate_eaf
 
-from annotation.agreement import tier_agreement
-from annotation.consensus import Decision, build_consensus, disagreements
-from annotation.eaf_model import Annotation, EafDocument, Tier, TimeSlot
-from annotation.repository import store_document
+from annotation.coding.agreement import tier_agreement
+from annotation.coding.consensus import Decision, build_consensus, disagreements
+from annotation.coding.video_stats import co_occurrence, code_stats
+from annotation.elan.model import Annotation, EafDocument, Tier, TimeSlot
 from annotation.services import document_display, import_file
-from annotation.store import Store, open_store, sqlite_url
-from annotation.video_stats import co_occurrence, code_stats
+from annotation.store.documents import store_document
+from annotation.store.engine import Store, open_store, sqlite_url
 
 VALUES = ["opening", "reason", "gathering", "consultation", "decision", "feedback", "closing", "other"]
 

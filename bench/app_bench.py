@@ -31,9 +31,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from store_bench import generate_eaf
 
-import annotation.commands as commands
+import annotation.edits.commands as commands
 from annotation.services import document_display, import_file
-from annotation.store import open_store, sqlite_url
+from annotation.store.engine import open_store, sqlite_url
 
 TIER = "speech SW1"
 
@@ -59,7 +59,7 @@ def _edits(doc: int, segs: list[Any], i: int) -> list[tuple[str, Any]]:
 
 
 def bench_size(n: int, runs: int, app: Any) -> dict[str, float]:
-    from app.main_window import MainWindow
+    from app.gui.main_window import MainWindow
 
     d = Path(tempfile.mkdtemp(prefix="frontdoor-app-bench-"))
     eaf = d / "big.eaf"

@@ -19,10 +19,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from annotation.services import add_recording, ensure_project
-from annotation.store import open_store, sqlite_url
+from annotation.store.engine import open_store, sqlite_url
 from consent import audit, service
 from consent.conditions import ExportContext
-from consent.gate import plan
+from consent.export.gate import plan
 from media_tools.synth import make_test_recording
 
 SCOPES = ["research_team", "internal_training", "external_seminar", "publication"]

@@ -37,7 +37,7 @@ PASS = "bench passphrase, long enough"
 
 def one_run(src: str, folder: str, encrypted: bool) -> dict[str, float]:
     from annotation.services import import_file
-    from annotation.store import open_store, sqlite_url
+    from annotation.store.engine import open_store, sqlite_url
 
     key = PASS if encrypted else None
     db = sqlite_url(Path(folder) / "store.sqlite")
@@ -51,9 +51,9 @@ def one_run(src: str, folder: str, encrypted: bool) -> dict[str, float]:
 
 
 def _reopen(db: str, key: str | None, did: int) -> dict[str, float]:
-    from annotation.backup import check_backup, make_backup
+    from annotation.backup.rolling import check_backup, make_backup
     from annotation.services import get_document
-    from annotation.store import open_store
+    from annotation.store.engine import open_store
 
     t0 = time.perf_counter()
     store = open_store(db, passphrase=key)

@@ -29,14 +29,14 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from annotation.eaf_model import Annotation, Tier, TimeSlot
-from annotation.identifier_match import Term, WatchMatcher, pattern_matches
-from annotation.repository import store_document
-from annotation.scheme import load_scheme
-from annotation.sensitive_identifiers import scan_document
+from annotation.elan.model import Annotation, Tier, TimeSlot
+from annotation.elan.scheme import load_scheme
+from annotation.identifiers.match import Term, WatchMatcher, pattern_matches
+from annotation.identifiers.proposals import scan_document
+from annotation.identifiers.watch_list import WatchEntry, add_watch_terms
 from annotation.services import document_display, ensure_project
-from annotation.store import Store, open_store, sqlite_url
-from annotation.watch_list import WatchEntry, add_watch_terms
+from annotation.store.documents import store_document
+from annotation.store.engine import Store, open_store, sqlite_url
 
 TALK = (
     "the duty worker asks the caller about the referral and what school said yesterday morning then she "

@@ -1,7 +1,7 @@
 """Measure what pympi-ling loses on a parse + to_eaf round trip of each corpus file, next to Frontdoor.
 
 Run by hand: ``.venv/bin/python bench/pympi_loss.py [CORPUS_DIR]``. Prints one row per file: the number of
-differences an ELAN user would see (annotation.eaf_compare) after pympi's round trip and after Frontdoor's
+differences an ELAN user would see (annotation.elan.compare) after pympi's round trip and after Frontdoor's
 codec round trip, and the first difference pympi makes.
 """
 
@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pympi
 
-from annotation.eaf_compare import compare_eaf
-from annotation.eaf_reader import read_eaf
-from annotation.eaf_writer import write_eaf
+from annotation.elan.compare import compare_eaf
+from annotation.elan.reader import read_eaf
+from annotation.elan.writer import write_eaf
 
 
 def main() -> None:

@@ -197,9 +197,9 @@ def run_pympi(src: str, out: str) -> dict[str, float]:
 
 def _frontdoor_roundtrip(store: Any, src: str | Path, out: str | Path) -> tuple[int, dict[str, float]]:
     """Read, store, load and write once; returns the document id and each phase's seconds."""
-    from annotation.eaf_reader import read_eaf
-    from annotation.eaf_writer import write_eaf
-    from annotation.repository import load_document, store_document
+    from annotation.elan.reader import read_eaf
+    from annotation.elan.writer import write_eaf
+    from annotation.store.documents import load_document, store_document
 
     t0 = time.perf_counter()
     doc = read_eaf(src)
@@ -219,7 +219,7 @@ def _frontdoor_roundtrip(store: Any, src: str | Path, out: str | Path) -> tuple[
 def run_frontdoor(src: str, db: str, out: str) -> dict[str, float]:
     """One Frontdoor import + export through a fresh SQLite store; runs in its own process."""
     from annotation.services import document_display
-    from annotation.store import open_store, sqlite_url
+    from annotation.store.engine import open_store, sqlite_url
 
     base = _rss_mb()
     t = time.perf_counter()
@@ -248,7 +248,7 @@ def run_frontdoor(src: str, db: str, out: str) -> dict[str, float]:
 
 def prepare(src: str, n: int, seed: int) -> dict[str, int]:
     """Generate the document and check that Frontdoor's reader accepts it; runs in its own process."""
-    from annotation.eaf_reader import read_eaf
+    from annotation.elan.reader import read_eaf
 
     info = generate_eaf(Path(src), n, seed)
     doc = read_eaf(src)
@@ -259,7 +259,7 @@ def prepare(src: str, n: int, seed: int) -> dict[str, int]:
 
 def check(src: str, frontdoor_out: str, pympi_out: str) -> tuple[list[str], list[str]]:
     """Differences an ELAN user would see after Frontdoor's and after pympi's round trip."""
-    from annotation.eaf_compare import compare_eaf
+    from annotation.elan.compare import compare_eaf
 
     return compare_eaf(src, frontdoor_out), compare_eaf(src, pympi_out, limit=10_000)
 
@@ -273,7 +273,7 @@ def _in_subprocess(fn: Callable[..., T], *args: Any) -> T:
 
 def profile_frontdoor(src: Path, tmp: Path, top: int = 25) -> None:
     """One cProfile run of the Frontdoor side (store opened and migrated before profiling starts)."""
-    from annotation.store import open_store, sqlite_url
+    from annotation.store.engine import open_store, sqlite_url
 
     store = open_store(sqlite_url(tmp / "profile.sqlite"))
     prof = cProfile.Profile()

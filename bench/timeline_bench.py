@@ -36,9 +36,9 @@ from PySide6.QtCore import QPoint, QRect
 from PySide6.QtGui import QImage, QRegion
 from PySide6.QtWidgets import QApplication
 
-from annotation.tiers import TierRow
-from annotation.timing import Segment
-from app.timeline import TimelineView
+from annotation.elan.tiers import TierRow
+from annotation.elan.timing import Segment
+from app.gui.timeline.view import TimelineView
 from media_tools.waveform import Peaks
 
 HOUR_MS = 3_600_000

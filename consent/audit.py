@@ -122,7 +122,7 @@ def cross_check(s: Session) -> Problem | None:
     versions_logged: dict[str, int] = {}
     withdrawals: set[int] = set()
     presence: dict[str, set[int]] = {}
-    # rows destroyed when their time was up (consent.retention): their entries stay, the rows are gone
+    # rows destroyed when their time was up (consent.retention.policy): their entries stay, the rows are gone
     destroyed_decisions: dict[int, int] = {}
     destroyed_versions: set[str] = set()
     for e in s.scalars(select(AuditEntry).order_by(AuditEntry.id)):

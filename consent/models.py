@@ -24,7 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from annotation.store_models import Base
+from annotation.store.tables import Base
 
 
 def _now() -> datetime:
@@ -186,7 +186,7 @@ class AuditEntry(Base):
 class DbRole(Base):
     """A PostgreSQL group role ``frontdoor db roles`` made for this schema and what it is for (researcher,
     reviewer, presenter, auditor). The database's functions read it to know what the caller may do
-    (``consent.access``); unused on SQLite."""
+    (``consent.server.access``); unused on SQLite."""
 
     __tablename__ = "db_role"
     role_name: Mapped[str] = mapped_column(String(63), primary_key=True)
@@ -203,7 +203,7 @@ class StationBinding(Base):
 
 
 class RetentionPolicy(Base):
-    """How long a project keeps what it stores (``consent.retention``): periods such as ``60m`` or ``5y``,
+    """How long a project keeps what it stores (``consent.retention.policy``): periods such as ``60m`` or ``5y``,
     NULL for no limit. ``recordings`` counts from when a recording was registered, ``clips`` from a clip
     version's last use (its newest export, else when it was made, never before its recording), ``exports``
     from the export for files given out without an expiry date. ``documents`` says whether annotation
@@ -219,7 +219,7 @@ class RetentionPolicy(Base):
 
 
 class DestructionPermit(Base):
-    """Leave to delete one append-only row group, written by ``consent.retention.destroy`` in the transaction
+    """Leave to delete one append-only row group, written by ``consent.retention.policy.destroy`` in the transaction
     that deletes it and consumed (deleted) before it commits. The database's triggers let a clip version
     and its decisions be deleted only while a permit for that version exists that names the ``destroyed``
     audit entry recording it (so nothing leaves without its entry); on PostgreSQL the permit must also be

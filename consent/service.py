@@ -28,11 +28,11 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
+from annotation.elan.scheme import PARTICIPANTS_TIER
 from annotation.errors import StoreUnavailable
-from annotation.scheme import PARTICIPANTS_TIER
-from annotation.store import Store
-from annotation.store_models import Document, Project, Recording
-from consent import access, audit, conditions, scopes
+from annotation.store.engine import Store
+from annotation.store.tables import Document, Project, Recording
+from consent import audit, conditions, scopes
 from consent.errors import InvalidRequest, UnknownThing
 from consent.models import (
     Appearance,
@@ -44,6 +44,7 @@ from consent.models import (
     Participant,
     Presence,
 )
+from consent.server import access
 from media_tools.errors import SpecError
 from media_tools.spec import EditSpec, parse_spec
 
@@ -471,7 +472,7 @@ def _check_coded_from(store: Store, doc_ref: int | str, recording_id: int) -> No
         NotFound: no such document.
     """
     from annotation.clips import find_document
-    from annotation.store_models import Document
+    from annotation.store.tables import Document
 
     doc_id = find_document(store, doc_ref)
     with store.session() as s:
@@ -851,7 +852,7 @@ def _check_form_reference(s: Session, p: Participant, reference: str) -> None:
     """A paper form's reference names the clip versions printed on it: the decision it carries is only
     entered while those are still the current versions (else the person would consent to an edit they
     never saw)."""
-    from consent.forms import form_reference
+    from consent.forms.form import form_reference
 
     hashes = []
     for c in s.scalars(select(Clip).where(Clip.project_id == p.project_id)):
@@ -889,7 +890,7 @@ def evaluate(s: Session, v: ClipVersion, ctx: conditions.ExportContext, source: 
     """May this version be used for ``ctx.scope`` in this export? With every reason it may not.
 
     A presenter on a shared server may not read decisions: the database tells it, per participant present,
-    which grant their consent rests on (``consent.access.grants``: the same ranking of withdrawals,
+    which grant their consent rests on (``consent.server.access.grants``: the same ranking of withdrawals,
     withheld and granted uses as below); the conditions of the grant are checked here either way.
     """
     want = scopes.rank(ctx.scope)
@@ -1064,7 +1065,7 @@ def withdraw(store: Store, who: str | int, *, reason: str | None = None) -> list
 def destruction_list(store: Store, *, participant_id: int | None = None, on: date | None = None) -> list[ToDestroy]:
     """Exported files not yet destroyed whose clips show a withdrawn participant (or ``participant_id``),
     or whose time is up on ``on`` (default today): their export expired, or, without an expiry date, the
-    project's retention policy for exports has run out (``consent.retention`` adds what else makes a
+    project's retention policy for exports has run out (``consent.retention.policy`` adds what else makes a
     file due: its clip version's or recording's own end)."""
     with store.session() as s:
         return destruction_list_in(s, participant_id=participant_id, on=on)
@@ -1074,7 +1075,7 @@ def destruction_list_in(s: Session, *, participant_id: int | None = None, on: da
     """``destruction_list`` in the caller's unit of work. Each file is listed once, for the reason that made
     it due first."""
     from consent.models import Export, RetentionPolicy
-    from consent.periods import parse_period
+    from consent.retention.periods import parse_period
 
     today = on or datetime.now(UTC).date()
     out: list[ToDestroy] = []
@@ -1132,7 +1133,7 @@ def confirm_destroyed(store: Store, item_id: int, *, delete_file: bool = False) 
         if path.exists():
             if not delete_file:
                 raise InvalidRequest(f"{path}: still exists; delete it (or pass --delete) before confirming")
-            from consent.export_files import is_export_file
+            from consent.export.files import is_export_file
             from consent.models import Export
 
             v = s.get(ClipVersion, item.clip_version_id)

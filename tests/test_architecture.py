@@ -33,7 +33,7 @@ def test_mypy_clean_on_model_packages() -> None:
 
 def test_model_packages_import_without_qt() -> None:
     code = (
-        "import sys, annotation.services, annotation.exports, media_tools.probe, app.cli;"
+        "import sys, annotation.services, annotation.elan.exports, media_tools.probe, app.cli.main;"
         "bad = [m for m in sys.modules if m.split('.')[0] in ('PySide6', 'shiboken6', 'vlc')];"
         "print(bad); sys.exit(1 if bad else 0)"
     )

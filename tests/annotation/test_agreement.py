@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from annotation.agreement import (
+from annotation.coding.agreement import (
     UNMATCHED,
     agreement_of_segments,
     cohen_kappa,
@@ -20,11 +20,11 @@ from annotation.agreement import (
     modified_kappa,
     tier_agreement,
 )
-from annotation.commands import CreateAnnotation
+from annotation.edits.commands import CreateAnnotation
+from annotation.elan.timing import Segment
 from annotation.errors import AnalysisError, NotFound
 from annotation.services import add_recording, apply_edit, ensure_project, import_file, new_document
-from annotation.store import Store
-from annotation.timing import Segment
+from annotation.store.engine import Store
 
 
 def seg(tier: str, ann: str, start: int, end: int, value: str) -> Segment:
@@ -312,8 +312,8 @@ def test_two_documents_on_one_recording(store: Store, tmp_path: Path) -> None:
 def test_two_documents_with_different_time_origins_are_compared_in_recording_time(store: Store, tmp_path: Path) -> None:
     """Coder B's file has an ELAN time origin of 10 s (document time 0 is 10 s into the recording) and codes the
     same moments as coder A: they agree throughout. Compared in document time nothing paired (kappa NaN)."""
-    from annotation.consensus import disagreements
-    from annotation.store_models import Document
+    from annotation.coding.consensus import disagreements
+    from annotation.store.tables import Document
 
     media = tmp_path / "call.mp4"
     media.write_bytes(b"x")

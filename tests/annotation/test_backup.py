@@ -13,8 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, insert, select
 
-from annotation import cipher
-from annotation.backup import (
+from annotation.backup.rolling import (
     backup_folder,
     backup_if_due,
     check_backup,
@@ -25,9 +24,10 @@ from annotation.backup import (
 )
 from annotation.errors import BackupError, BadBackup, StoreCorrupt, WrongPassphrase
 from annotation.services import ensure_project
-from annotation.store import Store, open_store, sqlite_url
-from annotation.store_models import Project
-from app.cli import main
+from annotation.store import cipher
+from annotation.store.engine import Store, open_store, sqlite_url
+from annotation.store.tables import Project
+from app.cli.main import main
 from tests.annotation.test_encryption import PASS, _hold_open, fd_with
 
 KEYS = [None, PASS]

@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 
 from annotation.clips import CAPTION_REMOVED, caption_cues, find_document, resolve_spec, sensitive_audio_redactions
-from annotation.commands import CreateAnnotation
+from annotation.edits.commands import CreateAnnotation
+from annotation.elan.scheme import SENSITIVE_TIER
 from annotation.errors import NotFound
-from annotation.scheme import SENSITIVE_TIER
 from annotation.services import apply_edit, new_document
-from annotation.store import Store
+from annotation.store.engine import Store
 from media_tools.render import render
 from media_tools.spec import AudioRedaction, Cue, parse_spec
 from media_tools.synth import make_coded_recording
@@ -90,7 +90,7 @@ def test_unknown_document_or_tier_is_one_line(store: Store) -> None:
 
 
 def test_a_coded_name_is_bleeped_in_the_rendered_clip(tmp_path: Path) -> None:
-    from annotation.store import open_store, sqlite_url
+    from annotation.store.engine import open_store, sqlite_url
 
     store = open_store(sqlite_url(tmp_path / "s.sqlite"))
     try:

@@ -8,7 +8,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from annotation.eaf_model import (
+from annotation.elan.model import (
     Annotation,
     ControlledVocabulary,
     CVEntry,
@@ -19,10 +19,10 @@ from annotation.eaf_model import (
     Tier,
     TimeSlot,
 )
-from annotation.eaf_reader import parse_eaf_bytes
-from annotation.eaf_writer import eaf_to_string
-from annotation.repository import load_document, store_document
-from annotation.store import open_store, sqlite_url
+from annotation.elan.reader import parse_eaf_bytes
+from annotation.elan.writer import eaf_to_string
+from annotation.store.documents import load_document, store_document
+from annotation.store.engine import open_store, sqlite_url
 
 # Any character XML 1.0 can carry (no other control characters, no surrogates), with the awkward ones
 # (whitespace of every kind, markup characters, quotes) well represented.

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 
-from annotation.commands import (
+from annotation.edits.commands import (
     CreateAnnotation,
     CreateReferringAnnotation,
     DeleteAnnotation,
@@ -22,13 +22,13 @@ from annotation.commands import (
     SetAnnotationValue,
     SplitAnnotation,
 )
-from annotation.eaf_compare import compare_eaf
-from annotation.eaf_model import Annotation, EafDocument, Tier, TimeSlot
+from annotation.elan.compare import compare_eaf
+from annotation.elan.model import Annotation, EafDocument, Tier, TimeSlot
 from annotation.errors import ConflictError, InvalidEdit, NotFound
-from annotation.repository import store_document
 from annotation.services import apply_edit, document_display, export_eaf, import_file, new_document, revert_edit
-from annotation.store import Store, open_store
-from annotation.store_models import AnnotationRow, TimeSlotRow
+from annotation.store.documents import store_document
+from annotation.store.engine import Store, open_store
+from annotation.store.tables import AnnotationRow, TimeSlotRow
 
 
 def _values(store: Store, doc_id: int, tier: str) -> list[tuple[int, int, str]]:
@@ -182,9 +182,9 @@ def test_deleting_a_parent_deletes_its_dependents_and_undo_restores_all(
 
 EDITOR = """
 import sys, time
-from annotation.commands import CreateAnnotation
+from annotation.edits.commands import CreateAnnotation
 from annotation.services import apply_edit, new_document
-from annotation.store import open_store
+from annotation.store.engine import open_store
 store = open_store(sys.argv[1])
 doc = new_document(store, "referral", name="killed")
 for i in range(20):

@@ -10,7 +10,7 @@ import pympi
 import pytest
 from lxml import etree
 
-from annotation.consensus import (
+from annotation.coding.consensus import (
     BuildConsensus,
     Decision,
     build_consensus,
@@ -20,11 +20,11 @@ from annotation.consensus import (
     disagreements,
     load_decisions,
 )
-from annotation.eaf_compare import compare_eaf
-from annotation.eaf_model import Annotation, Tier, TimeSlot
+from annotation.elan.compare import compare_eaf
+from annotation.elan.model import Annotation, Tier, TimeSlot
+from annotation.elan.scheme import load_scheme
+from annotation.elan.timing import Segment
 from annotation.errors import AnalysisError, InvalidEdit, NotFound
-from annotation.repository import store_document
-from annotation.scheme import load_scheme
 from annotation.services import (
     apply_edit,
     document_display,
@@ -34,8 +34,8 @@ from annotation.services import (
     import_file,
     revert_edit,
 )
-from annotation.store import Store
-from annotation.timing import Segment
+from annotation.store.documents import store_document
+from annotation.store.engine import Store
 
 CODER_A = [
     (0, 5_000, "opening"),

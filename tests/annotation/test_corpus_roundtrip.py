@@ -8,12 +8,12 @@ from pathlib import Path
 import pympi
 import pytest
 
-from annotation.eaf_compare import compare_eaf
-from annotation.eaf_reader import read_eaf
-from annotation.eaf_writer import write_eaf
-from annotation.pympi_adapter import to_pympi
+from annotation.elan.compare import compare_eaf
+from annotation.elan.pympi_adapter import to_pympi
+from annotation.elan.reader import read_eaf
+from annotation.elan.writer import write_eaf
 from annotation.services import export_eaf, import_file
-from annotation.store import Store
+from annotation.store.engine import Store
 from tests.conftest import corpus_files
 
 ELAN_FILES = corpus_files("eaf", "etf", "ecv")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from annotation.commands import (
+from annotation.edits.commands import (
     CreateAnnotation,
     CreateReferringAnnotation,
     DeleteAnnotation,
@@ -18,12 +18,12 @@ from annotation.commands import (
     SetAnnotationValue,
     SplitAnnotation,
 )
-from annotation.display import apply_patch, segments_patch
+from annotation.edits.display import apply_patch, segments_patch
+from annotation.elan.tiers import tier_rows
+from annotation.elan.timing import Segment
 from annotation.errors import AnnotationError
 from annotation.services import apply_edit, document_display, get_document, import_file, revert_edit
-from annotation.store import Store
-from annotation.tiers import tier_rows
-from annotation.timing import Segment
+from annotation.store.engine import Store
 
 FILES = [
     "dopefishh__pympi__sample_3.0.eaf",  # every constraint, 1,572 unaligned slots
@@ -107,8 +107,8 @@ def test_a_patch_reads_only_what_the_edit_touched(store: Store, corpus: Path) ->
 def test_unaligned_slots_next_to_a_moved_or_new_slot_move_with_it(store: Store) -> None:
     """Long runs of unaligned slots (longer than the first stretch read around a slot), a slot moved in the
     middle of them, and new slots appended after a run at the end of the time order."""
-    from annotation.eaf_model import Annotation, EafDocument, Tier, TimeSlot
-    from annotation.repository import store_document
+    from annotation.elan.model import Annotation, EafDocument, Tier, TimeSlot
+    from annotation.store.documents import store_document
 
     run = [TimeSlot(f"u{i}", None) for i in range(1, 40)]
     tail = [TimeSlot(f"z{i}", None) for i in range(1, 25)]

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from annotation.commands import (
+from annotation.edits.commands import (
     CreateAnnotation,
     CreateReferringAnnotation,
     DeleteAnnotation,
@@ -25,12 +25,12 @@ from annotation.commands import (
     SetAnnotationValue,
     SplitAnnotation,
 )
-from annotation.display import apply_patch, segments_patch
+from annotation.edits.display import apply_patch, segments_patch
+from annotation.elan.tiers import tier_rows
+from annotation.elan.timing import Segment
 from annotation.errors import AnnotationError
 from annotation.services import apply_edit, document_display, export_eaf, get_document, import_file, revert_edit
-from annotation.store import Store, open_store, sqlite_url
-from annotation.tiers import tier_rows
-from annotation.timing import Segment
+from annotation.store.engine import Store, open_store, sqlite_url
 from tests.conftest import CORPUS
 
 FILES = [

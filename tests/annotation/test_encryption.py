@@ -13,15 +13,15 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from annotation import cipher
-from annotation.backup import make_backup
-from annotation.commands import CreateAnnotation
-from annotation.eaf_compare import compare_eaf
+from annotation.backup.rolling import make_backup
+from annotation.edits.commands import CreateAnnotation
+from annotation.elan.compare import compare_eaf
 from annotation.errors import PassphraseRequired, StoreUnavailable, WeakPassphrase, WrongPassphrase
 from annotation.services import apply_edit, ensure_project, export_eaf, import_file, new_document
-from annotation.store import Store, open_store, sqlite_url
-from annotation.store_models import Project
-from app.cli import main
+from annotation.store import cipher
+from annotation.store.engine import Store, open_store, sqlite_url
+from annotation.store.tables import Project
+from app.cli.main import main
 from consent import service
 
 PASS = "correct horse battery staple"
@@ -167,7 +167,7 @@ def _hold_open(path: Path, passphrase: str | None) -> subprocess.Popen[str]:
     """Another process with the store open (in WAL mode, having read it) until its stdin closes."""
     code = (
         "import sys, sqlcipher3.dbapi2 as sc, sqlite3\n"
-        "from annotation import cipher\n"
+        "from annotation.store import cipher\n"
         f"p = {str(path)!r}; key = {passphrase!r}\n"
         "c = sqlite3.connect(p) if key is None else sc.connect(p)\n"
         "key is None or cipher.set_key(c, key)\n"

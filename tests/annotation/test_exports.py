@@ -10,11 +10,11 @@ import jsonschema
 import pytest
 from pympi.Praat import TextGrid
 
-from annotation.eaf_model import Annotation, EafDocument, Tier, TimeSlot
-from annotation.eaf_reader import read_eaf
+from annotation.elan.exports import clock, export_document
+from annotation.elan.model import Annotation, EafDocument, Tier, TimeSlot
+from annotation.elan.reader import read_eaf
+from annotation.elan.timing import document_segments, interpolate_slots
 from annotation.errors import ExportError
-from annotation.exports import clock, export_document
-from annotation.timing import document_segments, interpolate_slots
 
 SCHEMA = Path(__file__).parents[2] / "resources" / "schemas" / "annotations.schema.json"
 
@@ -120,7 +120,7 @@ def test_unknown_format_and_tier(tmp_path: Path) -> None:
 
 
 def test_export_through_the_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str], corpus: Path) -> None:
-    from app.cli import main
+    from app.cli.main import main
 
     db = f"sqlite:///{tmp_path}/s.sqlite"
     assert main(["--db", db, "import-eaf", str(corpus / "eaf" / "neocl__speach__test.eaf")]) == 0

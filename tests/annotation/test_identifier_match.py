@@ -9,7 +9,7 @@ from datetime import date
 import pytest
 
 from annotation.errors import InvalidEdit
-from annotation.identifier_match import (
+from annotation.identifiers.match import (
     CASE_NUMBER,
     NAME,
     OTHER,
@@ -20,7 +20,7 @@ from annotation.identifier_match import (
     fold,
     pattern_matches,
 )
-from annotation.watch_list import WatchEntry, parse_watch_lines, watch_kind
+from annotation.identifiers.watch_list import WatchEntry, parse_watch_lines, watch_kind
 
 TODAY = date(2026, 11, 30)
 

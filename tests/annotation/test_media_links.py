@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from annotation.errors import NotFound
-from annotation.media_links import document_media, path_of_url
 from annotation.services import add_recording, ensure_project, import_file
-from annotation.store import Store
+from annotation.store.engine import Store
+from annotation.store.media_links import document_media, path_of_url
 
 EAF = """<?xml version="1.0" encoding="UTF-8"?>
 <ANNOTATION_DOCUMENT AUTHOR="" DATE="2026-11-29T00:00:00+00:00" FORMAT="3.0" VERSION="3.0"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from annotation.rapid_coding import RapidCoder
+from annotation.edits.rapid_coding import RapidCoder
 
 
 def _spans(edits: list) -> list[tuple[str, int, int, str]]:

@@ -9,8 +9,8 @@ import pytest
 
 from annotation.errors import NotFound
 from annotation.services import add_recording, ensure_project, import_file, new_document, relink_recording
-from annotation.store import Store
-from annotation.store_models import Recording
+from annotation.store.engine import Store
+from annotation.store.tables import Recording
 
 
 def test_register_and_relink_a_moved_recording(store: Store, tmp_path: Path) -> None:

@@ -11,10 +11,11 @@ import pytest
 from scipy import stats
 from sqlalchemy import inspect
 
-from annotation.commands import CreateAnnotation, DeleteAnnotation
+from annotation.edits.commands import CreateAnnotation, DeleteAnnotation
+from annotation.elan.scheme import REFERRAL_SCHEME
 from annotation.errors import ConflictError, InvalidRecord, NotFound
-from annotation.identifiers import identifier_warnings
-from annotation.record_analysis import (
+from annotation.identifiers.warnings import identifier_warnings
+from annotation.records.analysis import (
     compare_distribution,
     compare_proportions,
     crosstab,
@@ -23,9 +24,8 @@ from annotation.record_analysis import (
     proportion,
     wilson,
 )
-from annotation.record_models import ReferralRecord
-from annotation.record_sample import generate_sample
-from annotation.records import (
+from annotation.records.models import ReferralRecord
+from annotation.records.referrals import (
     add_record,
     delete_record,
     edit_record,
@@ -36,11 +36,11 @@ from annotation.records import (
     record_segments,
     unlink_segment,
 )
-from annotation.repository import delete_document
-from annotation.scheme import REFERRAL_SCHEME
+from annotation.records.sample import generate_sample
+from annotation.records.suppression import suppress
 from annotation.services import apply_edit, new_document, revert_edit
-from annotation.store import Store, open_store, schema_revision, upgrade_schema
-from annotation.suppression import suppress
+from annotation.store.documents import delete_document
+from annotation.store.engine import Store, open_store, schema_revision, upgrade_schema
 
 BASE = {"received_at": datetime(2026, 3, 2, 10, 15), "referrer_type": "school", "concern": "neglect"}
 
@@ -222,7 +222,7 @@ def test_migration_0004_goes_down_and_up(db_url: str) -> None:
         upgrade_schema(store.engine)
         from alembic import command
 
-        from annotation.store import _alembic_config
+        from annotation.store.engine import _alembic_config
 
         command.downgrade(_alembic_config(store.engine), "0003")
         assert schema_revision(store.engine) == "0003"

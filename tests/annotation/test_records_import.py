@@ -10,13 +10,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-import annotation.record_import as record_import
+import annotation.records.importer as record_import
 from annotation.errors import IdentifierColumn, RecordImportError
-from annotation.record_import import ColumnMapping, identifier_columns, import_records
-from annotation.record_models import ReferralRecord
-from annotation.record_sample import extract_rows, generate_sample, write_extract_csv
-from annotation.records import list_records
-from annotation.store import Store
+from annotation.records.importer import ColumnMapping, identifier_columns, import_records
+from annotation.records.models import ReferralRecord
+from annotation.records.referrals import list_records
+from annotation.records.sample import extract_rows, generate_sample, write_extract_csv
+from annotation.store.engine import Store
 
 HEADER = ["Referral ID", "Contact Date/Time", "Referral Source", "Primary Concern", "Decision", "Worker Notes"]
 
@@ -294,7 +294,7 @@ def test_flagged_notes_can_be_dropped_or_refused(store: Store, tmp_path: Path) -
 def test_cli_prints_each_bad_row_on_its_own_line(
     db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from app.cli import main
+    from app.cli.main import main
 
     good = extract_rows(generate_sample(5, seed=9))
     path = tmp_path / "extract.csv"

@@ -21,13 +21,13 @@ import pytest
 from scipy import stats
 
 from annotation.errors import ReportError
-from annotation.record_import import import_records
-from annotation.record_sample import SampleReferral, coded_document, generate_sample, write_extract_csv
-from annotation.records import link_segment, list_records
-from annotation.report import ReportResult, build_report, project_documents
-from annotation.repository import store_document
+from annotation.records.importer import import_records
+from annotation.records.referrals import link_segment, list_records
+from annotation.records.sample import SampleReferral, coded_document, generate_sample, write_extract_csv
+from annotation.report.builder import ReportResult, build_report, project_documents
 from annotation.services import ensure_project
-from annotation.store import Store, open_store, sqlite_url
+from annotation.store.documents import store_document
+from annotation.store.engine import Store, open_store, sqlite_url
 
 A, B = "2026-Q1", "2026-Q2"
 VOCAB = json.loads((Path(__file__).resolve().parents[2] / "resources" / "records" / "vocabularies.json").read_text())
@@ -292,9 +292,9 @@ def test_the_method_sections_command_reproduces_the_report(
     --doc (it was left out, so the rerun took every document) and a file name with a space (it was not quoted)."""
     import shlex
 
-    from annotation.report import report_content
-    from annotation.store import sqlite_url
-    from app.cli import main
+    from annotation.report.builder import report_content
+    from annotation.store.engine import sqlite_url
+    from app.cli.main import main
 
     doc = max(d for d, _ in project_documents(built.store, ensure_project(built.store, "Study")))
     first = build_report(built.store, "Study", tmp_path / "a" / "my report.html", period=A, documents=[doc])

@@ -20,13 +20,13 @@ import numpy as np
 import pytest
 from scipy.optimize import linprog
 
-from annotation import report as R
-from annotation.record_analysis import analyse
-from annotation.record_import import store_rows
-from annotation.records import check_fields, load_vocabularies
-from annotation.report import build_report, crosstab_table
-from annotation.store import Store
-from annotation.suppression import Quantity, exposed, protect, suppress
+from annotation.records.analysis import analyse
+from annotation.records.importer import store_rows
+from annotation.records.referrals import check_fields, load_vocabularies
+from annotation.records.suppression import Quantity, exposed, protect, suppress
+from annotation.report import builder as R
+from annotation.report.builder import build_report, crosstab_table
+from annotation.store.engine import Store
 
 V = load_vocabularies()
 PROF = {c: ("yes" if V.is_professional(c) else "no") for c in V.referrer_types}
@@ -526,12 +526,12 @@ def test_the_publication_content_for_the_app(store: Store) -> None:
 def test_the_cli_writes_the_publication_version(
     store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from annotation.store import sqlite_url
-    from app import cli_records
+    from annotation.store.engine import sqlite_url
+    from app.cli import records as cli_records
 
     _store_small_missing(store)
     monkeypatch.setattr(cli_records, "_store", lambda args: store)
-    from app.cli import main
+    from app.cli.main import main
 
     out = tmp_path / "pub.html"
     assert (

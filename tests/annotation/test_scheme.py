@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from annotation.eaf_reader import read_eaf
-from annotation.eaf_writer import eaf_to_string
+from annotation.elan.reader import read_eaf
+from annotation.elan.scheme import RESOURCES, SENSITIVE_TIER, scheme_documents
+from annotation.elan.writer import eaf_to_string
 from annotation.errors import EafError
-from annotation.scheme import RESOURCES, SENSITIVE_TIER, scheme_documents
 from annotation.services import get_document, import_file, new_document
-from annotation.store import Store
+from annotation.store.engine import Store
 
 
 def test_shipped_files_match_the_definition() -> None:

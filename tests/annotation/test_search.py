@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from annotation.commands import CreateAnnotation
+from annotation.edits.commands import CreateAnnotation
 from annotation.errors import InvalidEdit
-from annotation.search import search_annotations
 from annotation.services import apply_edit, ensure_project, import_file, new_document
-from annotation.store import Store
+from annotation.store.engine import Store
+from annotation.store.search import search_annotations
 
 EAF = """<?xml version="1.0" encoding="UTF-8"?>
 <ANNOTATION_DOCUMENT AUTHOR="" DATE="2026-11-29T00:00:00+00:00" FORMAT="3.0" VERSION="3.0">

@@ -11,13 +11,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, inspect, select
 
-from annotation import sensitive_spans
 from annotation.clips import sensitive_audio_redactions
-from annotation.commands import CreateAnnotation, CreateReferringAnnotation, DeleteAnnotation, SetAnnotationValue
+from annotation.edits.commands import CreateAnnotation, CreateReferringAnnotation, DeleteAnnotation, SetAnnotationValue
+from annotation.elan.scheme import SENSITIVE_TIER
 from annotation.errors import AnnotationError, ConflictError, InvalidEdit, NotFound
-from annotation.identifier_models import CONFIRMED, PENDING, REJECTED, IdentifierProposal, WatchTerm
-from annotation.scheme import SENSITIVE_TIER
-from annotation.sensitive_identifiers import (
+from annotation.identifiers import spans as sensitive_spans
+from annotation.identifiers.models import CONFIRMED, PENDING, REJECTED, IdentifierProposal, WatchTerm
+from annotation.identifiers.proposals import (
     confirm_command,
     confirm_proposal,
     list_proposals,
@@ -25,16 +25,16 @@ from annotation.sensitive_identifiers import (
     reject_proposal,
     scan_document,
 )
-from annotation.services import add_recording, apply_edit, document_display, ensure_project, revert_edit
-from annotation.store import Store, open_store, schema_revision, sqlite_url, upgrade_schema
-from annotation.store_models import AnnotationRow
-from annotation.watch_list import (
+from annotation.identifiers.watch_list import (
     WatchEntry,
     add_watch_terms,
     list_watch_terms,
     parse_watch_lines,
     remove_watch_terms,
 )
+from annotation.services import add_recording, apply_edit, document_display, ensure_project, revert_edit
+from annotation.store.engine import Store, open_store, schema_revision, sqlite_url, upgrade_schema
+from annotation.store.tables import AnnotationRow
 from media_tools.spec import AudioRedaction
 from tests.annotation.transcripts import TRANSCRIPT, TRANSLATION, transcript_document, transcript_scheme
 
@@ -366,9 +366,9 @@ def test_standing_spans_follow_referring_tiers_to_their_time(store: Store, schem
     """A Sensitive identifier tier under a translation of a transcript refers to a referring annotation: its
     time is the transcript segment's, two levels up (the query went one level up and dropped it: found by
     review). One whose time cannot be found at all is bleeped to the end, never left out."""
-    from annotation.eaf_model import Annotation, TimeSlot
-    from annotation.repository import store_document
-    from annotation.scheme import load_scheme
+    from annotation.elan.model import Annotation, TimeSlot
+    from annotation.elan.scheme import load_scheme
+    from annotation.store.documents import store_document
 
     pid = ensure_project(store, PROJECT)
     media = tmp_path / "call.mp4"
@@ -394,7 +394,7 @@ def test_standing_spans_follow_referring_tiers_to_their_time(store: Store, schem
 
 
 def test_the_spans_query_is_the_one_the_migration_gave_postgresql() -> None:
-    path = Path(sensitive_spans.__file__).parent / "migrations" / "versions" / "0010_review_fixes.py"
+    path = Path(sensitive_spans.__file__).parents[1] / "store" / "migrations" / "versions" / "0010_review_fixes.py"
     spec = importlib.util.spec_from_file_location("m0010", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
@@ -466,7 +466,7 @@ def test_on_an_encrypted_store_the_file_holds_no_term(tmp_path: Path, scheme: Pa
 def test_migration_0008_goes_down_and_up(db_url: str) -> None:
     from alembic import command
 
-    from annotation.store import _alembic_config
+    from annotation.store.engine import _alembic_config
 
     store = open_store(db_url)
     try:

@@ -9,12 +9,12 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import func, select, text
 
-import annotation.repository as repository
-from annotation.eaf_reader import read_eaf
+import annotation.store.documents as repository
+from annotation.elan.reader import read_eaf
 from annotation.errors import EafError, NotFound
 from annotation.services import documents, get_document, import_file
-from annotation.store import Store, head_revision, open_store, schema_revision, sqlite_url
-from annotation.store_models import AnnotationRow, Base, TimeSlotRow, VocabularyEntry
+from annotation.store.engine import Store, head_revision, open_store, schema_revision, sqlite_url
+from annotation.store.tables import AnnotationRow, Base, TimeSlotRow, VocabularyEntry
 
 
 def test_sqlite_runs_in_wal_with_foreign_keys(sqlite_path: Path) -> None:
@@ -35,7 +35,7 @@ def test_migrations_create_exactly_the_models(store: Store) -> None:
 
 
 def test_db_upgrade_on_an_empty_database(db_url: str, capsys: pytest.CaptureFixture[str]) -> None:
-    from app.cli import main
+    from app.cli.main import main
 
     assert main(["--db", db_url, "db", "info"]) == 0
     assert "schema:   empty" in capsys.readouterr().out

@@ -8,12 +8,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from annotation.commands import CreateAnnotation
-from annotation.errors import NotFound
-from annotation.services import add_recording, apply_edit, ensure_project, import_file, new_document
-from annotation.store import Store
-from annotation.timing import Segment
-from annotation.video_stats import (
+from annotation.coding.video_stats import (
     CodeStat,
     co_occurrence,
     co_occurrence_from_segments,
@@ -21,6 +16,11 @@ from annotation.video_stats import (
     recording_length,
     stats_from_segments,
 )
+from annotation.edits.commands import CreateAnnotation
+from annotation.elan.timing import Segment
+from annotation.errors import NotFound
+from annotation.services import add_recording, apply_edit, ensure_project, import_file, new_document
+from annotation.store.engine import Store
 
 
 def seg(tier: str, start: int, end: int, value: str, n: int = 0) -> Segment:
@@ -143,7 +143,7 @@ def test_code_stats_on_the_store_uses_the_recording_length(store: Store, tmp_pat
 def test_a_time_origin_and_segments_past_the_end(store: Store, tmp_path: Path) -> None:
     """A document with a 10 s time origin sees the last 50 s of a 60 s recording: coded throughout, its share
     is 1 (was 50/60). A segment drawn past the recording's end adds to the total, not to the share (was 70/60)."""
-    from annotation.store_models import Document
+    from annotation.store.tables import Document
 
     rec = add_recording(store, ensure_project(store, "Study"), _media(tmp_path), duration_ms=60_000)
     doc = new_document(store, "referral", recording_id=rec)

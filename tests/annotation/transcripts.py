@@ -7,13 +7,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from annotation.commands import CreateAnnotation
-from annotation.eaf_model import Annotation, Tier, TimeSlot
-from annotation.eaf_writer import write_eaf
-from annotation.repository import store_document
-from annotation.scheme import load_scheme, scheme_documents
+from annotation.edits.commands import CreateAnnotation
+from annotation.elan.model import Annotation, Tier, TimeSlot
+from annotation.elan.scheme import load_scheme, scheme_documents
+from annotation.elan.writer import write_eaf
 from annotation.services import apply_edit, new_document
-from annotation.store import Store
+from annotation.store.documents import store_document
+from annotation.store.engine import Store
 
 TRANSCRIPT = "Transcript"
 TRANSLATION = "Translation"

@@ -14,18 +14,18 @@ from PySide6.QtGui import QUndoStack
 from PySide6.QtWidgets import QComboBox, QLabel, QLineEdit, QTableWidget
 from pytestqt.qtbot import QtBot
 
-from annotation.agreement import tier_agreement
-from annotation.record_sample import store_sample
-from annotation.records import list_records, record_segments
-from annotation.report import report_content
+from annotation.coding.agreement import tier_agreement
+from annotation.records.referrals import list_records, record_segments
+from annotation.records.sample import store_sample
+from annotation.report.builder import report_content
 from annotation.services import document_display, ensure_project, new_document
-from annotation.store import Store
-from app.undo import StoreEdit
+from annotation.store.engine import Store
+from app.gui.undo import StoreEdit
 from tests.annotation.test_consensus import CODER_A, CODER_B, _doc
 
 
 def test_a_record_typed_into_the_form_is_stored_and_identifiers_are_warned_about(qtbot: QtBot, store: Store) -> None:
-    from app.records_view import RecordsView
+    from app.gui.research.records_view import RecordsView
 
     ensure_project(store, "Study")
     v = RecordsView(store, "Study")
@@ -57,7 +57,7 @@ def test_a_record_typed_into_the_form_is_stored_and_identifiers_are_warned_about
     assert v.save()
     assert list_records(store, "Study")[0].feedback is False
     doc = new_document(store, "referral", name="call", project_id=ensure_project(store, "Study"))
-    from annotation.commands import CreateAnnotation
+    from annotation.edits.commands import CreateAnnotation
     from annotation.services import apply_edit
 
     apply_edit(store, CreateAnnotation(doc, "Call phase", 0, 1000, "opening"))
@@ -84,7 +84,7 @@ def test_the_analysis_tab_shows_the_reports_sections_and_writes_it(
 ) -> None:
     from PySide6.QtGui import QDesktopServices
 
-    from app.analysis_view import ReportView
+    from app.gui.research.analysis_view import ReportView
 
     opened: list[str] = []
     monkeypatch.setattr(QDesktopServices, "openUrl", lambda url: opened.append(url.toLocalFile()) or True)
@@ -128,7 +128,7 @@ def test_the_analysis_tab_shows_the_reports_sections_and_writes_it(
 
 
 def test_two_coders_compared_and_a_consensus_built_and_undone(qtbot: QtBot, store: Store) -> None:
-    from app.agreement_view import AgreementView
+    from app.gui.research.agreement_view import AgreementView
 
     doc = _doc(store, {"Coder A": CODER_A, "Coder B": CODER_B})
     stack = QUndoStack()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from app.cli import build_parser, main, parse_time
+from app.cli.main import build_parser, main, parse_time
 
 
 def _subparsers(p: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
@@ -55,7 +55,7 @@ def test_db_option_and_environment(
 
 
 def test_roundtrip_and_edit_session(tmp_path: Path, corpus: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from annotation.eaf_compare import compare_eaf
+    from annotation.elan.compare import compare_eaf
 
     db = f"sqlite:///{tmp_path}/s.sqlite"
     src = corpus / "eaf" / "TheLanguageArchive__EAF-parser__example.eaf"
@@ -79,7 +79,7 @@ def test_roundtrip_and_edit_session(tmp_path: Path, corpus: Path, capsys: pytest
 def test_demo_runs_headless(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from annotation.eaf_reader import read_eaf
+    from annotation.elan.reader import read_eaf
     from media_tools.probe import probe
 
     monkeypatch.setenv("FRONTDOOR_HOME", str(tmp_path))
@@ -114,9 +114,9 @@ def test_doctor_names_ffmpeg_and_the_database(tmp_path: Path, capsys: pytest.Cap
 
 
 def test_search_every_document_from_the_command_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from annotation.commands import CreateAnnotation
+    from annotation.edits.commands import CreateAnnotation
     from annotation.services import apply_edit, ensure_project, new_document
-    from annotation.store import open_store, sqlite_url
+    from annotation.store.engine import open_store, sqlite_url
 
     db = sqlite_url(tmp_path / "s.sqlite")
     store = open_store(db)

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from annotation.store import sqlite_url
-from app.cli import main
+from annotation.store.engine import sqlite_url
+from app.cli.main import main
 
 # Two coders' call phases on one recording (times in ms):
 #   A: opening 0-5000, information gathering 5000-20000, decision 20000-30000, closing 40000-45000

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from annotation.services import documents
-from annotation.store import open_store
-from app.cli import main
+from annotation.store.engine import open_store
+from app.cli.main import main
 
 GOOD = """<?xml version="1.0" encoding="UTF-8"?>
 <ANNOTATION_DOCUMENT AUTHOR="" DATE="2026-01-01T00:00:00+00:00" FORMAT="3.0" VERSION="3.0">
@@ -146,7 +146,7 @@ def test_console_script_reports_without_traceback(tmp_path: Path) -> None:
     bad.write_bytes(b"<ANNOTATION_DOCUMENT><HEADER/>")
     db = f"sqlite:///{tmp_path}/s.sqlite"
     proc = subprocess.run(
-        [sys.executable, "-m", "app.cli", "--db", db, "import-eaf", "--", str(bad)],
+        [sys.executable, "-m", "app.cli.main", "--db", db, "import-eaf", "--", str(bad)],
         capture_output=True,
         text=True,
         check=False,
@@ -158,9 +158,9 @@ def test_console_script_reports_without_traceback(tmp_path: Path) -> None:
 
 def test_a_reader_that_goes_away_is_not_an_internal_error(tmp_path: Path) -> None:
     """`frontdoor search … | head -1`: the pipe closes early; no traceback, no 'internal error'."""
-    from annotation.commands import CreateAnnotation
+    from annotation.edits.commands import CreateAnnotation
     from annotation.services import apply_edit, new_document
-    from annotation.store import sqlite_url
+    from annotation.store.engine import sqlite_url
 
     db = sqlite_url(tmp_path / "s.sqlite")
     store = open_store(db)
@@ -171,7 +171,7 @@ def test_a_reader_that_goes_away_is_not_an_internal_error(tmp_path: Path) -> Non
         [
             sys.executable,
             "-c",
-            "import sys; from app.cli import main; sys.exit(main())",
+            "import sys; from app.cli.main import main; sys.exit(main())",
             "--db",
             db,
             "search",

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from annotation.services import ensure_project
-from annotation.store import open_store, sqlite_url
-from app.cli import main
+from annotation.store.engine import open_store, sqlite_url
+from app.cli.main import main
 from tests.annotation.transcripts import transcript_document, transcript_scheme
 
 PROJECT = "Duty room study"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from app.cli import main
+from app.cli.main import main
 from media_tools import ffmpeg_bin
 from media_tools.render import render
 from media_tools.spec import parse_spec

@@ -17,7 +17,7 @@ world = consent_world.world
 
 
 def test_the_dialog_shows_why_and_exports_through_the_gate(qtbot: object, world: World, tmp_path: Path) -> None:
-    from app.export_dialog import ExportDialog
+    from app.gui.dialogs.export import ExportDialog
 
     for who in ("A", "B"):
         service.add_participant(world.store, PROJECT, who)
@@ -51,7 +51,7 @@ def test_the_dialog_shows_why_and_exports_through_the_gate(qtbot: object, world:
 
 
 def test_cancel_stops_the_export_and_leaves_no_partial_file(qtbot: object, world: World, tmp_path: Path) -> None:
-    from app.export_dialog import ExportDialog
+    from app.gui.dialogs.export import ExportDialog
 
     service.add_participant(world.store, PROJECT, "A")
     service.add_appearance(world.store, "A", world.recording_id, 0, 12_000)
@@ -89,7 +89,7 @@ def test_closing_the_dialog_while_it_exports_stops_quietly(qtbot: object, world:
     a lambda that set its deleted progress bars: RuntimeError, the crash dialog for the researcher."""
     from PySide6.QtCore import Qt, QThreadPool
 
-    from app.export_dialog import ExportDialog
+    from app.gui.dialogs.export import ExportDialog
 
     service.add_participant(world.store, PROJECT, "A")
     service.add_appearance(world.store, "A", world.recording_id, 0, 12_000)

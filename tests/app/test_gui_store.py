@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from annotation.backup import list_backups
+from annotation.backup.rolling import list_backups
 from annotation.errors import PassphraseRequired, WrongPassphrase
-from annotation.store import open_store, sqlite_url
-from app import gui
-from app.cli_store import open_store_for
+from annotation.store.engine import open_store, sqlite_url
+from app.cli.store import open_store_for
+from app.gui import launch as gui
 from tests.annotation.test_encryption import PASS
 
 

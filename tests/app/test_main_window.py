@@ -18,7 +18,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QDialog, QMenu, QTextBrowser
 
 from annotation.services import add_recording, document_display, ensure_project, new_document
-from annotation.store import Store, open_store, sqlite_url
+from annotation.store.engine import Store, open_store, sqlite_url
 from media_tools.probe import probe
 from media_tools.synth import make_coded_recording
 
@@ -43,7 +43,7 @@ def _call_phase(store: Store, doc: int) -> list[tuple[int, int, str]]:
 
 
 def test_code_a_segment_with_the_keyboard_then_undo_and_redo(qtbot: object, coded_store: tuple[Store, int]) -> None:
-    from app.main_window import MainWindow
+    from app.gui.main_window import MainWindow
 
     store, doc = coded_store
     w = MainWindow(store, doc)
@@ -79,7 +79,7 @@ def test_code_a_segment_with_the_keyboard_then_undo_and_redo(qtbot: object, code
 def test_every_action_has_a_shortcut_and_the_cheat_sheet_lists_them(
     qtbot: object, coded_store: tuple[Store, int]
 ) -> None:
-    from app.main_window import MainWindow
+    from app.gui.main_window import MainWindow
 
     store, doc = coded_store
     w = MainWindow(store, doc)
@@ -112,8 +112,8 @@ def test_every_action_has_a_shortcut_and_the_cheat_sheet_lists_them(
 
 
 def test_a_refused_edit_is_one_line_in_the_window(qtbot: object, coded_store: tuple[Store, int]) -> None:
-    from annotation.commands import CreateAnnotation
-    from app.main_window import MainWindow
+    from annotation.edits.commands import CreateAnnotation
+    from app.gui.main_window import MainWindow
 
     store, doc = coded_store
     w = MainWindow(store, doc)
@@ -129,8 +129,8 @@ KILLED = textwrap.dedent(
     os.environ["QT_QPA_PLATFORM"] = "offscreen"
     os.environ["FRONTDOOR_NO_AUDIO"] = "1"
     from PySide6.QtWidgets import QApplication, QDialog, QMenu, QTextBrowser
-    from annotation.store import open_store, sqlite_url
-    from app.main_window import MainWindow
+    from annotation.store.engine import open_store, sqlite_url
+    from app.gui.main_window import MainWindow
     app = QApplication([])
     w = MainWindow(open_store(sqlite_url(sys.argv[1])), int(sys.argv[2]))
     w.coding_tier.setCurrentIndex(w.coding_tier.findData("Call phase"))
@@ -164,7 +164,7 @@ def test_screenshot_from_the_command_line(coded_store: tuple[Store, int], tmp_pa
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen", FRONTDOOR_NO_AUDIO="1")
     url = store.engine.url.render_as_string(hide_password=False)
     proc = subprocess.run(
-        [sys.executable, "-m", "app.cli", "--db", url, "app", "--doc", str(doc), "--screenshot", str(out)],
+        [sys.executable, "-m", "app.cli.main", "--db", url, "app", "--doc", str(doc), "--screenshot", str(out)],
         env=env,
         capture_output=True,
         text=True,
@@ -178,7 +178,7 @@ def test_screenshot_from_the_command_line(coded_store: tuple[Store, int], tmp_pa
 
 
 def test_codes_on_one_tier_exclude_each_other(qtbot: object, coded_store: tuple[Store, int]) -> None:
-    from app.main_window import MainWindow
+    from app.gui.main_window import MainWindow
 
     store, doc = coded_store
     w = MainWindow(store, doc)
@@ -201,7 +201,7 @@ def test_codes_on_one_tier_exclude_each_other(qtbot: object, coded_store: tuple[
 
 def test_shortcuts_stay_in_the_main_window(qtbot: object, coded_store: tuple[Store, int]) -> None:
 
-    from app.main_window import MainWindow
+    from app.gui.main_window import MainWindow
 
     store, doc = coded_store
     w = MainWindow(store, doc)

@@ -14,7 +14,7 @@ import pytest
 from pytestqt.qtbot import QtBot
 
 from annotation.services import add_recording, ensure_project, import_file
-from annotation.store import Store, open_store, sqlite_url
+from annotation.store.engine import Store, open_store, sqlite_url
 from media_tools.synth import make_coded_recording
 from media_tools.waveform import peaks
 
@@ -49,7 +49,7 @@ def session(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Store, int
 
 
 def test_the_window_plays_every_medium_at_its_origin(qtbot: QtBot, session: tuple[Store, int]) -> None:
-    from app.main_window import MainWindow
+    from app.gui.main_window import MainWindow
 
     store, doc = session
     w = MainWindow(store, doc)
@@ -73,9 +73,9 @@ def test_edits_snap_to_the_frames_of_the_video_at_a_time_origin_between_frames(
     """TIME_ORIGIN 1010 ms into a 25 fps video: frames start at 30, 70, 110 ... ms of document time, not at
     multiples of 40. Split at the playhead on a frame used to cut 10 ms into that frame (at 1040, with the
     playhead's frame 51 starting at 1030), so the frame on screen still belonged to the first half."""
-    from annotation.commands import CreateAnnotation
+    from annotation.edits.commands import CreateAnnotation
     from annotation.services import document_display
-    from app.main_window import MainWindow
+    from app.gui.main_window import MainWindow
 
     monkeypatch.setenv("FRONTDOOR_CACHE", str(tmp_path / "cache"))
     video = make_coded_recording(tmp_path / "camera.mp4", seconds=4)
@@ -101,8 +101,8 @@ def test_edits_snap_to_the_frames_of_the_video_at_a_time_origin_between_frames(
 def test_an_annotation_after_the_end_of_the_recording_is_not_looped(qtbot: QtBot, session: tuple[Store, int]) -> None:
     """A loop starting after the end of the video had the player restart libvlc at the end on every tick,
     'playing' for ever with its clock jumping past the recording."""
-    from annotation.commands import CreateAnnotation
-    from app.main_window import MainWindow
+    from annotation.edits.commands import CreateAnnotation
+    from app.gui.main_window import MainWindow
 
     store, doc = session
     w = MainWindow(store, doc)

@@ -12,11 +12,11 @@ os.environ.setdefault("FRONTDOOR_NO_AUDIO", "1")
 from PySide6.QtWidgets import QComboBox, QLabel, QLineEdit
 from pytestqt.qtbot import QtBot
 
-from annotation.record_sample import store_sample
-from annotation.records import list_records, record_segments
+from annotation.records.referrals import list_records, record_segments
+from annotation.records.sample import store_sample
 from annotation.services import document_display, new_document
-from annotation.store import Store
-from app.main_window import MainWindow
+from annotation.store.engine import Store
+from app.gui.main_window import MainWindow
 from tests.annotation.test_consensus import CODER_A, CODER_B, _doc
 
 
@@ -134,10 +134,10 @@ def test_the_coding_keys_do_nothing_in_the_other_tabs(qtbot: QtBot, store: Store
 
 
 def test_sensitive_identifiers_from_the_file_menu_and_undo(qtbot: QtBot, store: Store) -> None:
-    from annotation.commands import CreateAnnotation
-    from annotation.scheme import SENSITIVE_TIER
+    from annotation.edits.commands import CreateAnnotation
+    from annotation.elan.scheme import SENSITIVE_TIER
     from annotation.services import apply_edit
-    from app.identifiers_dialog import IdentifiersDialog
+    from app.gui.dialogs.identifiers import IdentifiersDialog
 
     doc = new_document(store, "referral", name="call with a phone number")
     apply_edit(store, CreateAnnotation(doc, "Notes", 1000, 3000, "mum's mobile is 07700 900123"))

@@ -18,11 +18,11 @@ from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QApplication, QDialog, QPushButton
 from pytestqt.qtbot import QtBot
 
-from annotation.commands import CreateAnnotation
+from annotation.edits.commands import CreateAnnotation
 from annotation.services import add_recording, apply_edit, ensure_project, new_document
-from annotation.store import Store, open_store, sqlite_url, user_data_dir
+from annotation.store.engine import Store, open_store, sqlite_url, user_data_dir
 from app import prefs
-from app.main_window import MainWindow, reserved_shortcuts
+from app.gui.main_window import MainWindow, reserved_shortcuts
 from media_tools.probe import probe
 from media_tools.synth import make_coded_recording
 
@@ -75,7 +75,7 @@ def test_the_transport_bar_drives_the_player_and_shows_the_clock(qtbot: QtBot, s
 
 
 def test_a_changed_shortcut_is_kept_for_the_next_session_and_clashes_are_refused(qtbot: QtBot, study: tuple) -> None:
-    from app.shortcuts_dialog import ShortcutsDialog
+    from app.gui.dialogs.shortcuts import ShortcutsDialog
 
     store, first, _, _ = study
     w = _window(qtbot, store, first)
@@ -117,7 +117,7 @@ def test_the_cheat_sheet_leads_to_changing_the_shortcuts(qtbot: QtBot, study: tu
 
 
 def test_search_every_document_and_open_a_hit(qtbot: QtBot, study: tuple) -> None:
-    from app.search_dialog import SearchDialog
+    from app.gui.dialogs.search import SearchDialog
 
     store, first, second, _ = study
     w = _window(qtbot, store, first)
@@ -133,7 +133,7 @@ def test_search_every_document_and_open_a_hit(qtbot: QtBot, study: tuple) -> Non
 
 
 def test_recent_documents_reopen_and_the_app_starts_on_the_last_one(qtbot: QtBot, study: tuple) -> None:
-    from app.gui import pick_document
+    from app.gui.launch import pick_document
 
     store, first, second, _ = study
     w = _window(qtbot, store, first)
@@ -209,7 +209,7 @@ def test_saved_shortcuts_that_clash_with_a_later_default_never_leave_two_actions
     from PySide6.QtGui import QAction
     from PySide6.QtWidgets import QWidget
 
-    from app.shortcuts_dialog import apply_overrides, register
+    from app.gui.dialogs.shortcuts import apply_overrides, register
 
     owner = QWidget()
     qtbot.addWidget(owner)
@@ -243,7 +243,7 @@ def test_a_shortcut_cannot_take_a_key_of_the_records_form_or_the_recent_document
     """Ctrl+N was accepted for 'Search all documents…': in the Referral records tab it then clashed with the
     form's New button (Ctrl+N), and Qt fired neither ("Ambiguous shortcut overload"). A saved override on
     such a key (an older version, a hand-edited file) is given up too."""
-    from app.shortcuts_dialog import ShortcutsDialog
+    from app.gui.dialogs.shortcuts import ShortcutsDialog
 
     store, first, _, _ = study
     w = _window(qtbot, store, first)

@@ -30,8 +30,8 @@ import pytest
 from PySide6.QtGui import QImage
 from pytestqt.qtbot import QtBot
 
-from app import qtmm_backend, vlc_backend
-from app.player import INSTALL_HINT, PlayerWidget, format_time
+from app.gui.player import qtmm_backend, vlc_backend
+from app.gui.player.widget import INSTALL_HINT, PlayerWidget, format_time
 from media_tools.errors import ProbeError
 from media_tools.frame_times import frame_times
 from media_tools.playhead import Playhead
@@ -344,11 +344,11 @@ X11_SCRIPT = textwrap.dedent(
     import json, sys, time
     from PySide6.QtCore import QEventLoop, QTimer
     from PySide6.QtWidgets import QApplication
-    from app.player import PlayerWidget
+    from app.gui.player.widget import PlayerWidget
 
     media, out = sys.argv[1], sys.argv[2]
     if sys.argv[3] == "qtmultimedia":  # as on a machine without libvlc
-        import app.vlc_backend as vb
+        import app.gui.player.vlc_backend as vb
 
         def missing():
             raise ImportError("No module named 'vlc'")

@@ -27,10 +27,11 @@ from PySide6.QtWidgets import (
 from sqlalchemy import select
 
 from annotation.services import add_recording, ensure_project, new_document
-from annotation.store import Store, open_store, sqlite_url
-from consent import passphrase, review, service
+from annotation.store.engine import Store, open_store, sqlite_url
+from consent import service
 from consent.errors import InvalidRequest, NoPassphrase
 from consent.models import Decision
+from consent.station import passphrase, review
 from media_tools.probe import probe
 from media_tools.synth import make_coded_recording
 
@@ -88,7 +89,7 @@ def _let_go(w: object) -> None:
 
 
 def _open(qtbot: object, station: Station) -> object:
-    from app.review_mode import start_station
+    from app.gui.review.station import start_station
 
     w = start_station(station.store, ME, project=PROJECT)
     qtbot.addWidget(w, before_close_func=_let_go)  # type: ignore[attr-defined]
@@ -124,7 +125,7 @@ def _leave(qtbot: object, w: object, typed: str) -> None:
 
 
 def test_no_station_without_a_passphrase_nor_for_a_withdrawn_participant(qtbot: object, station: Station) -> None:
-    from app.review_mode import ReviewWindow
+    from app.gui.review.station import ReviewWindow
 
     ensure_project(station.store, "Another study")
     service.add_participant(station.store, "Another study", "Solo worker")
@@ -244,8 +245,8 @@ def test_the_main_window_hands_over_and_gets_the_screen_back(
 ) -> None:
     from PySide6.QtWidgets import QInputDialog
 
-    from app.main_window import MainWindow
-    from app.review_mode import ReviewWindow
+    from app.gui.main_window import MainWindow
+    from app.gui.review.station import ReviewWindow
 
     main = MainWindow(station.store, station.doc)
     qtbot.addWidget(main)  # type: ignore[attr-defined]
@@ -280,8 +281,8 @@ def test_the_station_hides_every_window_of_the_session_and_silences_its_player(
     researcher was playing went on sounding under the station."""
     from PySide6.QtWidgets import QInputDialog
 
-    from app.main_window import MainWindow
-    from app.review_mode import ReviewWindow
+    from app.gui.main_window import MainWindow
+    from app.gui.review.station import ReviewWindow
 
     main = MainWindow(station.store, station.doc)
     qtbot.addWidget(main)  # type: ignore[attr-defined]

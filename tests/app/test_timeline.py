@@ -17,12 +17,12 @@ from PySide6.QtGui import QColor, QImage, QPainter, QPaintEvent, QRegion, QWheel
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
-from annotation.display import SegmentPatch
-from annotation.eaf_model import EafDocument, Tier
-from annotation.scheme import PARTICIPANTS_TIER, SENSITIVE_TIER, scheme_documents
-from annotation.tiers import TierRow, tier_rows
-from annotation.timing import Segment
-from app.timeline import ROW_H, TOP_H, TimelineView, format_time, tick_step
+from annotation.edits.display import SegmentPatch
+from annotation.elan.model import EafDocument, Tier
+from annotation.elan.scheme import PARTICIPANTS_TIER, SENSITIVE_TIER, scheme_documents
+from annotation.elan.tiers import TierRow, tier_rows
+from annotation.elan.timing import Segment
+from app.gui.timeline.view import ROW_H, TOP_H, TimelineView, format_time, tick_step
 from media_tools.waveform import Peaks
 
 HOUR = 3_600_000

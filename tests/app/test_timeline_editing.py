@@ -16,12 +16,12 @@ from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
-from annotation.commands import CreateAnnotation
-from annotation.eaf_model import Annotation, EafDocument, Tier, TimeSlot
-from annotation.repository import store_document
+from annotation.edits.commands import CreateAnnotation
+from annotation.elan.model import Annotation, EafDocument, Tier, TimeSlot
 from annotation.services import add_recording, document_display, ensure_project, new_document
-from annotation.store import Store, open_store, sqlite_url
-from annotation.store_models import AnnotationRow
+from annotation.store.documents import store_document
+from annotation.store.engine import Store, open_store, sqlite_url
+from annotation.store.tables import AnnotationRow
 from media_tools.probe import probe
 from media_tools.synth import make_coded_recording
 
@@ -44,7 +44,7 @@ def coded_store(tmp_path: Path, media: Path, monkeypatch: pytest.MonkeyPatch) ->
 
 
 def _window(qtbot: QtBot, store: Store, doc: int) -> Any:
-    from app.main_window import MainWindow
+    from app.gui.main_window import MainWindow
 
     w = MainWindow(store, doc)
     qtbot.addWidget(w)
@@ -206,7 +206,7 @@ def test_an_edit_refreshes_only_the_tiers_and_rows_it_touched(
     def no_reload(*_args: Any) -> Any:
         raise AssertionError("an edit reloaded the whole document")
 
-    monkeypatch.setattr("app.main_window.document_display", no_reload)
+    monkeypatch.setattr("app.gui.main_window.document_display", no_reload)
     concern = w.timeline._data["Concern"]
     concern_segments = w.timeline.segments_in("Concern", 0, 6000)
     edits: list[Any] = [

@@ -13,7 +13,7 @@ os.environ.setdefault("FRONTDOOR_NO_AUDIO", "1")
 import pytest
 from pytestqt.qtbot import QtBot
 
-from annotation.commands import (
+from annotation.edits.commands import (
     CreateAnnotation,
     CreateReferringAnnotation,
     DeleteAnnotation,
@@ -23,10 +23,10 @@ from annotation.commands import (
     SetAnnotationValue,
     SplitAnnotation,
 )
+from annotation.elan.tiers import tier_rows
+from annotation.elan.timing import Segment
 from annotation.services import document_display, get_document, import_file
-from annotation.store import Store, open_store, sqlite_url
-from annotation.tiers import tier_rows
-from annotation.timing import Segment
+from annotation.store.engine import Store, open_store, sqlite_url
 
 FILES = ["dopefishh__pympi__sample_3.0.eaf", "paul-shannon__IJAL-interlinear__AYA1_MonkeyandThunder.eaf"]
 
@@ -74,7 +74,7 @@ def _by_id(segments: list[Segment]) -> dict[str, dict[str, Segment]]:
 def test_the_timeline_and_table_patched_after_every_edit_equal_a_full_reload(
     qtbot: QtBot, corpus: Path, tmp_path: Path, name: str
 ) -> None:
-    from app.main_window import MainWindow
+    from app.gui.main_window import MainWindow
 
     store = open_store(sqlite_url(tmp_path / "store.sqlite"))
     doc = import_file(store, corpus / "eaf" / name).doc_id

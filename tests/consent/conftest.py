@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from annotation.services import add_recording, ensure_project
-from annotation.store import Store
+from annotation.store.engine import Store
 from media_tools.probe import probe
 from media_tools.synth import make_test_recording
 

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
-from app.cli import main
+from app.cli.main import main
 from consent import audit, service
 from consent.models import AuditEntry
 from tests.consent.conftest import PROJECT, World

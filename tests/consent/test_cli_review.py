@@ -8,8 +8,9 @@ from collections.abc import Callable
 
 import pytest
 
-from app.cli import main
-from consent import passphrase, service
+from app.cli.main import main
+from consent import service
+from consent.station import passphrase
 from tests.consent.conftest import PROJECT, World
 
 SECRET = "a long enough passphrase"

@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 
 from annotation.services import add_recording, ensure_project
-from annotation.store import Store, open_store, sqlite_url
-from app.cli import main
+from annotation.store.engine import Store, open_store, sqlite_url
+from app.cli.main import main
 from consent import service
-from consent.gate import export_clips
+from consent.export.gate import export_clips
 from consent.models import ExportItem
 from media_tools.archive import archive_names, write_encrypted_archive
 from media_tools.errors import ArchiveFailed

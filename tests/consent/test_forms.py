@@ -17,9 +17,10 @@ import pypdf
 import pytest
 
 from annotation.services import add_recording, ensure_project
-from annotation.store import Store, open_store, sqlite_url
-from consent import forms, service
+from annotation.store.engine import Store, open_store, sqlite_url
+from consent import service
 from consent.errors import InvalidRequest, UnknownThing
+from consent.forms import form as forms
 from consent.scopes import LABELS, SCOPES
 from media_tools.frames import thumbnail
 from media_tools.synth import make_coded_recording, make_test_recording, read_frame_code

@@ -14,11 +14,11 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from annotation.services import add_recording, ensure_project
-from annotation.store import open_store, sqlite_url
+from annotation.store.engine import open_store, sqlite_url
 from consent import service
 from consent.conditions import ExportContext
 from consent.errors import ConsentError
-from consent.gate import plan
+from consent.export.gate import plan
 
 SCOPES = ["research_team", "internal_training", "external_seminar", "publication"]
 TODAY = date(2026, 12, 1)

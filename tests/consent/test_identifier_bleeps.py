@@ -14,18 +14,19 @@ import pytest
 from sqlalchemy import select
 
 from annotation.clips import resolve_spec
-from annotation.commands import CreateAnnotation
+from annotation.edits.commands import CreateAnnotation
+from annotation.elan.scheme import SENSITIVE_TIER
 from annotation.errors import AccessDenied
-from annotation.scheme import SENSITIVE_TIER
-from annotation.sensitive_identifiers import list_proposals, scan_document
+from annotation.identifiers.proposals import list_proposals, scan_document
+from annotation.identifiers.watch_list import WatchEntry, add_watch_terms
 from annotation.services import apply_edit, ensure_project, new_document
-from annotation.watch_list import WatchEntry, add_watch_terms
-from app.cli import main
-from consent import review, service
+from app.cli.main import main
+from consent import service
 from consent.conditions import ExportContext
 from consent.errors import InvalidRequest
-from consent.gate import export_clips, export_spec, plan
+from consent.export.gate import export_clips, export_spec, plan
 from consent.models import AuditEntry, ClipVersion
+from consent.station import review
 from media_tools.spec import parse_spec
 from tests.annotation.transcripts import transcript_document, transcript_scheme
 from tests.consent.conftest import PROJECT, World

@@ -11,13 +11,13 @@ import numpy as np
 import pytest
 
 from annotation.clips import caption_cues, media_origin, sensitive_audio_redactions
-from annotation.commands import CreateAnnotation
-from annotation.scheme import PARTICIPANTS_TIER, SENSITIVE_TIER
-from annotation.sensitive_spans import standing_sensitive_spans
+from annotation.edits.commands import CreateAnnotation
+from annotation.elan.scheme import PARTICIPANTS_TIER, SENSITIVE_TIER
+from annotation.identifiers.spans import standing_sensitive_spans
 from annotation.services import apply_edit, ensure_project, export_eaf, import_file, new_document
 from consent import service
 from consent.conditions import ExportContext
-from consent.gate import export_clips, plan
+from consent.export.gate import export_clips, plan
 from consent.models import Appearance
 from tests.consent.conftest import PROJECT, World
 from tests.media_tools.conftest import decode_audio
@@ -94,9 +94,9 @@ def test_the_command_line_takes_the_origin_too(
     """``clip create --annotation DOC:ID`` cuts where the annotation is heard in the recording, and ``identifiers
     confirm`` names the clips that cover the confirmed span in the recording's time (found by review: both used
     document time)."""
-    from annotation.sensitive_identifiers import list_proposals, scan_document
-    from annotation.watch_list import WatchEntry, add_watch_terms
-    from app.cli import main
+    from annotation.identifiers.proposals import list_proposals, scan_document
+    from annotation.identifiers.watch_list import WatchEntry, add_watch_terms
+    from app.cli.main import main
 
     store = world.store
     url = store.engine.url.render_as_string(hide_password=False)

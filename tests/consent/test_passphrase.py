@@ -11,10 +11,11 @@ import pytest
 from sqlalchemy import select, text
 
 from annotation.services import ensure_project
-from annotation.store import Store, open_store, sqlite_url
-from consent import audit, passphrase
+from annotation.store.engine import Store, open_store, sqlite_url
+from consent import audit
 from consent.errors import InvalidRequest, UnknownThing, WeakPassphrase, WrongPassphrase
 from consent.models import AuditEntry, ConsentPolicy
+from consent.station import passphrase
 from tests.consent.conftest import PROJECT
 
 SECRET = "Tr0ub4dor & the horse"

@@ -20,14 +20,17 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from annotation.errors import AccessDenied
 from annotation.services import add_recording, ensure_project, new_document
-from annotation.store import Store, schema_revision, upgrade_schema
-from annotation.store_models import Base, Document, Recording
-from app.cli import main
-from consent import access, audit, destruction, retention, roles, service
+from annotation.store.engine import Store, schema_revision, upgrade_schema
+from annotation.store.tables import Base, Document, Recording
+from app.cli.main import main
+from consent import audit, service
 from consent.errors import InvalidRequest, UnknownThing
-from consent.gate import export_clips
+from consent.export.gate import export_clips
 from consent.models import AuditEntry, ClipVersion, Decision, DestructionPermit, Participant
-from consent.periods import Period, add_months, parse_period
+from consent.retention import destruction
+from consent.retention import policy as retention
+from consent.retention.periods import Period, add_months, parse_period
+from consent.server import access, roles
 from media_tools import cache
 from media_tools.frames import thumbnails
 from media_tools.probe import probe
@@ -565,7 +568,7 @@ def test_sqlite_overwrites_what_it_destroys(site: Site) -> None:
 def test_backups_made_before_a_destruction_are_listed_and_replaced(
     site: Site, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from annotation.backup import list_backups, make_backup
+    from annotation.backup.rolling import list_backups, make_backup
 
     st = site.store
     if st.dialect == "postgresql" and shutil.which("pg_dump") is None:
@@ -728,7 +731,7 @@ def test_a_researcher_cannot_bring_a_permit_of_their_own_in_a_temporary_table(te
 def test_migration_0007_goes_down_and_up(site: Site) -> None:
     from alembic import command
 
-    from annotation.store import _alembic_config
+    from annotation.store.engine import _alembic_config
 
     st = site.store
     service.withdraw(st, BRAVO)

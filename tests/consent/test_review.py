@@ -17,13 +17,14 @@ import numpy as np
 import pytest
 from sqlalchemy import select
 
-from annotation.commands import CreateAnnotation
+from annotation.edits.commands import CreateAnnotation
 from annotation.services import add_recording, apply_edit, ensure_project, new_document
-from annotation.store import Store, open_store, sqlite_url
-from consent import audit, review, service
+from annotation.store.engine import Store, open_store, sqlite_url
+from consent import audit, service
 from consent.errors import InvalidRequest, PreviewFailed, UnknownThing
-from consent.gate import export_clips
+from consent.export.gate import export_clips
 from consent.models import AuditEntry
+from consent.station import review
 from media_tools import cache
 from media_tools.errors import Cancelled
 from media_tools.synth import make_coded_recording, read_frame_code

@@ -25,13 +25,15 @@ from sqlalchemy.exc import IntegrityError
 
 from annotation.errors import AccessDenied
 from annotation.services import add_recording, ensure_project
-from annotation.store import Store, open_store, sqlite_url
-from app.cli import main
-from consent import access, audit, passphrase, review, roles, scopes, service
+from annotation.store.engine import Store, open_store, sqlite_url
+from app.cli.main import main
+from consent import audit, scopes, service
 from consent.conditions import ExportContext
 from consent.errors import InvalidRequest, UnknownThing
-from consent.gate import export_clips, plan
+from consent.export.gate import export_clips, plan
 from consent.models import Decision, Export
+from consent.server import access, roles
+from consent.station import passphrase, review
 from media_tools.probe import probe
 from tests.consent.conftest import PROJECT
 
@@ -644,7 +646,7 @@ def test_roles_need_postgresql(tmp_path: Path, capsys: pytest.CaptureFixture[str
 
 
 def test_the_migration_ranks_the_scopes_as_the_rule_does() -> None:
-    path = Path(__file__).resolve().parents[2] / "annotation" / "migrations" / "versions" / "0005_roles.py"
+    path = Path(__file__).resolve().parents[2] / "annotation" / "store" / "migrations" / "versions" / "0005_roles.py"
     spec = importlib.util.spec_from_file_location("roles_migration", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)

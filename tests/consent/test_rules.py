@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from consent import service
 from consent.conditions import ExportContext
 from consent.errors import InvalidRequest, UnknownThing
-from consent.gate import plan
+from consent.export.gate import plan
 from consent.models import AuditEntry
 from tests.consent.conftest import PROJECT, World
 

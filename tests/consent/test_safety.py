@@ -13,12 +13,12 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from annotation.store import Store
-from app.cli import main
+from annotation.store.engine import Store
+from app.cli.main import main
 from consent import audit, service
 from consent.conditions import ExportContext
 from consent.errors import InvalidRequest
-from consent.gate import export_clips, plan
+from consent.export.gate import export_clips, plan
 from media_tools.scratch import scratch_name
 from tests.consent.conftest import PROJECT, World
 

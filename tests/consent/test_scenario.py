@@ -11,7 +11,7 @@ import av
 import pytest
 from sqlalchemy import text
 
-from app.cli import main
+from app.cli.main import main
 from media_tools import cache
 from tests.consent.conftest import PROJECT, World
 

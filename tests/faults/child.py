@@ -97,7 +97,7 @@ def _say(*parts: object) -> None:
 
 def run_import(url: str, path: str) -> None:
     from annotation.services import import_file
-    from annotation.store import open_store
+    from annotation.store.engine import open_store
 
     store = open_store(url, passphrase=_passphrase())
     _say("ready")
@@ -106,7 +106,7 @@ def run_import(url: str, path: str) -> None:
 
 
 def run_edits(url: str, doc: int, seed: int, n: int) -> None:
-    from annotation.commands import (
+    from annotation.edits.commands import (
         CreateAnnotation,
         DeleteAnnotation,
         SetAnnotationTimes,
@@ -114,7 +114,7 @@ def run_edits(url: str, doc: int, seed: int, n: int) -> None:
         SplitAnnotation,
     )
     from annotation.services import apply_edit
-    from annotation.store import open_store
+    from annotation.store.engine import open_store
 
     store = open_store(url, passphrase=_passphrase())
     ids: list[str] = []
@@ -140,9 +140,9 @@ def run_edits(url: str, doc: int, seed: int, n: int) -> None:
 
 def run_add(url: str, doc: int, who: str, n: int) -> None:
     """``n`` annotations added one after another (a second writer does the same meanwhile)."""
-    from annotation.commands import CreateAnnotation
+    from annotation.edits.commands import CreateAnnotation
     from annotation.services import apply_edit
-    from annotation.store import open_store
+    from annotation.store.engine import open_store
 
     store = open_store(url)
     _say("ready")
@@ -154,10 +154,10 @@ def run_add(url: str, doc: int, who: str, n: int) -> None:
 
 def run_move(url: str, doc: int, ann: str, start: int, end: int, version: int) -> None:
     """Retime one annotation from the version the writer saw; prints ``saved`` or the one-line error."""
-    from annotation.commands import SetAnnotationTimes
+    from annotation.edits.commands import SetAnnotationTimes
     from annotation.errors import AnnotationError
     from annotation.services import apply_edit
-    from annotation.store import open_store
+    from annotation.store.engine import open_store
 
     store = open_store(url)
     _say("ready")
@@ -170,8 +170,8 @@ def run_move(url: str, doc: int, ann: str, start: int, end: int, version: int) -
 
 
 def run_backup(url: str) -> None:
-    from annotation.backup import make_backup
-    from annotation.store import open_store
+    from annotation.backup.rolling import make_backup
+    from annotation.store.engine import open_store
 
     store = open_store(url, passphrase=_passphrase())
     _say("ready")

@@ -19,10 +19,10 @@ import pytest
 from hypothesis import HealthCheck, settings
 from sqlalchemy import create_engine, text
 
-from annotation import cipher
-from annotation.eaf_model import Annotation, EafDocument, Tier, TimeSlot
-from annotation.eaf_writer import write_eaf
-from annotation.store import Store, open_store
+from annotation.elan.model import Annotation, EafDocument, Tier, TimeSlot
+from annotation.elan.writer import write_eaf
+from annotation.store import cipher
+from annotation.store.engine import Store, open_store
 from tests.conftest import _pg_base_url
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from annotation.backup import check_backup, list_backups, make_backup
-from annotation.commands import CreateAnnotation
+from annotation.backup.rolling import check_backup, list_backups, make_backup
+from annotation.edits.commands import CreateAnnotation
 from annotation.services import apply_edit, document_display, documents, import_file
-from annotation.store import open_store, sqlite_url, user_data_dir
-from app.cli import main
+from annotation.store.engine import open_store, sqlite_url, user_data_dir
+from app.cli.main import main
 from media_tools.synth import make_test_recording
 from tests.annotation.test_encryption import fd_with
 from tests.faults.conftest import PASS, sqlite_problems

@@ -19,11 +19,11 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from annotation.errors import RecordImportError
-from annotation.record_import import import_records
-from annotation.record_models import ReferralRecord
-from annotation.record_sample import extract_rows, generate_sample
-from annotation.store import Store, open_store, sqlite_url
-from app.cli import main
+from annotation.records.importer import import_records
+from annotation.records.models import ReferralRecord
+from annotation.records.sample import extract_rows, generate_sample
+from annotation.store.engine import Store, open_store, sqlite_url
+from app.cli.main import main
 from tests.faults.conftest import FUZZ
 
 ODD_CELLS = [

@@ -15,14 +15,14 @@ from hypothesis import strategies as st
 from lxml import etree
 from sqlalchemy import func, select
 
-from annotation.eaf_model import EafDocument
-from annotation.eaf_reader import read_eaf
-from annotation.eaf_writer import eaf_to_string
+from annotation.elan.model import EafDocument
+from annotation.elan.reader import read_eaf
+from annotation.elan.writer import eaf_to_string
 from annotation.errors import AnnotationError
 from annotation.services import export_eaf, get_document, import_file
-from annotation.store import Store, open_store, sqlite_url
-from annotation.store_models import AnnotationRow, Document, HeaderProperty, TierRow, TimeSlotRow, VocabularyRow
-from app.cli import main
+from annotation.store.engine import Store, open_store, sqlite_url
+from annotation.store.tables import AnnotationRow, Document, HeaderProperty, TierRow, TimeSlotRow, VocabularyRow
+from app.cli.main import main
 from tests.annotation.test_codec_properties import documents
 from tests.conftest import CORPUS, corpus_files
 from tests.faults.conftest import FUZZ

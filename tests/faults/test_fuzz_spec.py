@@ -15,7 +15,7 @@ import pytest
 from hypothesis import event, example, given, settings
 from hypothesis import strategies as st
 
-from app.cli import main
+from app.cli.main import main
 from media_tools.errors import SpecError
 from media_tools.probe import probe
 from media_tools.spec import parse_spec

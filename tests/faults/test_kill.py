@@ -16,11 +16,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from annotation.backup import backup_folder, check_backup, list_backups, make_backup
+from annotation.backup.rolling import backup_folder, check_backup, list_backups, make_backup
 from annotation.services import document_display, documents, import_file, new_document
-from annotation.store import Store, open_store, sqlite_url
-from annotation.store_models import AnnotationRow, Document, TierRow, TimeSlotRow
-from app.cli import main
+from annotation.store.engine import Store, open_store, sqlite_url
+from annotation.store.tables import AnnotationRow, Document, TierRow, TimeSlotRow
+from app.cli.main import main
 from media_tools.synth import make_test_recording
 from tests.annotation.test_encryption import fd_with
 from tests.faults.child import TIER, plan_edits, replay
@@ -155,7 +155,7 @@ def slow_render(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _render(spec: Path, out: Path) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "app.cli", "media", "render", str(spec), str(out), "--quiet"],
+        [sys.executable, "-m", "app.cli.main", "media", "render", str(spec), str(out), "--quiet"],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

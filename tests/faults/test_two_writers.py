@@ -18,13 +18,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, select, text
 
-from annotation.commands import CreateAnnotation
-from annotation.eaf_model import Annotation, EafDocument, Tier, TimeSlot
-from annotation.eaf_reader import read_eaf
-from annotation.repository import store_document
+from annotation.edits.commands import CreateAnnotation
+from annotation.elan.model import Annotation, EafDocument, Tier, TimeSlot
+from annotation.elan.reader import read_eaf
 from annotation.services import apply_edit, document_display, export_eaf, new_document
-from annotation.store import Store, open_store, sqlite_file, sqlite_url
-from annotation.store_models import AnnotationRow
+from annotation.store.documents import store_document
+from annotation.store.engine import Store, open_store, sqlite_file, sqlite_url
+from annotation.store.tables import AnnotationRow
 from tests.faults.child import TIER
 from tests.faults.conftest import ROOT, Child
 
@@ -136,7 +136,7 @@ def test_both_change_the_value_of_one_annotation_from_the_command_line(url: str,
         for value in ("referral", "closing"):
             argv = ["--db", url, "annotate", "set", str(doc), ann, value, "--expect-version", str(seen)]
             procs[value] = subprocess.Popen(
-                [sys.executable, "-m", "app.cli", *argv],
+                [sys.executable, "-m", "app.cli.main", *argv],
                 cwd=ROOT,
                 env=WRITERS,
                 stdout=subprocess.PIPE,

@@ -1,0 +1,319 @@
+"""Opening the annotation store: engine, connection settings, migrations, and units of work.
+
+SQLite (the default, one file per user) runs in WAL mode with foreign keys on and a busy timeout, so the
+app, the CLI and a consent station on the same machine can use it at once. PostgreSQL serves a team on a
+shared server; the schema is the same. Opening a store brings its schema to the newest Alembic revision.
+
+Service functions take a :class:`Store` and open a unit of work with ``with store.session() as s:``;
+it commits when the block ends and rolls back on any error, so each edit is saved as it is made and a
+failed import leaves nothing behind.
+
+An embedded store can be encrypted (SQLCipher, :mod:`annotation.store.cipher`): it is opened with a passphrase,
+which is handed to each connection with ``PRAGMA key`` and never appears in a URL, label or message. Every
+SQLite store is checked (``PRAGMA quick_check``) when it is opened; a damaged one is refused in one line that
+names the latest good backup (:mod:`annotation.backup.rolling`).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, DataError, DBAPIError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
+
+from annotation.errors import (
+    ConflictError,
+    PassphraseRequired,
+    StoreCorrupt,
+    StoreUnavailable,
+    ValueOutOfRange,
+    WrongPassphrase,
+)
+from annotation.store import cipher
+
+ENV_DB = "FRONTDOOR_DB"
+_MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def user_data_dir() -> Path:
+    """Per-user data folder (``$XDG_DATA_HOME/frontdoor`` on Linux); ``FRONTDOOR_HOME`` overrides it."""
+    override = os.environ.get("FRONTDOOR_HOME")
+    if override:
+        return Path(override)
+    from platformdirs import user_data_path
+
+    return user_data_path("frontdoor", appauthor=False)
+
+
+def default_db_url() -> str:
+    """``$FRONTDOOR_DB`` if set, else the per-user SQLite file."""
+    env = os.environ.get(ENV_DB)
+    if env:
+        return env
+    return sqlite_url(user_data_dir() / "frontdoor.sqlite")
+
+
+def sqlite_url(path: str | os.PathLike[str]) -> str:
+    """A SQLite URL for a file path (any characters in the path are safe)."""
+    return URL.create("sqlite", database=os.fspath(path)).render_as_string(hide_password=False)
+
+
+def _describe(url: URL) -> str:
+    if url.get_backend_name() == "sqlite":
+        return url.database or ":memory:"
+    return url.render_as_string(hide_password=True)
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=10000")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.close()
+
+
+class Store:
+    """An open annotation store. Create it with :func:`open_store`.
+
+    ``path`` is the database file of an embedded store (None on PostgreSQL or in memory); ``encrypted`` says
+    whether it is a SQLCipher store. The passphrase is kept (private) only so that backups of an encrypted
+    store can be written under the same key.
+    """
+
+    def __init__(self, engine: Engine, label: str, *, path: Path | None = None, passphrase: str | None = None) -> None:
+        self.engine = engine
+        self.label = label
+        self.path = path
+        self._passphrase = passphrase
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+
+    @property
+    def encrypted(self) -> bool:
+        return self._passphrase is not None
+
+    def __repr__(self) -> str:
+        return f"Store({self.label!r}, encrypted={self.encrypted})"
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A unit of work: commits at the end of the block, rolls back on error.
+
+        Raises:
+            ConflictError: another writer changed a row this unit of work updates.
+            ValueOutOfRange: the database refused a value it cannot hold (nothing was saved).
+            StoreUnavailable: the connection to the database was lost.
+        """
+        s = self._sessions()
+        try:
+            yield s
+            s.commit()
+        except StaleDataError as exc:
+            s.rollback()
+            raise ConflictError(f"{self.label}: the row was changed by someone else; reload and try again") from exc
+        except DataError as exc:  # a check upstream missed a limit of a column: one line, not a traceback
+            s.rollback()
+            why = _short(exc)
+            raise ValueOutOfRange(f"{self.label}: a value does not fit the store ({why}); nothing saved") from exc
+        except OperationalError as exc:
+            s.rollback()
+            raise StoreUnavailable(f"{self.label}: {_short(exc)}") from exc
+        except BaseException:
+            s.rollback()
+            raise
+        finally:
+            s.close()
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def _short(exc: DBAPIError) -> str:
+    return str(exc.orig).strip().splitlines()[0] if exc.orig is not None else str(exc).splitlines()[0]
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The database file of a SQLite URL (None for PostgreSQL, in-memory or malformed URLs)."""
+    try:
+        u = make_url(url)
+    except ArgumentError:
+        return None
+    if u.get_backend_name() != "sqlite" or not u.database or u.database == ":memory:":
+        return None
+    return Path(u.database).expanduser()
+
+
+def _keyed_connect(passphrase: str) -> Any:
+    def connect(dialect: Any, _record: Any, cargs: Any, cparams: Any) -> Any:
+        conn = dialect.loaded_dbapi.connect(*cargs, **cparams)
+        cipher.set_key(conn, passphrase)  # before any other listener reads the file
+        return conn
+
+    return connect
+
+
+def create_store_engine(url: str, *, passphrase: str | None = None) -> tuple[Engine, str]:
+    """Create an engine with Frontdoor's connection settings; returns it with a printable label.
+
+    With ``passphrase`` a SQLite store is opened (or created) as a SQLCipher store under that key.
+
+    Raises:
+        StoreUnavailable: the URL is malformed or names a folder that does not exist; a passphrase for a
+            plain store or for PostgreSQL.
+        PassphraseRequired: the SQLite file is encrypted and no passphrase was given.
+    """
+    try:
+        u = make_url(url)
+    except ArgumentError as exc:
+        raise StoreUnavailable(f"{url}: not a database URL") from exc
+    label = _describe(u)
+    if u.get_backend_name() == "sqlite":
+        path = sqlite_file(url)
+        if path is not None:
+            folder = path.parent
+            if not folder.is_dir():
+                raise StoreUnavailable(f"{label}: folder {folder} does not exist")
+            state = cipher.file_state(path)
+            if state == "encrypted" and passphrase is None:
+                raise PassphraseRequired(f"{label}: the store is encrypted; give its passphrase")
+            if state == "plain" and passphrase is not None:
+                raise StoreUnavailable(f"{label}: the store is not encrypted; open it without a passphrase")
+        elif passphrase is not None:
+            raise StoreUnavailable(f"{label}: only a store in a file can be encrypted")
+        if passphrase is None:
+            engine = create_engine(u, connect_args={"timeout": 10})
+        else:
+            engine = create_engine(u, module=cipher.dbapi(), connect_args={"timeout": 10})
+            event.listen(engine, "do_connect", _keyed_connect(passphrase))
+        event.listen(engine, "connect", _sqlite_pragmas)
+    else:
+        if passphrase is not None:
+            raise StoreUnavailable(f"{label}: a PostgreSQL store is protected by its server, not a passphrase")
+        if u.drivername == "postgresql":
+            u = u.set(drivername="postgresql+psycopg")
+        engine = create_engine(u, pool_pre_ping=True, connect_args={"connect_timeout": 10})
+        from annotation.store.privileges import watch_privileges  # a refused statement: one line, not a traceback
+
+        watch_privileges(engine)
+    return engine, label
+
+
+def store_is_encrypted(url: str | None = None) -> bool:
+    """Whether the store at ``url`` (default: :func:`default_db_url`) is an encrypted file, so that a front
+    end knows to ask for the passphrase before :func:`open_store`."""
+    path = sqlite_file(url or default_db_url())
+    return path is not None and cipher.is_encrypted(path)
+
+
+def open_store(
+    url: str | None = None, *, migrate: bool = True, passphrase: str | None = None, check: bool = True
+) -> Store:
+    """Open (creating if needed) the store at ``url`` (default: :func:`default_db_url`), check it and bring
+    its schema up to date.
+
+    A new SQLite file given a ``passphrase`` is created encrypted; an encrypted one needs it. ``check``
+    runs SQLite's ``quick_check`` (every page read once; PostgreSQL checks itself).
+
+    Raises:
+        PassphraseRequired: an encrypted store and no passphrase.
+        WrongPassphrase: the passphrase does not open it.
+        StoreCorrupt: it fails its integrity check (the message names the latest good backup).
+        StoreUnavailable: the database cannot be reached, opened or migrated.
+    """
+    if not url:
+        url = default_db_url()
+        if not os.environ.get(ENV_DB):  # the per-user store: its folder is ours to create
+            user_data_dir().mkdir(parents=True, exist_ok=True)
+    engine, label = create_store_engine(url, passphrase=passphrase)
+    path = sqlite_file(url)
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT count(*) FROM sqlite_master" if path else "SELECT 1"))
+            if path is not None and check:
+                _quick_check(conn, url, label)
+        if migrate:
+            upgrade_schema(engine)
+    except (OperationalError, DBAPIError) as exc:
+        engine.dispose()
+        if passphrase is not None and cipher.is_wrong_key(exc):
+            raise WrongPassphrase(f"{label}: wrong passphrase") from None
+        if path is not None and _is_corruption(exc):
+            raise _corrupt(url, label, _short(exc)) from exc
+        raise StoreUnavailable(f"{label}: cannot open database ({_short(exc)})") from exc
+    except BaseException:
+        engine.dispose()
+        raise
+    return Store(engine, label, path=path, passphrase=passphrase)
+
+
+def _is_corruption(exc: DBAPIError) -> bool:
+    text_ = str(exc.orig or exc).lower()
+    return "malformed" in text_ or "corrupt" in text_ or "not a database" in text_
+
+
+def _quick_check(conn: Any, url: str, label: str) -> None:
+    rows = [str(r[0]) for r in conn.exec_driver_sql("PRAGMA quick_check").fetchall()]
+    problem = cipher.check_result(rows)
+    if problem:
+        raise _corrupt(url, label, problem)
+
+
+def _corrupt(url: str, label: str, why: str) -> StoreCorrupt:
+    from annotation.backup.rolling import latest_good_backup
+
+    try:
+        latest = latest_good_backup(url)
+    except Exception:  # naming a backup is a courtesy: never let it hide the real problem
+        latest = None
+    offer = (
+        f"; restore the latest good backup: frontdoor restore --latest ({latest.created_display})"
+        if latest is not None
+        else "; no backup of it was found"
+    )
+    return StoreCorrupt(f"{label} is damaged ({why}){offer}")
+
+
+def _alembic_config(engine: Engine) -> Any:
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(_MIGRATIONS))
+    cfg.attributes["engine"] = engine
+    return cfg
+
+
+def schema_revision(engine: Engine) -> str | None:
+    """The store's current Alembic revision (None for an empty database)."""
+    from alembic.runtime.migration import MigrationContext
+
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def head_revision() -> str:
+    from alembic.script import ScriptDirectory
+
+    cfg = _alembic_config(create_engine("sqlite://"))
+    head = ScriptDirectory.from_config(cfg).get_current_head()
+    assert head is not None
+    return head
+
+
+def upgrade_schema(engine: Engine, revision: str = "head") -> None:
+    """Run the Alembic migrations up to ``revision`` (no-op when already there)."""
+    from alembic import command
+
+    if revision == "head" and schema_revision(engine) == head_revision():
+        return
+    command.upgrade(_alembic_config(engine), revision)
