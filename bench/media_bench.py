@@ -31,9 +31,10 @@ import numpy as np
 
 from media_tools import cache, waveform
 from media_tools.ffmpeg_bin import find_ffmpeg, run_ffmpeg
+from media_tools.filters import AuxFiles
 from media_tools.frames import frame_at
 from media_tools.probe import probe
-from media_tools.render import _Aux, accurate_command, render
+from media_tools.render import accurate_command, render
 from media_tools.spec import parse_spec
 
 START, END = 123.45, 183.45
@@ -97,7 +98,7 @@ def main() -> int:
     spec = parse_spec({"source": str(src), "start": START, "end": END, "mode": "accurate"})
     info = probe(src)  # a registered recording is already probed: time the render, not the first probe
     with tempfile.TemporaryDirectory() as td:
-        hand_args = accurate_command(spec, info, d / "hand.mp4", _Aux(Path(td)), out_name=d / "hand.mp4")
+        hand_args = accurate_command(spec, info, d / "hand.mp4", AuxFiles(Path(td)), out_name=d / "hand.mp4")
     hand_cmd = [find_ffmpeg().path, "-hide_banner", "-nostdin", "-loglevel", "error", *hand_args]
     print("hand-typed:", " ".join(hand_cmd))
     plain = [

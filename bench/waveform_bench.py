@@ -36,8 +36,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from media_tools import cache, waveform
+from media_tools import waveform
 from media_tools.ffmpeg_bin import find_ffmpeg
+from media_tools.files import sha256_file
 
 
 def make_track(out: Path, minutes: float) -> None:
@@ -134,7 +135,7 @@ def main() -> None:
             secs, again = timed(waveform.peaks, track)
             add("peaks(), cached", secs)
             assert np.array_equal(peaks.maxs, again.maxs)
-            add("  SHA-256 of the file alone", timed(cache.sha256_of, track)[0])
+            add("  SHA-256 of the file alone", timed(sha256_file, track)[0])
             index, sr, declared = waveform._audio_stream(track, None)
             ff_secs, via_ffmpeg = timed(waveform._decode, track, index, sr, declared, None)
             add("decode + reduce: ffmpeg pipe (used)", ff_secs)

@@ -12,12 +12,11 @@ write leaves no archive that looks complete.
 
 from __future__ import annotations
 
-import hashlib
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
 from media_tools.errors import ArchiveFailed
+from media_tools.files import replace_durably, sha256_file
 from media_tools.scratch import remove_abandoned, scratch_name
 
 SUFFIX = ".7z"
@@ -53,24 +52,15 @@ def write_encrypted_archive(target: Path, files: Sequence[tuple[Path, str]], pas
             bad = z.testzip()
             if bad is not None:
                 raise ArchiveFailed(f"{target}: {bad} does not read back from the archive; nothing kept")
-        digest = hashlib.sha256()
-        with open(tmp, "rb") as f:
-            while block := f.read(1 << 20):
-                digest.update(block)
-            os.fsync(f.fileno())
-        os.replace(tmp, target)
-        fd = os.open(target.parent, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        digest = sha256_file(tmp)
+        replace_durably(tmp, target)
     except ArchiveFailed:
         raise
     except (OSError, ArchiveError, ValueError, TypeError) as exc:  # py7zr reports some faults as TypeError
         raise ArchiveFailed(f"{target}: cannot write the archive ({getattr(exc, 'strerror', None) or exc})") from exc
     finally:
         tmp.unlink(missing_ok=True)
-    return digest.hexdigest()
+    return digest
 
 
 def archive_names(path: Path, passphrase: str) -> list[str]:

@@ -3,9 +3,9 @@
 Hashing a one-hour recording takes seconds, so the hash itself is remembered against the file's identity
 (device, inode, size, modification and change times in ns): a second call on an unchanged file reads the hash from a
 small index, and any change to the file (a re-encode, a copy over it) makes a new hash and so a new entry.
-Entries are written atomically (temporary file, then rename), so two processes can share the cache and a
-crash leaves no half-written entry. ``FRONTDOOR_CACHE`` overrides the folder (``FRONTDOOR_HOME/cache`` when
-that is set, else the platform's per-user cache folder).
+Entries are written with :func:`media_tools.files.write_atomic` (temporary file, synced, then rename), so
+two processes can share the cache and a crash leaves no half-written entry. ``FRONTDOOR_CACHE`` overrides the
+folder (``FRONTDOOR_HOME/cache`` when that is set, else the platform's per-user cache folder).
 """
 
 from __future__ import annotations
@@ -13,11 +13,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
-_CHUNK = 1 << 20
+from media_tools.files import sha256_file, write_atomic
 
 
 def cache_dir() -> Path:
@@ -33,15 +32,6 @@ def cache_dir() -> Path:
         d = user_cache_path("frontdoor", appauthor=False)
     d.mkdir(parents=True, exist_ok=True)
     return d
-
-
-def sha256_of(path: str | os.PathLike[str]) -> str:
-    """SHA-256 of a file's bytes (no cache)."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(_CHUNK):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _identity(path: Path) -> str:
@@ -62,23 +52,10 @@ def file_hash(path: str | os.PathLike[str]) -> str:
             return stored
     except OSError:
         pass
-    digest = sha256_of(p)
+    digest = sha256_file(p)
     if _identity(p) == ident:  # not changed while we read it
-        write_atomic(entry, digest.encode("ascii"))
+        write_atomic(entry, digest.encode("ascii"), make_parents=True)
     return digest
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file in the same folder and a rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def read_json(kind: str, key: str) -> Any | None:
@@ -90,11 +67,13 @@ def read_json(kind: str, key: str) -> Any | None:
 
 
 def write_json(kind: str, key: str, value: Any) -> None:
-    write_atomic(cache_dir() / kind / key[:2] / f"{key}.json", json.dumps(value).encode("utf-8"))
+    """Store ``value`` as the JSON entry of ``kind`` for ``key`` (atomically; the folder is made if need be)."""
+    write_atomic(cache_dir() / kind / key[:2] / f"{key}.json", json.dumps(value).encode("utf-8"), make_parents=True)
 
 
 def entry_path(kind: str, key: str, suffix: str) -> Path:
-    """Where a binary cache entry of ``kind`` for ``key`` lives (the caller writes it with ``write_atomic``)."""
+    """Where a binary cache entry of ``kind`` for ``key`` lives (the caller writes it with
+    :func:`media_tools.files.write_atomic` and ``make_parents=True``)."""
     return cache_dir() / kind / key[:2] / f"{key}{suffix}"
 
 

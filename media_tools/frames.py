@@ -31,6 +31,7 @@ from av.video.stream import VideoStream
 
 from media_tools import cache
 from media_tools.errors import ProbeError
+from media_tools.files import write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -126,7 +127,7 @@ def thumbnails(path: str | os.PathLike[str], times: Sequence[float], width: int 
         with _VideoReader(p) as reader:
             for m, entry in missing:
                 jpeg = _jpeg(reader.rgb(reader.frame_at(Fraction(m, 1000)), width))
-                cache.write_atomic(entry, jpeg)
+                write_atomic(entry, jpeg, make_parents=True)
                 found[m] = jpeg
     return [found[m] for m in ms]
 

@@ -21,28 +21,25 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from media_tools import cache
 from media_tools.errors import FfmpegFailed, MediaError, SpecError
 from media_tools.ffmpeg_bin import ProgressCallback, find_ffmpeg, run_ffmpeg_job
-from media_tools.probe import ProbeResult, probe
-from media_tools.render import (
+from media_tools.files import replace_durably, sha256_file
+from media_tools.filters import (
     BLANK_COMPRESSOR,
     STRIP_METADATA,
     STRIP_SEI,
-    _audio_chain,
-    _Aux,
-    _container_args,
-    _drawtext,
-    _exact_input,
-    _fsync_replace,
-    _Graph,
-    _in_path,
-    _num,
-    _plan,
-    _temp_output,
-    _video_chain,
-    check_output_name,
+    AuxFiles,
+    Graph,
+    audio_chain,
+    container_args,
+    drawtext,
+    exact_input_args,
+    file_arg,
+    format_number,
+    video_chain,
 )
+from media_tools.probe import ProbeResult, probe
+from media_tools.render import check_output_name, plan_render, temp_output
 from media_tools.spec import Captions, EditSpec
 
 TARGET_LUFS = -23.0
@@ -53,6 +50,8 @@ MAX_GAIN_DB = 30.0
 
 @dataclass(frozen=True)
 class Loudness:
+    """A clip's measured loudness (EBU R128)."""
+
     integrated: float  # LUFS
     true_peak: float  # dBTP
 
@@ -68,6 +67,8 @@ class Loudness:
 
 @dataclass(frozen=True)
 class ReelResult:
+    """What ``render_reel`` made: the file, its length and hash, the gain given to each clip, the manifest."""
+
     output: Path
     duration: float
     output_sha256: str
@@ -80,14 +81,18 @@ _TP = re.compile(r"^\s*Peak:\s+(-?[\d.]+|-inf)\s+dBFS", re.M)
 
 
 def measure_loudness(spec: EditSpec, src: ProbeResult) -> Loudness:
-    """Integrated loudness and true peak of a clip's sound after its audio redactions."""
+    """Integrated loudness and true peak of a clip's sound after its audio redactions.
+
+    Raises:
+        FfmpegFailed: ffmpeg cannot measure it.
+    """
     if src.audio is None:
         return Loudness(-math.inf, -math.inf)
-    g = _Graph()
-    a = _audio_chain(g, spec, src, "0:a:0")
+    g = Graph()
+    a = audio_chain(g, spec, src, "0:a:0")
     g.add(f"[{a}]ebur128=peak=true:framelog=verbose[m]")
-    cmd = [find_ffmpeg().path, "-hide_banner", "-nostdin", "-nostats", *_exact_input(spec.start, src)]
-    cmd += ["-i", _in_path(spec.source), "-filter_complex", g.text(), "-map", "[m]", "-f", "null", "-"]
+    cmd = [find_ffmpeg().path, "-hide_banner", "-nostdin", "-nostats", *exact_input_args(spec.start, src)]
+    cmd += ["-i", file_arg(spec.source), "-filter_complex", g.text(), "-map", "[m]", "-f", "null", "-"]
     proc = subprocess.run(cmd, capture_output=True, text=True, errors="replace")
     if proc.returncode != 0:
         last = (proc.stderr.strip().splitlines() or ["?"])[-1]
@@ -127,7 +132,7 @@ def render_reel(
         raise MediaError(f"{out.parent}: output folder does not exist")
     infos = [probe(s.source) for s in specs]
     for i, (s, info) in enumerate(zip(specs, infos, strict=True)):
-        _plan(s, info)
+        plan_render(s, info)
         if not info.has_video:
             raise SpecError(f"{s.source}: clip {i + 1}: a reel needs video in every clip")
     w, h = size or infos[0].display_size or (1280, 720)
@@ -135,48 +140,48 @@ def render_reel(
     fps = infos[0].fps or 25
     gains = [measure_loudness(s, info).gain_to() for s, info in zip(specs, infos, strict=True)]
     total = sum(s.duration for s in specs) + card_seconds * len(specs)
-    with _temp_output(out) as tmp, tempfile.TemporaryDirectory(prefix="frontdoor-reel-") as td:
-        aux = _Aux(Path(td))
-        g = _Graph()
+    with temp_output(out) as tmp, tempfile.TemporaryDirectory(prefix="frontdoor-reel-") as td:
+        aux = AuxFiles(Path(td))
+        g = Graph()
         args = ["-y"]
         parts: list[str] = []
         card_src = infos[0]
         for i, (spec, info) in enumerate(zip(specs, infos, strict=True)):
-            args += [*_exact_input(spec.start, info), "-i", _in_path(spec.source)]
+            args += [*exact_input_args(spec.start, info), "-i", file_arg(spec.source)]
             text = (spec.title.text if spec.title else None) or (titles[i] if titles else None) or f"Clip {i + 1}"
             cv, ca = g.label("kv"), g.label("ka")
             g.add(
-                f"color=c=black:s={w}x{h}:r={_num(round(fps, 3))}:d={_num(card_seconds)},"
-                f"{_drawtext(aux, text, card_src, 'title', height=h)},format=yuv420p,setsar=1[{cv}]"
+                f"color=c=black:s={w}x{h}:r={format_number(round(fps, 3))}:d={format_number(card_seconds)},"
+                f"{drawtext(aux, text, card_src, 'title', height=h)},format=yuv420p,setsar=1[{cv}]"
             )
-            g.add(f"anullsrc=r=48000:cl=stereo,atrim=duration={_num(card_seconds)}[{ca}]")
+            g.add(f"anullsrc=r=48000:cl=stereo,atrim=duration={format_number(card_seconds)}[{ca}]")
             burned = spec
             if spec.captions is not None and spec.captions.mode == "soft":
                 burned = replace(spec, captions=Captions("burn", spec.captions.cues))
-            v = _video_chain(g, burned, info, aux, f"{i}:v:0")
+            v = video_chain(g, burned, info, aux, f"{i}:v:0")
             fitted = g.label("fv")
             chain = (
                 f"scale={w}:{h}:force_original_aspect_ratio=decrease,pad={w}:{h}:(ow-iw)/2:(oh-ih)/2,"
                 "setsar=1,format=yuv420p"
             )
             if spec.watermark:
-                chain += "," + _drawtext(aux, spec.watermark, card_src, "watermark", height=h)
+                chain += "," + drawtext(aux, spec.watermark, card_src, "watermark", height=h)
             g.add(f"[{v}]{chain}[{fitted}]")
             au = g.label("fa")
             if info.audio is not None:
-                a = _audio_chain(g, spec, info, f"{i}:a:0")
+                a = audio_chain(g, spec, info, f"{i}:a:0")
                 g.add(
                     f"[{a}]volume={gains[i]:.2f}dB,aresample=48000,"
                     f"aformat=sample_fmts=fltp:sample_rates=48000:channel_layouts=stereo[{au}]"
                 )
             else:
-                g.add(f"anullsrc=r=48000:cl=stereo,atrim=duration={_num(spec.duration)}[{au}]")
+                g.add(f"anullsrc=r=48000:cl=stereo,atrim=duration={format_number(spec.duration)}[{au}]")
             parts += [f"[{cv}][{ca}]", f"[{fitted}][{au}]"]
         rv, ra = g.label("rv"), g.label("ra")
         g.add(f"{''.join(parts)}concat=n={2 * len(specs)}:v=1:a=1[{rv}][{ra}]")
         if watermark:
             wm = g.label("wm")
-            g.add(f"[{rv}]{_drawtext(aux, watermark, card_src, 'watermark', height=h, corner='top')}[{wm}]")
+            g.add(f"[{rv}]{drawtext(aux, watermark, card_src, 'watermark', height=h, corner='top')}[{wm}]")
             rv = wm
         args += ["-filter_complex", g.text(), "-map", f"[{rv}]", "-map", f"[{ra}]"]
         enc = specs[0].encode
@@ -193,7 +198,7 @@ def render_reel(
             "-b:a",
             enc.audio_bitrate,
         ]
-        args += STRIP_METADATA + _container_args(out) + [_in_path(tmp)]
+        args += STRIP_METADATA + container_args(out) + [file_arg(tmp)]
         run_ffmpeg_job(args, what=str(out), total=total, progress=progress, cancel=cancel)
         try:
             got = probe(tmp, use_cache=False)
@@ -201,8 +206,8 @@ def render_reel(
             raise FfmpegFailed(f"{out}: the reel does not play ({exc})") from exc
         if got.duration is None or abs(got.duration - total) > 0.5:
             raise FfmpegFailed(f"{out}: the reel lasts {got.duration} s, not the {total:.3f} s of its parts")
-        digest = cache.sha256_of(tmp)
-        _fsync_replace(tmp, out)
+        digest = sha256_file(tmp)
+        replace_durably(tmp, out)
     manifest = {
         "output": out.name,
         "output_sha256": digest,

@@ -29,6 +29,7 @@ from av.audio.stream import AudioStream
 from media_tools import cache
 from media_tools.errors import ProbeError
 from media_tools.ffmpeg_bin import find_ffmpeg
+from media_tools.files import write_atomic
 from media_tools.frames import open_media
 
 log = logging.getLogger(__name__)
@@ -272,4 +273,4 @@ def _store(entry: Path, result: Peaks) -> None:
     buf = io.BytesIO()
     meta = np.array([result.rate, result.duration_ms], dtype=np.int64)
     np.savez_compressed(buf, meta=meta, mins=result.mins, maxs=result.maxs)
-    cache.write_atomic(entry, buf.getvalue())
+    write_atomic(entry, buf.getvalue(), make_parents=True)
