@@ -10,12 +10,10 @@ from dataclasses import replace
 
 from sqlalchemy import select
 
-from annotation.elan.scheme import SENSITIVE_TIER
-from annotation.elan.timing import Segment
+from annotation.elan import SENSITIVE_TIER, Segment
 from annotation.errors import NotFound
 from annotation.services import document_display
-from annotation.store.engine import Store
-from annotation.store.tables import Document
+from annotation.store import Document, Store, get_document_row, get_or_not_found
 from media_tools.spec import AudioRedaction, Captions, Cue, EditSpec
 
 DEFAULT_MARGIN = 0.25  # seconds of sound redacted before and after a coded identifier
@@ -32,10 +30,8 @@ def find_document(store: Store, ref: str | int) -> int:
     """
     with store.session() as s:
         if isinstance(ref, int) or ref.isdigit():
-            doc = s.get(Document, int(ref))
-            if doc is None:
-                raise NotFound(f"document {ref}: not found (see 'frontdoor documents')")
-            return doc.id
+            message = f"document {ref}: not found (see 'frontdoor documents')"
+            return get_or_not_found(s, Document, int(ref), "document", message=message).id
         ids = s.scalars(select(Document.id).where(Document.name == ref)).all()
     if not ids:
         raise NotFound(f"document {ref!r}: not found (see 'frontdoor documents')")
@@ -61,10 +57,7 @@ def media_origin(store: Store, doc_id: int) -> int:
         NotFound: no such document.
     """
     with store.session() as s:
-        d = s.get(Document, doc_id)
-        if d is None:
-            raise NotFound(f"document {doc_id}: no such document in the store")
-        return int(d.media_origin_ms or 0)
+        return int(get_document_row(s, doc_id).media_origin_ms or 0)
 
 
 def _in_source_time(store: Store, doc_id: int, tier: str) -> list[Segment]:

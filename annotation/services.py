@@ -5,7 +5,6 @@ Front ends never hold a Session: they get plain data back (ids, dataclasses, dic
 
 from __future__ import annotations
 
-import hashlib
 import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -13,22 +12,21 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from annotation.edits.commands import EditCommand, take_document
-from annotation.elan.exports import export_document
-from annotation.elan.model import EafDocument
-from annotation.elan.reader import read_eaf
-from annotation.elan.scheme import load_scheme
-from annotation.elan.timing import Segment, document_segments
-from annotation.elan.writer import write_eaf
+from annotation.edits import EditCommand, take_document
+from annotation.elan import EafDocument, Segment, document_segments, export_document, load_scheme, read_eaf, write_eaf
 from annotation.errors import EafError, NotFound
-from annotation.store.documents import (
+from annotation.store import (
     DocumentInfo,
+    Project,
+    Recording,
+    Store,
+    get_or_not_found,
     list_documents,
     load_document,
+    project_by_name,
     store_document,
 )
-from annotation.store.engine import Store
-from annotation.store.tables import Project, Recording
+from media_tools.files import sha256_file
 
 
 @dataclass(frozen=True)
@@ -57,9 +55,7 @@ def import_file(
     p = Path(path)
     doc = read_eaf(p)
     with store.session() as s:
-        rec = s.get(Recording, recording_id) if recording_id is not None else None
-        if recording_id is not None and rec is None:
-            raise NotFound(f"recording {recording_id}: no such recording in the store")
+        rec = get_or_not_found(s, Recording, recording_id, "recording") if recording_id is not None else None
         did = store_document(
             s,
             doc,
@@ -69,8 +65,7 @@ def import_file(
             project_id=project_id,
         )
         if rec is not None:
-            from annotation.store.media_links import descriptor_origin
-            from annotation.store.tables import Document
+            from annotation.store import Document, descriptor_origin
 
             stored = s.get(Document, did)
             assert stored is not None
@@ -136,9 +131,7 @@ def new_document(
     with store.session() as s:
         rec = None
         if recording_id is not None:
-            rec = s.get(Recording, recording_id)
-            if rec is None:
-                raise NotFound(f"recording {recording_id}: no such recording in the store")
+            rec = get_or_not_found(s, Recording, recording_id, "recording")
             media_url = media_url or Path(rec.abs_path).resolve().as_uri()
         if media_url:
             m = {"MEDIA_URL": media_url}
@@ -179,22 +172,10 @@ def document_display(store: Store, doc_id: int) -> dict[str, list[Segment]]:
     return document_segments(get_document(store, doc_id))
 
 
-def sha256_file(path: str | os.PathLike[str], chunk: int = 1 << 20) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(chunk):
-            h.update(block)
-    return h.hexdigest()
-
-
 def ensure_project(store: Store, name: str) -> int:
+    """The id of the project called ``name``, created when there is none."""
     with store.session() as s:
-        p = s.scalar(select(Project).where(Project.name == name))
-        if p is None:
-            p = Project(name=name)
-            s.add(p)
-            s.flush()
-        return p.id
+        return project_by_name(s, name, create=True).id
 
 
 def add_recording(
@@ -240,17 +221,15 @@ def relink_recording(store: Store, recording_id: int, search_dir: str | os.PathL
         NotFound: no such recording, or no file with its hash under the folder.
     """
     with store.session() as s:
-        rec = s.get(Recording, recording_id)
-        if rec is None:
-            raise NotFound(f"recording {recording_id}: no such recording in the store")
+        rec = get_or_not_found(s, Recording, recording_id, "recording")
         want, name = rec.sha256, rec.name
     candidates = sorted(Path(search_dir).rglob("*"), key=lambda q: (q.name != name, str(q)))
     for c in candidates:
         if c.is_file() and sha256_file(c) == want:
             with store.session() as s:
-                rec = s.get(Recording, recording_id)
-                assert rec is not None
-                rec.abs_path = str(c.resolve())
+                found = s.get(Recording, recording_id)
+                assert found is not None
+                found.abs_path = str(c.resolve())
             return str(c.resolve())
     raise NotFound(f"recording {recording_id}: no file with its SHA-256 under {search_dir}")
 
@@ -258,7 +237,7 @@ def relink_recording(store: Store, recording_id: int, search_dir: str | os.PathL
 def document_project(store: Store, doc_id: int) -> tuple[int | None, str | None]:
     """The id and name of the project a document belongs to (directly, or through its recording), or
     ``(None, None)`` when it belongs to none (or does not exist)."""
-    from annotation.store.tables import Document
+    from annotation.store import Document
 
     with store.session() as s:
         d = s.get(Document, doc_id)
@@ -276,7 +255,7 @@ def tier_ids(store: Store, doc_id: int) -> set[str]:
     """The ids of a document's tiers (empty when it does not exist)."""
     from sqlalchemy import select
 
-    from annotation.store.tables import TierRow
+    from annotation.store import TierRow
 
     with store.session() as s:
         return set(s.scalars(select(TierRow.tier_id).where(TierRow.document_id == doc_id)))
@@ -284,7 +263,7 @@ def tier_ids(store: Store, doc_id: int) -> set[str]:
 
 def recording_of(store: Store, doc_id: int) -> tuple[int, str] | None:
     """The id and file name of a document's recording, or None."""
-    from annotation.store.tables import Document
+    from annotation.store import Document
 
     with store.session() as s:
         d = s.get(Document, doc_id)
@@ -299,3 +278,48 @@ def document_info(store: Store, doc_id: int) -> DocumentInfo:
     if not found:
         raise NotFound(f"document {doc_id}: no such document in the store")
     return found[0]
+
+
+def document_name(store: Store, doc_id: int) -> str | None:
+    """A stored document's name, or None when there is no such document (the window's title, the recent
+    list's entries kept by id only)."""
+    from annotation.store import Document
+
+    with store.session() as s:
+        d = s.get(Document, doc_id)
+        return d.name if d is not None else None
+
+
+def document_to_open(store: Store, project: str | None, doc_id: int | None, recent: list[int]) -> int:
+    """The document the desktop app opens: ``doc_id`` when given; else the newest ELAN document of
+    ``project``; else (no project) the first of ``recent`` (the user's recently opened ids, newest first) that
+    is still a stored ELAN document; else the store's newest.
+
+    Raises:
+        LookupError: ``doc_id`` or ``project`` is not stored, or there is no document at all.
+    """
+    from annotation.store import Document
+
+    with store.session() as s:
+        if doc_id is not None:
+            if s.get(Document, doc_id) is None:
+                raise LookupError(f"document {doc_id}: not found (see 'frontdoor documents')")
+            return doc_id
+        q = select(Document.id).where(Document.kind == "eaf").order_by(Document.id.desc())
+        if project is None:  # the document the researcher had open last, if it is still there
+            for rid in recent:
+                d = s.get(Document, rid)
+                if d is not None and d.kind == "eaf":
+                    return d.id
+        if project is not None:
+            pid = s.scalar(select(Project.id).where(Project.name == project))
+            if pid is None:
+                raise LookupError(f"project {project!r}: not found")
+            q = q.where(
+                (Document.project_id == pid)
+                | Document.recording_id.in_(select(Recording.id).where(Recording.project_id == pid))
+            )
+        found = s.scalar(q.limit(1))
+    if found is None:
+        raise LookupError("no document to open: import one (frontdoor import-eaf) or run 'frontdoor demo'")
+    return found

@@ -35,7 +35,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from store_bench import generate_eaf
 
 from annotation.coding.agreement import tier_agreement
-from annotation.coding.consensus import Decision, build_consensus, disagreements
+from annotation.coding.consensus import Decision, disagreements
+from annotation.coding.consensus_tier import build_consensus
 from annotation.coding.video_stats import co_occurrence, code_stats
 from annotation.elan.model import Annotation, EafDocument, Tier, TimeSlot
 from annotation.services import document_display, import_file

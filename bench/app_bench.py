@@ -32,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from store_bench import generate_eaf
 
 import annotation.edits.commands as commands
+import annotation.edits.structure_edits as structure_edits
 from annotation.services import document_display, import_file
 from annotation.store.engine import open_store, sqlite_url
 
@@ -53,8 +54,8 @@ def _edits(doc: int, segs: list[Any], i: int) -> list[tuple[str, Any]]:
     ]
     if hasattr(commands, "SplitAnnotation"):
         at = (nxt.start + nxt.end) // 2
-        out.append(("split", commands.SplitAnnotation(doc, nxt.ann_id, at)))
-        out.append(("merge", commands.MergeAnnotations(doc, a.ann_id, nxt.ann_id)))
+        out.append(("split", structure_edits.SplitAnnotation(doc, nxt.ann_id, at)))
+        out.append(("merge", structure_edits.MergeAnnotations(doc, a.ann_id, nxt.ann_id)))
     return out
 
 

@@ -20,9 +20,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from annotation.services import add_recording, ensure_project
 from annotation.store.engine import open_store, sqlite_url
-from consent import audit, service
+from consent import audit
+from consent.clips import create_clip
 from consent.conditions import ExportContext
+from consent.decisions import record_decision
 from consent.export.gate import plan
+from consent.participants import add_participant
 from media_tools.synth import make_test_recording
 
 SCOPES = ["research_team", "internal_training", "external_seminar", "publication"]
@@ -39,15 +42,15 @@ def main() -> int:
     rid = add_recording(store, ensure_project(store, "bench"), media, duration_ms=60_000)
     people = [f"P{i}" for i in range(5)]
     for p in people:
-        service.add_participant(store, "bench", p)
+        add_participant(store, "bench", p)
     rnd = random.Random(1)
     t = time.perf_counter()
     for i in range(args.clips):
         a = (i * 0.1) % 55
         present = rnd.sample(people, 3)
-        c = service.create_clip(store, rid, a, a + 2.0 + i * 1e-4, add_present=present).clip_id
+        c = create_clip(store, rid, a, a + 2.0 + i * 1e-4, add_present=present).clip_id
         for p in present:
-            service.record_decision(store, c, p, rnd.choice(SCOPES), "granted")
+            record_decision(store, c, p, rnd.choice(SCOPES), "granted")
     build = time.perf_counter() - t
     t = time.perf_counter()
     planned = plan(store, ExportContext("internal_training", date.today()))

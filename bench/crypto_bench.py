@@ -51,7 +51,8 @@ def one_run(src: str, folder: str, encrypted: bool) -> dict[str, float]:
 
 
 def _reopen(db: str, key: str | None, did: int) -> dict[str, float]:
-    from annotation.backup.rolling import check_backup, make_backup
+    from annotation.backup.checks import check_backup
+    from annotation.backup.rolling import make_backup
     from annotation.services import get_document
     from annotation.store.engine import open_store
 

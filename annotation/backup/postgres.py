@@ -15,17 +15,14 @@ import shutil
 import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
 from sqlalchemy import text
 from sqlalchemy.engine import URL, make_url
 
+from annotation.backup.catalogue import STAMP, BackupInfo, backup_folder, commit_backup, private_folder
 from annotation.errors import BackupError, BackupToolMissing, BadBackup
-
-if TYPE_CHECKING:
-    from annotation.backup.rolling import BackupInfo
-from annotation.store.engine import Store, _describe, create_store_engine
+from annotation.store import Store, create_store_engine, describe_url
 from media_tools.scratch import child_options, scratch_name
 
 
@@ -78,21 +75,6 @@ def _schema_of(url: str) -> str:
     return str(schema or "public")
 
 
-def folder_name(url: str) -> str:
-    u = make_url(url)
-    schema = _search_path(u) or "public"
-    raw = f"pg-{u.host or 'local'}-{u.port or 5432}-{u.database or 'frontdoor'}-{schema}"
-    return re.sub(r"[^A-Za-z0-9_.-]", "_", raw)
-
-
-def _search_path(u: URL) -> str | None:
-    options = u.query.get("options")
-    if isinstance(options, tuple):
-        options = options[-1]
-    m = re.search(r"search_path(?:=|%3D)([A-Za-z0-9_]+)", unquote(str(options or "")))
-    return m.group(1) if m else None
-
-
 def _run(tool: str, args: list[str], env: dict[str, str], what: str) -> str:
     try:
         proc: subprocess.CompletedProcess[str] = subprocess.run(
@@ -112,8 +94,6 @@ def _quoted(schema: str) -> str:
 
 def dump(store: Store, target: Path, now: datetime) -> BackupInfo:
     """``pg_dump -Fc`` of the store's schema into ``target`` (through a checked temporary file)."""
-    from annotation.backup.rolling import _commit
-
     url = store.engine.url
     with store.engine.connect() as conn:
         schema = str(conn.execute(text("SELECT current_schema()")).scalar() or "public")
@@ -126,7 +106,7 @@ def dump(store: Store, target: Path, now: datetime) -> BackupInfo:
             revision = check_dump(tmp)
         except BadBackup as exc:
             raise BackupError(f"{store.label}: the dump failed its check ({exc}); nothing kept") from exc
-        return _commit(tmp, target, now, "pg_dump", False, revision)
+        return commit_backup(tmp, target, now, "pg_dump", False, revision)
     finally:
         tmp.unlink(missing_ok=True)
 
@@ -163,13 +143,11 @@ def restore_dump(url: str, backup: Path) -> Path:
     Raises:
         BackupError: either tool fails (the restore is all or nothing: the store is then as it was).
     """
-    from annotation.backup.rolling import _private_folder, backup_folder
-
     u = make_url(url)
-    label = _describe(u)
+    label = describe_url(u)
     folder = backup_folder(url)
-    _private_folder(folder)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    private_folder(folder)
+    stamp = datetime.now(UTC).strftime(STAMP)
     aside = folder / f"before-restore-{stamp}.dump"
     schema = _schema_of(url)
     tmp = aside.with_name(scratch_name(".partial-", f"-{aside.name}"))

@@ -14,6 +14,9 @@ the next backup deletes those whose writer was killed. Backups are named ``<stor
 per-user data folder for PostgreSQL) and only the newest ``keep`` (``--keep``, else ``backup_keep`` in the
 user's ``settings.json``, else 10) are kept.
 
+Names, folders, sidecars and listing live in :mod:`annotation.backup.catalogue`, the checks in
+:mod:`annotation.backup.checks`; this module makes, restores and re-keys backups.
+
 A restore checks the backup first, keeps the current store aside as ``<store>.before-restore-<time>`` and
 then replaces it with one rename; nothing is touched when the backup fails its checks or the store is in
 use.
@@ -25,57 +28,31 @@ import contextlib
 import errno
 import fcntl
 import glob
-import json
 import os
-import re
 import shutil
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from annotation.errors import (
-    BackupError,
-    BadBackup,
-    PassphraseRequired,
-    StoreUnavailable,
-    WrongPassphrase,
+from annotation.backup.catalogue import (
+    STAMP,
+    BackupInfo,
+    backup_folder,
+    backup_name,
+    commit_backup,
+    default_keep,
+    list_backups,
+    private_folder,
+    prune,
 )
-from annotation.store import cipher
-from annotation.store.engine import Store, sqlite_file, user_data_dir
+from annotation.backup.checks import check_backup, check_sqlite_file
+from annotation.backup.postgres import dump, restore_dump
+from annotation.errors import BackupError, BadBackup, StoreUnavailable
+from annotation.store import Store, cipher, sqlite_file
 from media_tools.scratch import remove_abandoned, scratch_name
-
-DEFAULT_KEEP = 10
-SETTINGS = "settings.json"
-_STAMP = "%Y%m%dT%H%M%SZ"
-_NAME = re.compile(r"^(?P<stem>.+)-(?P<ts>\d{8}T\d{6}Z)(?:-(?P<n>\d+))?\.(?P<ext>sqlite|dump)$")
-
-Kind = Literal["sqlite", "pg_dump"]
-
-
-@dataclass(frozen=True)
-class BackupInfo:
-    """One backup file. ``status`` is ``ok`` (checked when written, or just now with ``verify``),
-    ``unchecked`` (no record of a check) or ``damaged: <why>``."""
-
-    path: Path
-    created: datetime
-    size: int
-    kind: Kind
-    encrypted: bool
-    revision: str | None
-    sha256: str | None
-    status: str
-
-    @property
-    def good(self) -> bool:
-        return self.status == "ok"
-
-    @property
-    def created_display(self) -> str:
-        return self.created.strftime("%Y-%m-%d %H:%M UTC")
 
 
 @dataclass(frozen=True)
@@ -83,68 +60,6 @@ class RestoreResult:
     backup: BackupInfo
     set_aside: Path | None
     revision: str | None
-
-
-# ---- where, how many ------------------------------------------------------------------------------------
-
-
-def user_settings() -> dict[str, Any]:
-    """The user's ``settings.json`` in the per-user data folder (``{}`` when missing or unreadable)."""
-    try:
-        data = json.loads((user_data_dir() / SETTINGS).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
-def save_setting(key: str, value: Any) -> None:
-    data = user_settings()
-    data[key] = value
-    _write_atomic(user_data_dir() / SETTINGS, json.dumps(data, indent=1).encode("utf-8"))
-
-
-def default_keep() -> int:
-    """How many backups to keep: ``backup_keep`` in the user's settings, else 10."""
-    value = user_settings().get("backup_keep")
-    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 1 else DEFAULT_KEEP
-
-
-def backup_folder(url: str) -> Path:
-    """Where the backups of the store at ``url`` go: ``<file>.backups`` beside an embedded store, or
-    ``backups/pg-<host>-<port>-<database>-<schema>`` in the per-user data folder; ``backup_dir`` in the
-    user's settings moves both under that folder."""
-    custom = user_settings().get("backup_dir")
-    path = sqlite_file(url)
-    if path is not None:
-        name = f"{path.name}.backups"
-        return Path(custom).expanduser() / name if isinstance(custom, str) else path.with_name(name)
-    from annotation.backup.postgres import folder_name
-
-    base = Path(custom).expanduser() if isinstance(custom, str) else user_data_dir() / "backups"
-    return base / folder_name(url)
-
-
-def _private_folder(folder: Path) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    with contextlib.suppress(OSError):
-        folder.chmod(0o700)
-
-
-def _backup_name(folder: Path, stem: str, ext: str, now: datetime) -> Path:
-    """``<stem>-<UTC time>.<ext>``; a second backup within the same second is ``-2``, ``-3``... after the
-    highest number of that second ever seen there, so a new name always sorts after the ones before."""
-    base = f"{stem}-{now.strftime(_STAMP)}"
-    taken = [0]
-    for p in folder.glob(f"{base}*"):
-        m = _NAME.match(p.name.removesuffix(".json"))
-        if m and m["ts"] == now.strftime(_STAMP):
-            taken.append(int(m["n"]) if m["n"] else 1)
-    n = max(taken) + 1
-    return folder / (f"{base}.{ext}" if n == 1 else f"{base}-{n}.{ext}")
-
-
-def _sidecar(path: Path) -> Path:
-    return path.with_name(path.name + ".json")
 
 
 # ---- making one -----------------------------------------------------------------------------------------
@@ -162,16 +77,14 @@ def make_backup(store: Store, *, keep: int | None = None, folder: Path | None = 
         raise BackupError(f"--keep {keep}: keep at least one backup")
     url = store.engine.url.render_as_string(hide_password=False)
     folder = folder or backup_folder(url)
-    _private_folder(folder)
+    private_folder(folder)
     _remove_stale_partials(folder)
     now = datetime.now(UTC)
     if store.path is not None:
-        target = _backup_name(folder, store.path.stem, "sqlite", now)
+        target = backup_name(folder, store.path.stem, "sqlite", now)
         info = _backup_sqlite(store, target, now)
     elif store.dialect == "postgresql":
-        from annotation.backup.postgres import dump
-
-        target = _backup_name(folder, store.engine.url.database or "frontdoor", "dump", now)
+        target = backup_name(folder, store.engine.url.database or "frontdoor", "dump", now)
         info = dump(store, target, now)
     else:
         raise BackupError(f"{store.label}: an in-memory store has nothing to back up")
@@ -218,8 +131,8 @@ def _backup_sqlite(store: Store, target: Path, now: datetime) -> BackupInfo:
             tmp.chmod(0o600)
         if key is not None and not cipher.is_encrypted(tmp):
             raise BackupError(f"{tmp}: the backup of an encrypted store came out unencrypted; removed")
-        revision = _check_sqlite_file(tmp, key, full=True)
-        return _commit(tmp, target, now, "sqlite", key is not None, revision)
+        revision = check_sqlite_file(tmp, key, full=True)
+        return commit_backup(tmp, target, now, "sqlite", key is not None, revision)
     except BadBackup as exc:
         raise BackupError(f"{store.label}: the backup failed its check ({exc}); nothing kept") from exc
     except (sqlite3.Error, cipher.dbapi().Error, OSError) as exc:
@@ -231,203 +144,9 @@ def _backup_sqlite(store: Store, target: Path, now: datetime) -> BackupInfo:
             leftover.unlink(missing_ok=True)
 
 
-def _commit(tmp: Path, target: Path, now: datetime, kind: Kind, encrypted: bool, revision: str | None) -> BackupInfo:
-    """Sync the checked temporary file, write its sidecar, rename it into place and sync the folder."""
-    with contextlib.suppress(OSError):
-        tmp.chmod(0o600)
-    _fsync_file(tmp)
-    size = tmp.stat().st_size
-    digest = _sha256(tmp)
-    record = {
-        "format": 1,
-        "created": now.isoformat(timespec="seconds"),
-        "kind": kind,
-        "encrypted": encrypted,
-        "revision": revision,
-        "size": size,
-        "sha256": digest,
-        "checked": "ok",
-    }
-    _write_atomic(_sidecar(target), json.dumps(record, indent=1).encode("utf-8"))
-    os.replace(tmp, target)
-    _fsync_dir(target.parent)
-    return BackupInfo(target, now, size, kind, encrypted, revision, digest, "ok")
-
-
-def prune(folder: Path, keep: int, *, protect: Path | None = None) -> list[Path]:
-    """Delete all but the newest ``keep`` backups in ``folder`` (never ``protect``, the one just made, nor a
-    ``before-restore`` copy)."""
-    files = sorted(_backup_files(folder), key=_order, reverse=True)
-    gone = []
-    for old in files[keep:]:
-        if old == protect:
-            continue
-        old.unlink(missing_ok=True)
-        _sidecar(old).unlink(missing_ok=True)
-        gone.append(old)
-    return gone
-
-
 def _remove_stale_partials(folder: Path) -> None:
     """Temporary files of backups that were killed half-way (never one another process is still writing)."""
     remove_abandoned(folder, ".partial-")
-
-
-# ---- listing and checking -------------------------------------------------------------------------------
-
-
-def _backup_files(folder: Path) -> list[Path]:
-    if not folder.is_dir():
-        return []
-    # a hidden file is a backup still being written, or one a killed process left half-made: never a backup
-    return [p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".") and _NAME.match(p.name)]
-
-
-def _order(path: Path) -> tuple[datetime, int]:
-    m = _NAME.match(path.name)
-    n = int(m["n"]) if m and m["n"] else 1
-    return (_created(path) or datetime.fromtimestamp(path.stat().st_mtime, UTC), n)
-
-
-def _created(path: Path) -> datetime | None:
-    m = _NAME.match(path.name)
-    if not m:
-        return None
-    return datetime.strptime(m["ts"], _STAMP).replace(tzinfo=UTC)
-
-
-def _recorded(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(_sidecar(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
-def describe(path: Path) -> BackupInfo:
-    """What the sidecar says of a backup, checked cheaply against the file (its size)."""
-    rec = _recorded(path)
-    size = path.stat().st_size
-    kind: Kind = "pg_dump" if path.suffix == ".dump" else "sqlite"
-    created = _created(path) or datetime.fromtimestamp(path.stat().st_mtime, UTC)
-    if not rec:
-        status = "unchecked"
-    elif rec.get("size") != size:
-        status = f"damaged: {size} bytes, {rec.get('size')} when written"
-    else:
-        status = "ok" if rec.get("checked") == "ok" else "unchecked"
-    encrypted = bool(rec.get("encrypted")) if rec else (kind == "sqlite" and cipher.is_encrypted(path))
-    return BackupInfo(path, created, size, kind, encrypted, rec.get("revision"), rec.get("sha256"), status)
-
-
-def list_backups(url: str, *, folder: Path | None = None) -> list[BackupInfo]:
-    """The store's backups, newest first."""
-    files = sorted(_backup_files(folder or backup_folder(url)), key=_order, reverse=True)
-    return [describe(p) for p in files]
-
-
-def latest_good_backup(url: str) -> BackupInfo | None:
-    """The newest backup that was checked when written and still has its size (for the message of a
-    damaged store; :func:`check_backup` is the real check before a restore)."""
-    return next((b for b in list_backups(url) if b.good), None)
-
-
-def check_backup(path: Path, *, passphrase: str | None = None) -> BackupInfo:
-    """Check a backup thoroughly: its recorded size and SHA-256, then SQLite's ``integrity_check`` (or
-    ``pg_restore --list``) and that its schema revision is one this version of Frontdoor knows.
-
-    Raises:
-        BadBackup: it is missing, damaged, truncated, not a Frontdoor backup or from a newer version.
-        PassphraseRequired, WrongPassphrase: an encrypted backup without (or with the wrong) passphrase.
-        BackupToolMissing: a dump and no ``pg_restore``.
-    """
-    if not path.is_file():
-        raise BadBackup(f"{path}: no such backup file")
-    info = describe(path)
-    if info.status.startswith("damaged"):
-        raise BadBackup(f"{path}: {info.status}")
-    if info.sha256 is not None and _sha256(path) != info.sha256:
-        raise BadBackup(f"{path}: damaged (its SHA-256 differs from when it was written)")
-    if info.kind == "pg_dump":
-        from annotation.backup.postgres import check_dump
-
-        revision = check_dump(path)
-    else:
-        revision = _check_sqlite_file(path, passphrase if cipher.is_encrypted(path) else None, full=True)
-    _check_revision(path, revision)
-    return BackupInfo(path, info.created, info.size, info.kind, info.encrypted, revision, info.sha256, "ok")
-
-
-def _check_sqlite_file(path: Path, passphrase: str | None, *, full: bool) -> str:
-    """Open a backup file read-only (a copy is never changed by checking it), run the integrity check,
-    return its schema revision.
-
-    Raises:
-        BadBackup, PassphraseRequired, WrongPassphrase.
-    """
-    state = cipher.file_state(path)
-    if state == "missing":
-        raise BadBackup(f"{path}: empty")
-    if state == "encrypted" and passphrase is None:
-        raise PassphraseRequired(f"{path}: the backup is encrypted; give its passphrase")
-    uri = "file:" + _uri_path(path) + "?mode=ro"
-    try:
-        if state == "encrypted":
-            assert passphrase is not None
-            conn: Any = cipher.dbapi().connect(uri, uri=True)
-            cipher.set_key(conn, passphrase)
-        else:
-            conn = sqlite3.connect(uri, uri=True)
-    except Exception as exc:
-        raise BadBackup(f"{path}: cannot open ({cipher.first_line(exc)})") from exc
-    try:
-        try:
-            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
-        except Exception as exc:
-            if state == "encrypted" and cipher.is_wrong_key(exc):
-                raise WrongPassphrase(
-                    f"{path}: wrong passphrase for this backup (or it is damaged at its start)"
-                ) from None
-            raise BadBackup(f"{path}: not a store backup ({cipher.first_line(exc)})") from exc
-        try:
-            rows = [str(r[0]) for r in conn.execute(f"PRAGMA {'integrity_check' if full else 'quick_check'}")]
-            problem = cipher.check_result(rows)
-            if problem:
-                raise BadBackup(f"{path}: damaged ({problem})")
-            if state == "encrypted":
-                bad = [str(r[0]) for r in conn.execute("PRAGMA cipher_integrity_check")]
-                if bad:
-                    raise BadBackup(f"{path}: damaged ({' '.join(bad[0].split())})")
-            row = conn.execute("SELECT version_num FROM alembic_version").fetchone()
-        except BadBackup:
-            raise
-        except Exception as exc:
-            raise BadBackup(f"{path}: damaged or not a Frontdoor store ({cipher.first_line(exc)})") from exc
-    finally:
-        conn.close()
-    if row is None:
-        raise BadBackup(f"{path}: not a Frontdoor store (no schema revision)")
-    return str(row[0])
-
-
-def _uri_path(path: Path) -> str:
-    from urllib.parse import quote
-
-    return quote(os.fspath(path.resolve()))
-
-
-def _check_revision(path: Path, revision: str | None) -> None:
-    from alembic.script import ScriptDirectory
-    from sqlalchemy import create_engine
-
-    from annotation.store.engine import _alembic_config
-
-    scripts = ScriptDirectory.from_config(_alembic_config(create_engine("sqlite://")))
-    known = {s.revision for s in scripts.walk_revisions()}
-    if revision not in known:
-        raise BadBackup(
-            f"{path}: schema revision {revision!r} is not one this version of Frontdoor knows (a newer one?)"
-        )
 
 
 # ---- restoring ------------------------------------------------------------------------------------------
@@ -447,8 +166,6 @@ def restore_backup(url: str, backup: Path, *, passphrase: str | None = None) -> 
     info = check_backup(backup, passphrase=passphrase)
     path = sqlite_file(url)
     if path is None:
-        from annotation.backup.postgres import restore_dump
-
         if info.kind != "pg_dump":
             raise BadBackup(f"{backup}: a SQLite backup cannot be restored into a PostgreSQL store")
         dumped = restore_dump(url, backup)
@@ -461,7 +178,7 @@ def restore_backup(url: str, backup: Path, *, passphrase: str | None = None) -> 
             "on disk; nothing changed"
         )
     key = passphrase if info.encrypted or cipher.is_encrypted(backup) else None
-    stamp = datetime.now(UTC).strftime(_STAMP)
+    stamp = datetime.now(UTC).strftime(STAMP)
     remove_abandoned(path.parent, ".restore-")
     tmp = path.with_name(scratch_name(".restore-", f"-{path.name}"))
     try:
@@ -469,7 +186,7 @@ def restore_backup(url: str, backup: Path, *, passphrase: str | None = None) -> 
         with contextlib.suppress(OSError):
             tmp.chmod(0o600)
         _fsync_file(tmp)
-        _check_sqlite_file(tmp, key, full=False)  # the copy, as it will be opened
+        check_sqlite_file(tmp, key, full=False)  # the copy, as it will be opened
         aside: Path | None = path.with_name(f"{path.name}.before-restore-{stamp}") if path.exists() else None
         with _sole_user(path):
             if aside is not None:
@@ -543,8 +260,8 @@ def rekey_backups(url: str, old: str, new: str) -> tuple[int, list[Path]]:
         try:
             shutil.copyfile(b.path, tmp)
             cipher.rekey(tmp, old, new)
-            revision = _check_sqlite_file(tmp, new, full=False)
-            _commit(tmp, b.path, b.created, "sqlite", True, revision)
+            revision = check_sqlite_file(tmp, new, full=False)
+            commit_backup(tmp, b.path, b.created, "sqlite", True, revision)
             done += 1
         except (StoreUnavailable, BadBackup, OSError):
             left.append(b.path)
@@ -571,7 +288,7 @@ def _rekey_aside(aside: Path, old: str, new: str) -> bool:
         if wal.exists():
             shutil.copyfile(wal, f"{tmp}-wal")
         cipher.rekey(tmp, old, new)
-        _check_sqlite_file(tmp, new, full=False)
+        check_sqlite_file(tmp, new, full=False)
         with contextlib.suppress(OSError):
             tmp.chmod(0o600)
         _fsync_file(tmp)
@@ -598,12 +315,6 @@ def _link_or_copy(src: Path, dst: Path) -> None:
         _fsync_file(dst)
 
 
-def _sha256(path: Path) -> str:
-    from media_tools.cache import sha256_of
-
-    return sha256_of(path)
-
-
 def _fsync_file(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
@@ -618,16 +329,3 @@ def _fsync_dir(folder: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(scratch_name(".partial-", f"-{path.name}"))
-    try:
-        with open(tmp, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)

@@ -51,10 +51,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from statistics import NormalDist
 
-from annotation.elan.timing import Segment, document_segments
+from annotation.elan import Segment, document_segments
 from annotation.errors import AnalysisError, NotFound
-from annotation.store.documents import get_document_row, load_document
-from annotation.store.engine import Store
+from annotation.store import Store, get_document_row, load_document
 
 UNMATCHED = "Unmatched"
 DEFAULT_MIN_OVERLAP = 0.6

@@ -33,12 +33,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from annotation.elan.model import EafDocument
-from annotation.elan.timing import Segment, document_segments
+from annotation.elan import EafDocument, Segment, document_segments
 from annotation.errors import NotFound
-from annotation.store.documents import get_document_row, load_document
-from annotation.store.engine import Store
-from annotation.store.tables import Recording
+from annotation.store import Recording, Store, get_document_row, load_document
 
 LengthSource = Literal["recording", "annotations"]
 

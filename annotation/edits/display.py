@@ -2,7 +2,7 @@
 
 :func:`annotation.services.document_display` places every annotation of a document in time; with 100,000
 annotations that takes about a second, too slow to repeat after every edit. An edit says what it touched
-(:class:`annotation.edits.commands.Touched`); :func:`segments_patch` reads only the rows needed to place those
+(:class:`annotation.edits.base.Touched`); :func:`segments_patch` reads only the rows needed to place those
 annotations again, exactly as ``document_display`` places them:
 
 - a touched annotation and all its referring descendants (their times are their parent's);
@@ -26,11 +26,9 @@ from typing import Any
 from sqlalchemy import Table, func, or_, select
 from sqlalchemy.orm import Session
 
-from annotation.edits.commands import Touched
-from annotation.elan.model import Annotation
-from annotation.elan.timing import Segment, child_spans, interpolate_slots
-from annotation.store.engine import Store
-from annotation.store.tables import AnnotationRow, TierRow, TimeSlotRow
+from annotation.edits.base import Touched
+from annotation.elan import Annotation, Segment, child_spans, interpolate_slots
+from annotation.store import AnnotationRow, Store, TierRow, TimeSlotRow
 
 _ANN: Table = AnnotationRow.__table__  # type: ignore[assignment]
 _SLOT: Table = TimeSlotRow.__table__  # type: ignore[assignment]

@@ -19,11 +19,9 @@ from typing import Any
 from sqlalchemy import Table, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from annotation.elan.model import Annotation
-from annotation.elan.tiers import SYMBOLIC_ASSOCIATION
-from annotation.elan.timing import chain_order
+from annotation.elan import SYMBOLIC_ASSOCIATION, Annotation, chain_order
 from annotation.errors import ConflictError, InvalidEdit, NotFound
-from annotation.store.tables import AnnotationRow, LinguisticType, TierRow, TimeSlotRow
+from annotation.store import AnnotationRow, LinguisticType, TierRow, TimeSlotRow
 
 ANN: Table = AnnotationRow.__table__  # type: ignore[assignment]
 SLOT: Table = TimeSlotRow.__table__  # type: ignore[assignment]

@@ -20,6 +20,7 @@ from annotation.elan.model import EafDocument
 from annotation.elan.timing import Segment, document_segments
 from annotation.elan.writer import write_atomic
 from annotation.errors import ExportError
+from media_tools.clock import clock_text
 
 JSON_SCHEMA_ID = "https://frontdoor.invalid/schemas/annotations-1.json"
 Exporter = Callable[[EafDocument, list[str], Path], None]
@@ -36,16 +37,6 @@ def exporter(name: str) -> Callable[[Exporter], Exporter]:
 
 def formats() -> list[str]:
     return sorted(_REGISTRY)
-
-
-def clock(ms: int, sep: str = ".") -> str:
-    """``hh:mm:ss.mmm`` (``sep`` "," for SRT)."""
-    sign = "-" if ms < 0 else ""
-    ms = abs(ms)
-    h, rem = divmod(ms, 3_600_000)
-    m, rem = divmod(rem, 60_000)
-    s, milli = divmod(rem, 1000)
-    return f"{sign}{h:02d}:{m:02d}:{s:02d}{sep}{milli:03d}"
 
 
 def export_document(doc: EafDocument, fmt: str, out: str | os.PathLike[str], tiers: list[str] | None = None) -> None:
@@ -84,8 +75,8 @@ def _table(doc: EafDocument, tiers: list[str], out: Path, dialect: str) -> None:
                 s.tier_id,
                 participant,
                 s.ann_id,
-                clock(s.start),
-                clock(s.end),
+                clock_text(s.start),
+                clock_text(s.end),
                 s.start,
                 s.end,
                 s.end - s.start,
@@ -128,9 +119,9 @@ def _subtitles(doc: EafDocument, tiers: list[str], out: Path, vtt: bool) -> None
             text = s.value.replace("\r\n", "\n").replace("\r", "\n").strip("\n")
             if vtt:
                 text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("-->", "--&gt;")
-                lines += [str(n), f"{clock(s.start)} --> {clock(s.end)}", text, ""]
+                lines += [str(n), f"{clock_text(s.start)} --> {clock_text(s.end)}", text, ""]
             else:
-                lines += [str(n), f"{clock(s.start, ',')} --> {clock(s.end, ',')}", text, ""]
+                lines += [str(n), f"{clock_text(s.start, sep=',')} --> {clock_text(s.end, sep=',')}", text, ""]
         write_atomic(path, "\n".join(lines).encode("utf-8"))
 
 

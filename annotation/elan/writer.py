@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 
 from annotation.elan.model import Attrs, ControlledVocabulary, EafDocument
 from annotation.errors import EafError, ExportError
+from media_tools import files
 
 EAF_SCHEMA = "http://www.mpi.nl/tools/elan/EAFv3.0.xsd"
 ECV_SCHEMA = "http://www.mpi.nl/tools/elan/ECVv0.2.xsd"
@@ -192,7 +192,8 @@ def _ecv_to_string(doc: EafDocument) -> str:
 
 
 def write_atomic(path: str | os.PathLike[str], data: bytes) -> None:
-    """Write bytes to ``path`` through a temporary file in the same folder and an atomic rename.
+    """Write bytes to ``path`` atomically (:func:`media_tools.files.write_atomic`: a synced temporary file in
+    the same folder, renamed over it), with the ELAN codec's error.
 
     Raises:
         EafError: the folder does not exist or cannot be written (disk full, permissions).
@@ -201,19 +202,10 @@ def write_atomic(path: str | os.PathLike[str], data: bytes) -> None:
     folder = p.parent if str(p.parent) else Path(".")
     if not folder.is_dir():
         raise EafError(f"{p}: folder {folder} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name[:50]}.", suffix=".part", dir=folder)
     try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, p)
+        files.write_atomic(p, data)
     except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
         raise EafError(f"{p}: cannot write ({exc.strerror or exc})") from exc
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def write_eaf(doc: EafDocument, path: str | os.PathLike[str]) -> None:

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from annotation.store.tables import Base
+from annotation.store import Base
 
 PENDING = "pending"
 CONFIRMED = "confirmed"

@@ -42,11 +42,9 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from annotation.edits.commands import CreateAnnotation, Touched
-from annotation.elan.scheme import PARTICIPANTS_TIER, SENSITIVE_TIER
-from annotation.elan.tiers import TierRow as TierView
-from annotation.elan.tiers import tier_rows
-from annotation.elan.timing import Segment, document_segments
+from annotation.edits import CreateAnnotation, Touched
+from annotation.elan import PARTICIPANTS_TIER, SENSITIVE_TIER, Segment, document_segments, tier_rows
+from annotation.elan import TierRow as TierView
 from annotation.errors import ConflictError, InvalidEdit, NotFound
 from annotation.identifiers.match import (
     DEFAULT_VALUES,
@@ -60,16 +58,18 @@ from annotation.identifiers.match import (
 from annotation.identifiers.models import CONFIRMED, PENDING, REJECTED, IdentifierProposal
 from annotation.identifiers.watch_list import project_terms, term_values
 from annotation.services import apply_edit
-from annotation.store.documents import get_document_row, load_document
-from annotation.store.engine import Store
-from annotation.store.tables import (
+from annotation.store import (
     AnnotationRow,
     LinguisticType,
     Recording,
+    Store,
     TierRow,
     VocabularyEntry,
     VocabularyRow,
     VocabularyValue,
+    get_document_row,
+    get_or_not_found,
+    load_document,
 )
 
 log = logging.getLogger(__name__)
@@ -368,10 +368,8 @@ def list_proposals(
 
 
 def _proposal(session: Session, proposal_id: int) -> IdentifierProposal:
-    p = session.get(IdentifierProposal, proposal_id)
-    if p is None:
-        raise NotFound(f"identifier proposal {proposal_id}: not found (see 'frontdoor identifiers proposals DOC')")
-    return p
+    message = f"identifier proposal {proposal_id}: not found (see 'frontdoor identifiers proposals DOC')"
+    return get_or_not_found(session, IdentifierProposal, proposal_id, "identifier proposal", message=message)
 
 
 def _set_status(session: Session, proposal_id: int, was: str, now: str, sensitive_ann_id: str | None) -> None:

@@ -1,7 +1,7 @@
 """The sensitive identifiers coded on a recording, as bleeps for a clip of it at the moment it is rendered.
 
 A clip version's stored edit carries the bleeps of the sensitive identifiers coded when it was made
-(``consent.service.create_clip(..., sensitive_from=DOC)``). One confirmed later (a scan's proposal, or an
+(``consent.clips.create_clip(..., sensitive_from=DOC)``). One confirmed later (a scan's proposal, or an
 annotation added by hand) is not in that edit, and changing the edit would make a new version that needs
 everyone's consent again. So the gate asks here, each time it renders a clip (an export or a review
 preview), for every sensitive-identifier annotation now coded on the clip's recording, in any of its
@@ -30,7 +30,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from annotation.clips import CAPTION_REMOVED, DEFAULT_MARGIN
-from annotation.elan.scheme import SENSITIVE_TIER
+from annotation.elan import SENSITIVE_TIER
 from media_tools.spec import AudioRedaction, Captions
 
 NOTE = "sensitive identifier (coded after this version was made)"

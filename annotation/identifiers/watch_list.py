@@ -36,8 +36,7 @@ from annotation.identifiers.match import (
     spelling_tokens,
 )
 from annotation.identifiers.models import CONFIRMED, IdentifierProposal, WatchTerm
-from annotation.store.engine import Store
-from annotation.store.tables import Project
+from annotation.store import Store, project_by_name
 
 log = logging.getLogger(__name__)
 
@@ -120,10 +119,8 @@ def parse_watch_lines(lines: Iterable[str], *, kind: str = "name", label: str | 
 
 
 def _project(session: Session, project: str) -> int:
-    pid = session.scalar(select(Project.id).where(Project.name == project))
-    if pid is None:
-        raise NotFound(f"project {project!r}: no such project (see 'frontdoor recording add --project')")
-    return pid
+    message = f"project {project!r}: no such project (see 'frontdoor recording add --project')"
+    return project_by_name(session, project, message=message).id
 
 
 def _where(entry: WatchEntry, i: int) -> str:

@@ -25,7 +25,8 @@ from datetime import datetime
 from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from annotation.store.tables import Base, _now
+from annotation.store import Base
+from annotation.store import now as _now
 
 
 class RecordKey(Base):

@@ -34,12 +34,11 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from annotation.elan.scheme import REFERRAL_SCHEME
+from annotation.elan import REFERRAL_SCHEME
 from annotation.errors import InvalidRecord, NotFound
-from annotation.identifiers.warnings import IdentifierWarning, identifier_warnings
+from annotation.identifiers import IdentifierWarning, identifier_warnings
 from annotation.records.models import RecordKey, RecordSegment, ReferralRecord
-from annotation.store.engine import Store
-from annotation.store.tables import AnnotationRow, Document, Project
+from annotation.store import AnnotationRow, Document, Store, project_by_name
 
 __all__ = [
     "FIELDS",
@@ -304,17 +303,6 @@ def reference_hash(key: bytes, reference: str) -> str:
 # ---- services ------------------------------------------------------------------------------------------
 
 
-def _project_id(session: Session, project: str, *, create: bool) -> int:
-    p = session.scalar(select(Project).where(Project.name == project))
-    if p is None:
-        if not create:
-            raise NotFound(f"project {project!r}: no such project")
-        p = Project(name=project)
-        session.add(p)
-        session.flush()
-    return p.id
-
-
 def _view(r: ReferralRecord, segments: Iterable[tuple[int, str]] = ()) -> RecordView:
     return RecordView(
         id=r.id,
@@ -357,7 +345,7 @@ def add_record(
     """
     data = check_fields(values, vocab or load_vocabularies())
     with store.session() as s:
-        pid = _project_id(s, project, create=True)
+        pid = project_by_name(s, project, create=True).id
         ref_hash = reference_hash(project_key(s, pid), reference) if reference else None
         if ref_hash and s.scalar(
             select(ReferralRecord.id).where(ReferralRecord.project_id == pid, ReferralRecord.ref_hash == ref_hash)
@@ -441,7 +429,7 @@ def list_records(store: Store, project: str | None = None, *, periods: Iterable[
         q = select(ReferralRecord)
         links = select(RecordSegment.record_id, RecordSegment.document_id, RecordSegment.ann_id)
         if project is not None:
-            pid = _project_id(s, project, create=False)
+            pid = project_by_name(s, project, create=False).id
             q = q.where(ReferralRecord.project_id == pid)
             links = links.join(ReferralRecord, ReferralRecord.id == RecordSegment.record_id).where(
                 ReferralRecord.project_id == pid
@@ -462,7 +450,7 @@ def record_periods(store: Store, project: str) -> list[str]:
         NotFound: ``project`` names no project.
     """
     with store.session() as s:
-        pid = _project_id(s, project, create=False)
+        pid = project_by_name(s, project, create=False).id
         return sorted(s.scalars(select(ReferralRecord.period).where(ReferralRecord.project_id == pid).distinct()).all())
 
 

@@ -25,10 +25,9 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from annotation.elan.model import Annotation, EafDocument, TimeSlot
-from annotation.elan.scheme import PARTICIPANTS_TIER, load_scheme
+from annotation.elan import PARTICIPANTS_TIER, Annotation, EafDocument, TimeSlot, load_scheme
 from annotation.records.referrals import Vocabularies, check_fields, load_vocabularies
-from annotation.store.engine import Store
+from annotation.store import Store
 
 PERIODS: tuple[tuple[str, date], ...] = (("2026-Q1", date(2026, 1, 1)), ("2026-Q2", date(2026, 4, 1)))
 
@@ -392,8 +391,7 @@ def store_sample(
     from annotation.records.importer import store_rows
     from annotation.records.referrals import link_segment, list_records
     from annotation.services import ensure_project
-    from annotation.store.documents import store_document
-    from annotation.store.tables import Document
+    from annotation.store import Document, store_document
 
     vocab = load_vocabularies()
     sample = generate_sample(n, seed=seed, vocab=vocab)

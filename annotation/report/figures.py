@@ -17,8 +17,7 @@ import matplotlib
 import numpy as np
 from matplotlib.figure import Figure
 
-from annotation.records.analysis import NON_PROFESSIONAL, PROFESSIONAL, RecordAnalysis, RecordLike
-from annotation.records.referrals import Vocabularies
+from annotation.records import NON_PROFESSIONAL, PROFESSIONAL, RecordAnalysis, RecordLike, Vocabularies
 
 _RC: Any = {  # matplotlib types the keys as a Literal of every rc name
     "svg.hashsalt": "frontdoor-report",

@@ -7,30 +7,15 @@ the same bytes.
 
 from __future__ import annotations
 
-import functools
 import io
 from collections.abc import Sequence
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from annotation.report.builder import Section
+from annotation.report.model import Section
+from annotation.report.pdf_page import A4Page, register_fonts
 
-_DEJAVU = Path("/usr/share/fonts/truetype/dejavu")
-
-
-@functools.cache
-def _fonts() -> tuple[str, str]:
-    """Regular and bold font names: DejaVu Sans when installed (it has "−", "×" and "é"), else Helvetica."""
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.ttfonts import TTFont
-
-    regular, bold = _DEJAVU / "DejaVuSans.ttf", _DEJAVU / "DejaVuSans-Bold.ttf"
-    if not (regular.is_file() and bold.is_file()):
-        return "Helvetica", "Helvetica-Bold"
-    pdfmetrics.registerFont(TTFont("ReportSans", str(regular)))
-    pdfmetrics.registerFont(TTFont("ReportSans-Bold", str(bold)))
-    return "ReportSans", "ReportSans-Bold"
+PAGE = A4Page(left=18, right=18, top=16, bottom=18, footer_size=7)
+"""The report's page: A4, 18 mm side margins, a 7 pt footer."""
 
 
 def _xml(text: object) -> str:
@@ -65,7 +50,6 @@ def _column_widths(
 def render_pdf(sections: Sequence[Section], meta: dict[str, str]) -> bytes:
     """The report as PDF bytes."""
     from reportlab.lib import colors
-    from reportlab.lib.pagesizes import A4
     from reportlab.lib.styles import ParagraphStyle
     from reportlab.lib.units import mm
     from reportlab.lib.utils import ImageReader
@@ -73,13 +57,12 @@ def render_pdf(sections: Sequence[Section], meta: dict[str, str]) -> bytes:
         Image,
         KeepTogether,
         Paragraph,
-        SimpleDocTemplate,
         Spacer,
         Table,
         TableStyle,
     )
 
-    font, bold = _fonts()
+    font, bold = register_fonts("ReportSans", markup_bold=False)
 
     def style(name: str, size: float, **kw: Any) -> ParagraphStyle:
         return ParagraphStyle(name, fontName=kw.pop("fontName", font), fontSize=size, leading=size * 1.3, **kw)
@@ -90,7 +73,7 @@ def render_pdf(sections: Sequence[Section], meta: dict[str, str]) -> bytes:
         style("h3", 9.5, fontName=bold, spaceBefore=6, spaceAfter=2),
     )
     body, small = style("body", 9, spaceAfter=4), style("small", 7.5, spaceAfter=6)
-    width = A4[0] - 36 * mm
+    width = PAGE.frame_width
 
     story: list[Any] = [
         Paragraph(_xml(f"Referral report: {meta['project']}"), h1),
@@ -138,24 +121,9 @@ def render_pdf(sections: Sequence[Section], meta: dict[str, str]) -> bytes:
                 )
             )
 
-    def footer(canvas: Any, doc: Any) -> None:
-        canvas.saveState()
-        canvas.setFont(font, 7)
-        canvas.drawString(18 * mm, 10 * mm, f"Frontdoor referral report: {meta['project']}")
-        canvas.drawRightString(A4[0] - 18 * mm, 10 * mm, f"page {doc.page}")
-        canvas.restoreState()
-
-    buf = io.BytesIO()
-    doc = SimpleDocTemplate(
-        buf,
-        pagesize=A4,
-        leftMargin=18 * mm,
-        rightMargin=18 * mm,
-        topMargin=16 * mm,
-        bottomMargin=18 * mm,
+    return PAGE.build(
+        story,
+        font=font,
+        footer=f"Frontdoor referral report: {meta['project']}",
         title=f"Referral report: {meta['project']} ({meta['version']})",
-        author="Frontdoor",
-        invariant=1,
     )
-    doc.build(story, onFirstPage=footer, onLaterPages=footer)
-    return buf.getvalue()

@@ -17,8 +17,7 @@ from typing import Any
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
-from annotation.elan.gc_pause import gc_paused
-from annotation.elan.model import (
+from annotation.elan import (
     Annotation,
     Attrs,
     ControlledVocabulary,
@@ -29,10 +28,12 @@ from annotation.elan.model import (
     RefLinkSet,
     Tier,
     TimeSlot,
+    gc_paused,
 )
-from annotation.errors import NotFound
+from annotation.store.lookup import get_or_not_found
 from annotation.store.tables import (
     AnnotationRow,
+    AttrElement,
     Constraint,
     Document,
     ExternalRef,
@@ -52,7 +53,6 @@ from annotation.store.tables import (
     VocabularyEntry,
     VocabularyRow,
     VocabularyValue,
-    _AttrElement,
 )
 
 # Tier attributes kept in columns of TierRow (ELAN name -> column name).
@@ -65,7 +65,7 @@ _TIER_COLUMNS = {
     "DEFAULT_LOCALE": "default_locale",
 }
 
-_ATTR_TABLES: list[tuple[type[_AttrElement], str]] = [
+_ATTR_TABLES: list[tuple[type[AttrElement], str]] = [
     (MediaDescriptor, "media"),
     (LinkedFile, "linked_files"),
     (LinguisticType, "linguistic_types"),
@@ -262,10 +262,7 @@ def get_document_row(session: Session, doc_id: int) -> Document:
     Raises:
         NotFound: no document has that id.
     """
-    row = session.get(Document, doc_id)
-    if row is None:
-        raise NotFound(f"document {doc_id}: no such document in the store")
-    return row
+    return get_or_not_found(session, Document, doc_id, "document")
 
 
 def load_document(session: Session, doc_id: int) -> EafDocument:

@@ -10,8 +10,9 @@ failed import leaves nothing behind.
 
 An embedded store can be encrypted (SQLCipher, :mod:`annotation.store.cipher`): it is opened with a passphrase,
 which is handed to each connection with ``PRAGMA key`` and never appears in a URL, label or message. Every
-SQLite store is checked (``PRAGMA quick_check``) when it is opened; a damaged one is refused in one line that
-names the latest good backup (:mod:`annotation.backup.rolling`).
+SQLite store is checked (``PRAGMA quick_check``) when it is opened; a damaged one is refused in one line
+(:class:`StoreCorrupt`). The store knows nothing of backups: the front ends open it through
+:func:`annotation.backup.catalogue.open_store_naming_backup`, which adds the latest good backup to that line.
 """
 
 from __future__ import annotations
@@ -65,7 +66,8 @@ def sqlite_url(path: str | os.PathLike[str]) -> str:
     return URL.create("sqlite", database=os.fspath(path)).render_as_string(hide_password=False)
 
 
-def _describe(url: URL) -> str:
+def describe_url(url: URL) -> str:
+    """A printable label of a store's URL: the file of a SQLite store, else the URL without its password."""
     if url.get_backend_name() == "sqlite":
         return url.database or ":memory:"
     return url.render_as_string(hide_password=True)
@@ -177,7 +179,7 @@ def create_store_engine(url: str, *, passphrase: str | None = None) -> tuple[Eng
         u = make_url(url)
     except ArgumentError as exc:
         raise StoreUnavailable(f"{url}: not a database URL") from exc
-    label = _describe(u)
+    label = describe_url(u)
     if u.get_backend_name() == "sqlite":
         path = sqlite_file(url)
         if path is not None:
@@ -228,7 +230,8 @@ def open_store(
     Raises:
         PassphraseRequired: an encrypted store and no passphrase.
         WrongPassphrase: the passphrase does not open it.
-        StoreCorrupt: it fails its integrity check (the message names the latest good backup).
+        StoreCorrupt: it fails its integrity check (the front ends add the latest good backup to its message:
+            :func:`annotation.backup.catalogue.open_store_naming_backup`).
         StoreUnavailable: the database cannot be reached, opened or migrated.
     """
     if not url:
@@ -241,7 +244,7 @@ def open_store(
         with engine.connect() as conn:
             conn.execute(text("SELECT count(*) FROM sqlite_master" if path else "SELECT 1"))
             if path is not None and check:
-                _quick_check(conn, url, label)
+                _quick_check(conn, label)
         if migrate:
             upgrade_schema(engine)
     except (OperationalError, DBAPIError) as exc:
@@ -249,7 +252,7 @@ def open_store(
         if passphrase is not None and cipher.is_wrong_key(exc):
             raise WrongPassphrase(f"{label}: wrong passphrase") from None
         if path is not None and _is_corruption(exc):
-            raise _corrupt(url, label, _short(exc)) from exc
+            raise _corrupt(label, _short(exc)) from exc
         raise StoreUnavailable(f"{label}: cannot open database ({_short(exc)})") from exc
     except BaseException:
         engine.dispose()
@@ -262,29 +265,19 @@ def _is_corruption(exc: DBAPIError) -> bool:
     return "malformed" in text_ or "corrupt" in text_ or "not a database" in text_
 
 
-def _quick_check(conn: Any, url: str, label: str) -> None:
+def _quick_check(conn: Any, label: str) -> None:
     rows = [str(r[0]) for r in conn.exec_driver_sql("PRAGMA quick_check").fetchall()]
     problem = cipher.check_result(rows)
     if problem:
-        raise _corrupt(url, label, problem)
+        raise _corrupt(label, problem)
 
 
-def _corrupt(url: str, label: str, why: str) -> StoreCorrupt:
-    from annotation.backup.rolling import latest_good_backup
-
-    try:
-        latest = latest_good_backup(url)
-    except Exception:  # naming a backup is a courtesy: never let it hide the real problem
-        latest = None
-    offer = (
-        f"; restore the latest good backup: frontdoor restore --latest ({latest.created_display})"
-        if latest is not None
-        else "; no backup of it was found"
-    )
-    return StoreCorrupt(f"{label} is damaged ({why}){offer}")
+def _corrupt(label: str, why: str) -> StoreCorrupt:
+    return StoreCorrupt(f"{label} is damaged ({why})")
 
 
-def _alembic_config(engine: Engine) -> Any:
+def alembic_config(engine: Engine) -> Any:
+    """Alembic's configuration for the store's migrations, run on ``engine``."""
     from alembic.config import Config
 
     cfg = Config()
@@ -301,10 +294,18 @@ def schema_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(conn).get_current_revision()
 
 
+def known_revisions() -> set[str]:
+    """Every schema revision this version of Frontdoor knows (a store or backup at another is newer)."""
+    from alembic.script import ScriptDirectory
+
+    scripts = ScriptDirectory.from_config(alembic_config(create_engine("sqlite://")))
+    return {s.revision for s in scripts.walk_revisions()}
+
+
 def head_revision() -> str:
     from alembic.script import ScriptDirectory
 
-    cfg = _alembic_config(create_engine("sqlite://"))
+    cfg = alembic_config(create_engine("sqlite://"))
     head = ScriptDirectory.from_config(cfg).get_current_head()
     assert head is not None
     return head
@@ -316,4 +317,4 @@ def upgrade_schema(engine: Engine, revision: str = "head") -> None:
 
     if revision == "head" and schema_revision(engine) == head_revision():
         return
-    command.upgrade(_alembic_config(engine), revision)
+    command.upgrade(alembic_config(engine), revision)

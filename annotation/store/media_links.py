@@ -20,9 +20,9 @@ from urllib.parse import unquote, urlparse
 
 from sqlalchemy import select
 
-from annotation.errors import NotFound
+from annotation.store.documents import get_document_row
 from annotation.store.engine import Store
-from annotation.store.tables import Document, MediaDescriptor, Recording
+from annotation.store.tables import MediaDescriptor, Recording
 
 __all__ = ["DocumentMedia", "document_media", "path_of_url"]
 
@@ -112,9 +112,7 @@ def document_media(store: Store, doc_id: int) -> list[DocumentMedia]:
         NotFound: no such document.
     """
     with store.session() as s:
-        doc = s.get(Document, doc_id)
-        if doc is None:
-            raise NotFound(f"document {doc_id}: no such document in the store")
+        doc = get_document_row(s, doc_id)
         rec = s.get(Recording, doc.recording_id) if doc.recording_id else None
         rec_path, rec_name = (rec.abs_path, rec.name) if rec else (None, None)
         descriptors = [

@@ -40,7 +40,8 @@ NAMING = {
 }
 
 
-def _now() -> datetime:
+def now() -> datetime:
+    """The current time in UTC (the default of every ``created_at``-like column)."""
     return datetime.now(UTC)
 
 
@@ -53,7 +54,7 @@ class Project(Base):
     __tablename__ = "project"
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
 
 
 class Recording(Base):
@@ -70,7 +71,7 @@ class Recording(Base):
     mime_type: Mapped[str | None] = mapped_column(String(100))
     duration_ms: Mapped[int | None] = mapped_column(Integer)
     fps: Mapped[float | None] = mapped_column(Float)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
 
 
 class Document(Base):
@@ -89,8 +90,8 @@ class Document(Base):
     root_attrs: Mapped[list[Any]] = mapped_column(default=list)
     header_attrs: Mapped[list[Any]] = mapped_column(default=list)
     upgrade_notes: Mapped[list[Any]] = mapped_column(default=list)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
-    modified_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now, onupdate=_now)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
+    modified_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now, onupdate=now)
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     tiers: Mapped[list[TierRow]] = relationship(
@@ -108,7 +109,7 @@ class _Positioned:
     pos: Mapped[int] = mapped_column(Integer)
 
 
-class _AttrElement(_Positioned):
+class AttrElement(_Positioned):
     """An attribute-only ELAN element, its attributes as ordered ``[name, value]`` pairs."""
 
     attrs: Mapped[list[Any]] = mapped_column(default=list)
@@ -126,11 +127,11 @@ class License(_Positioned, Base):
     text: Mapped[str | None] = mapped_column(Text)
 
 
-class MediaDescriptor(_AttrElement, Base):
+class MediaDescriptor(AttrElement, Base):
     __tablename__ = "media_descriptor"
 
 
-class LinkedFile(_AttrElement, Base):
+class LinkedFile(AttrElement, Base):
     __tablename__ = "linked_file"
 
 
@@ -140,27 +141,27 @@ class HeaderProperty(_Positioned, Base):
     value: Mapped[str | None] = mapped_column(Text)
 
 
-class LinguisticType(_AttrElement, Base):
+class LinguisticType(AttrElement, Base):
     __tablename__ = "linguistic_type"
 
 
-class Locale(_AttrElement, Base):
+class Locale(AttrElement, Base):
     __tablename__ = "locale"
 
 
-class Language(_AttrElement, Base):
+class Language(AttrElement, Base):
     __tablename__ = "language"
 
 
-class Constraint(_AttrElement, Base):
+class Constraint(AttrElement, Base):
     __tablename__ = "tier_constraint"
 
 
-class LexiconRef(_AttrElement, Base):
+class LexiconRef(AttrElement, Base):
     __tablename__ = "lexicon_ref"
 
 
-class ExternalRef(_AttrElement, Base):
+class ExternalRef(AttrElement, Base):
     __tablename__ = "external_ref"
 
 
@@ -309,7 +310,7 @@ class VocabularyValue(Base):
     value: Mapped[str] = mapped_column(Text, default="")
 
 
-class RefLinkSetRow(_AttrElement, Base):
+class RefLinkSetRow(AttrElement, Base):
     __tablename__ = "ref_link_set"
 
 
@@ -321,9 +322,3 @@ class RefLinkRow(Base):
     kind: Mapped[str] = mapped_column(String(20))
     attrs: Mapped[list[Any]] = mapped_column(default=list)
     value: Mapped[str | None] = mapped_column(Text)
-
-
-# Referral records have their own module on this Base; importing it here registers their tables wherever
-# the store's tables are known (the migrations, the schema comparison in the tests).
-from annotation.identifiers import models as _identifier_models  # noqa: E402, F401
-from annotation.records import models as _record_models  # noqa: E402, F401

@@ -13,22 +13,16 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, insert, select
 
-from annotation.backup.rolling import (
-    backup_folder,
-    backup_if_due,
-    check_backup,
-    latest_good_backup,
-    list_backups,
-    make_backup,
-    restore_backup,
-)
+from annotation.backup.catalogue import backup_folder, latest_good_backup, list_backups, open_store_naming_backup
+from annotation.backup.checks import check_backup
+from annotation.backup.rolling import backup_if_due, make_backup, restore_backup
 from annotation.errors import BackupError, BadBackup, StoreCorrupt, WrongPassphrase
 from annotation.services import ensure_project
 from annotation.store import cipher
 from annotation.store.engine import Store, open_store, sqlite_url
 from annotation.store.tables import Project
 from app.cli.main import main
-from tests.annotation.test_encryption import PASS, _hold_open, fd_with
+from tests.fixtures.secrets import PASS, fd_with, hold_open
 
 KEYS = [None, PASS]
 KEY_IDS = ["plain", "encrypted"]
@@ -164,7 +158,7 @@ def test_restore_refuses_a_damaged_or_truncated_backup_and_touches_nothing(
 def test_restore_is_refused_while_the_store_is_in_use(store: Store, db: str, key: str | None, tmp_path: Path) -> None:
     info = make_backup(store)
     store.close()
-    holder = _hold_open(tmp_path / "study.sqlite", key)
+    holder = hold_open(tmp_path / "study.sqlite", key)
     try:
         with pytest.raises(BackupError, match="in use by another program"):
             restore_backup(db, info.path, passphrase=key)
@@ -201,7 +195,7 @@ def test_a_damaged_store_says_so_and_names_the_latest_good_backup(
     path = tmp_path / "study.sqlite"
     _corrupt_middle(path)
     with pytest.raises(StoreCorrupt) as exc:
-        open_store(db, passphrase=key)
+        open_store_naming_backup(db, passphrase=key)
     when = info.created.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
     msg = str(exc.value)
     assert msg.startswith(f"{path} is damaged (") and "\n" not in msg
@@ -227,7 +221,7 @@ def test_a_damaged_store_without_backups_says_there_are_none(tmp_path: Path) -> 
     s.close()
     _corrupt_middle(tmp_path / "study.sqlite")
     with pytest.raises(StoreCorrupt, match=r"; no backup of it was found$"):
-        open_store(db)
+        open_store_naming_backup(db)
 
 
 def test_the_app_start_backup_is_skipped_within_the_hour(store: Store, db: str) -> None:

@@ -13,15 +13,8 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 
-from annotation.edits.commands import (
-    CreateAnnotation,
-    CreateReferringAnnotation,
-    DeleteAnnotation,
-    MergeAnnotations,
-    SetAnnotationTimes,
-    SetAnnotationValue,
-    SplitAnnotation,
-)
+from annotation.edits.commands import CreateAnnotation, DeleteAnnotation, SetAnnotationTimes, SetAnnotationValue
+from annotation.edits.structure_edits import CreateReferringAnnotation, MergeAnnotations, SplitAnnotation
 from annotation.elan.compare import compare_eaf
 from annotation.elan.model import Annotation, EafDocument, Tier, TimeSlot
 from annotation.errors import ConflictError, InvalidEdit, NotFound

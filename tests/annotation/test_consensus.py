@@ -11,18 +11,15 @@ import pytest
 from lxml import etree
 
 from annotation.coding.consensus import (
-    BuildConsensus,
     Decision,
-    build_consensus,
     compare_segments,
     decision_template,
     decisions_from_json,
     disagreements,
     load_decisions,
 )
+from annotation.coding.consensus_tier import BuildConsensus, build_consensus
 from annotation.elan.compare import compare_eaf
-from annotation.elan.model import Annotation, Tier, TimeSlot
-from annotation.elan.scheme import load_scheme
 from annotation.elan.timing import Segment
 from annotation.errors import AnalysisError, InvalidEdit, NotFound
 from annotation.services import (
@@ -34,42 +31,8 @@ from annotation.services import (
     import_file,
     revert_edit,
 )
-from annotation.store.documents import store_document
 from annotation.store.engine import Store
-
-CODER_A = [
-    (0, 5_000, "opening"),
-    (5_000, 20_000, "information gathering"),
-    (20_000, 30_000, "decision"),
-    (40_000, 45_000, "closing"),
-]
-CODER_B = [
-    (0, 5_200, "opening"),  # agreed: same value, ends 200 ms apart (within 500 ms)
-    (5_200, 20_000, "consultation"),  # value differs
-    (20_000, 33_000, "decision"),  # same value, end 3 s later: boundaries (overlap 10/13 = .77)
-    (50_000, 55_000, "closing"),  # only B; A's closing at 40 s is only A
-]
-
-
-def _doc(store: Store, tiers: dict[str, list[tuple[int, int, str]]]) -> int:
-    """A document made from the referral scheme, with coder tiers of the 'Call phase' type."""
-    doc = load_scheme("referral")
-    doc.kind = "eaf"
-    cv = {v.value: e.cve_id for c in doc.vocabularies if c.cv_id == "Call phase" for e in c.entries for v in e.values}
-    n = 0
-    for name, spans in tiers.items():
-        try:
-            tier = doc.tier(name)
-        except KeyError:
-            tier = Tier(attrs={"LINGUISTIC_TYPE_REF": "call_phase", "TIER_ID": name})
-            doc.tiers.append(tier)
-        for start, end, value in spans:
-            n += 1
-            doc.time_slots += [TimeSlot(f"ts{2 * n - 1}", start), TimeSlot(f"ts{2 * n}", end)]
-            tier.annotations.append(Annotation(f"a{n}", value, f"ts{2 * n - 1}", f"ts{2 * n}", cve_ref=cv.get(value)))
-    doc.properties = [("lastUsedAnnotationId", str(n))]
-    with store.session() as s:
-        return store_document(s, doc, "double-coded call")
+from tests.fixtures.coding import CODER_A, CODER_B, coded_document
 
 
 def _spans(store: Store, doc: int, tier: str) -> list[tuple[int, int, str]]:
@@ -106,7 +69,7 @@ DECISIONS = {
 
 
 def test_build_consensus_with_rationale_notes(store: Store, tmp_path: Path) -> None:
-    doc = _doc(store, {"Coder A": CODER_A, "Coder B": CODER_B, "Call phase": []})
+    doc = coded_document(store, {"Coder A": CODER_A, "Coder B": CODER_B, "Call phase": []})
     c = disagreements(store, doc, "Coder A", "Coder B")
     assert [d.key for d in c.disagreements] == list(DECISIONS)
     r = build_consensus(store, doc, "Coder A", "Coder B", DECISIONS, new_tier="Call phase (consensus)")
@@ -140,7 +103,7 @@ def test_build_consensus_with_rationale_notes(store: Store, tmp_path: Path) -> N
 
 
 def test_consensus_survives_eaf_export_and_reimport(store: Store, tmp_path: Path) -> None:
-    doc = _doc(store, {"Coder A": CODER_A, "Coder B": CODER_B})
+    doc = coded_document(store, {"Coder A": CODER_A, "Coder B": CODER_B})
     build_consensus(store, doc, "Coder A", "Coder B", DECISIONS, new_tier="Consensus")
     out = tmp_path / "consensus.eaf"
     export_eaf(store, doc, out)
@@ -167,7 +130,7 @@ def test_consensus_survives_eaf_export_and_reimport(store: Store, tmp_path: Path
 
 
 def test_undo_restores_the_document(store: Store, tmp_path: Path) -> None:
-    doc = _doc(store, {"Coder A": CODER_A, "Coder B": CODER_B})
+    doc = coded_document(store, {"Coder A": CODER_A, "Coder B": CODER_B})
     before = tmp_path / "before.eaf"
     export_eaf(store, doc, before)
     cmd = BuildConsensus(doc, "Coder A", "Coder B", DECISIONS, "Consensus")
@@ -192,7 +155,7 @@ def _tier_count(store: Store, doc: int) -> int:
 
 
 def test_refusals_leave_the_document_unchanged(store: Store) -> None:
-    doc = _doc(store, {"Coder A": CODER_A, "Coder B": CODER_B, "Call phase": [(0, 1_000, "opening")]})
+    doc = coded_document(store, {"Coder A": CODER_A, "Coder B": CODER_B, "Call phase": [(0, 1_000, "opening")]})
     n = _tier_count(store, doc)
 
     def build(decisions: dict[str, Decision], **kw: object) -> None:
@@ -225,7 +188,7 @@ def test_refusals_leave_the_document_unchanged(store: Store) -> None:
 
 
 def test_a_value_changed_by_decision_gets_its_vocabulary_entry(store: Store) -> None:
-    doc = _doc(store, {"Coder A": CODER_A, "Coder B": CODER_B})
+    doc = coded_document(store, {"Coder A": CODER_A, "Coder B": CODER_B})
     decisions = {**DECISIONS, "a2/a6": Decision("a", "both partly right", value="decision", end=19_000)}
     build_consensus(store, doc, "Coder A", "Coder B", decisions, new_tier="C")
     ann = next(a for a in get_document(store, doc).tier("C").annotations if a.value == "decision")
@@ -236,7 +199,9 @@ def test_a_value_changed_by_decision_gets_its_vocabulary_entry(store: Store) -> 
 def test_taking_coder_bs_value_checks_it_against_tier_as_vocabulary(store: Store) -> None:
     """Coder B coded on a free-text tier: taking B's 'chat' was stored in the consensus tier (whose type has
     the Call phase vocabulary) without a word, while asking for value 'chat' was refused."""
-    doc = _doc(store, {"Coder A": [(0, 5_000, "opening")], "Notes": [(0, 5_000, "chat"), (10_000, 12_000, "decision")]})
+    doc = coded_document(
+        store, {"Coder A": [(0, 5_000, "opening")], "Notes": [(0, 5_000, "chat"), (10_000, 12_000, "decision")]}
+    )
     c = disagreements(store, doc, "Coder A", "Notes")
     assert [d.key for d in c.disagreements] == ["a1/a2", "-/a3"]
     with pytest.raises(AnalysisError, match="decision 'a1/a2': value 'chat' is not in the tier's vocabulary"):

@@ -15,17 +15,10 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from annotation.edits.commands import (
-    CreateAnnotation,
-    CreateReferringAnnotation,
-    DeleteAnnotation,
-    EditCommand,
-    MergeAnnotations,
-    SetAnnotationTimes,
-    SetAnnotationValue,
-    SplitAnnotation,
-)
+from annotation.edits.base import EditCommand
+from annotation.edits.commands import CreateAnnotation, DeleteAnnotation, SetAnnotationTimes, SetAnnotationValue
 from annotation.edits.display import apply_patch, segments_patch
+from annotation.edits.structure_edits import CreateReferringAnnotation, MergeAnnotations, SplitAnnotation
 from annotation.elan.tiers import tier_rows
 from annotation.elan.timing import Segment
 from annotation.errors import AnnotationError

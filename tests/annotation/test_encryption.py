@@ -4,9 +4,6 @@ where the command line takes a passphrase from (a descriptor, never an argument)
 from __future__ import annotations
 
 import hashlib
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,9 +19,10 @@ from annotation.store import cipher
 from annotation.store.engine import Store, open_store, sqlite_url
 from annotation.store.tables import Project
 from app.cli.main import main
-from consent import service
+from consent.participants import add_participant, set_policy
+from consent.retention.withdrawal import withdraw
+from tests.fixtures.secrets import PASS, fd_with, hold_open
 
-PASS = "correct horse battery staple"
 OTHER = "a quite different passphrase"
 
 # what must never be readable in the files: an annotation's text, a pseudonym, a real name, a decision note
@@ -33,14 +31,6 @@ PSEUDONYM = "Pseudonym-Quokka"
 REAL_NAME = "Wombat Realname-Smithers"
 WITHDRAWAL = "withdrawal-note-Pangolin-changed-her-mind"
 SECRETS = [NOTE, PSEUDONYM, REAL_NAME, WITHDRAWAL]
-
-
-def fd_with(text: str) -> int:
-    """A pipe's read end with ``text`` on it, as a script hands a passphrase to the CLI."""
-    r, w = os.pipe()
-    os.write(w, (text + "\n").encode())
-    os.close(w)
-    return r
 
 
 def sha(path: Path) -> str:
@@ -64,9 +54,9 @@ def enc_store(enc_path: Path) -> Iterator[Store]:
 def _fill(store: Store) -> None:
     doc = new_document(store, "referral", name="call 1")
     apply_edit(store, CreateAnnotation(doc, "Notes", 1000, 2000, NOTE))
-    service.set_policy(store, "Study", keep_real_names=True)
-    service.add_participant(store, "Study", PSEUDONYM, real_name=REAL_NAME, role="social worker")
-    service.withdraw(store, PSEUDONYM, reason=WITHDRAWAL)
+    set_policy(store, "Study", keep_real_names=True)
+    add_participant(store, "Study", PSEUDONYM, real_name=REAL_NAME, role="social worker")
+    withdraw(store, PSEUDONYM, reason=WITHDRAWAL)
 
 
 def _leaks(data: bytes) -> list[str]:
@@ -153,7 +143,7 @@ def test_rekey_then_the_old_passphrase_is_refused(enc_store: Store, enc_path: Pa
 def test_rekey_is_refused_while_another_program_has_the_store_open(enc_store: Store, enc_path: Path) -> None:
     ensure_project(enc_store, "Study")
     enc_store.close()
-    holder = _hold_open(enc_path, PASS)
+    holder = hold_open(enc_path, PASS)
     try:
         with pytest.raises(StoreUnavailable, match="in use"):
             cipher.rekey(enc_path, PASS, OTHER)
@@ -161,24 +151,6 @@ def test_rekey_is_refused_while_another_program_has_the_store_open(enc_store: St
         holder.stdin.close()  # type: ignore[union-attr]
         holder.wait(10)
     open_store(sqlite_url(enc_path), passphrase=PASS).close()  # unchanged
-
-
-def _hold_open(path: Path, passphrase: str | None) -> subprocess.Popen[str]:
-    """Another process with the store open (in WAL mode, having read it) until its stdin closes."""
-    code = (
-        "import sys, sqlcipher3.dbapi2 as sc, sqlite3\n"
-        "from annotation.store import cipher\n"
-        f"p = {str(path)!r}; key = {passphrase!r}\n"
-        "c = sqlite3.connect(p) if key is None else sc.connect(p)\n"
-        "key is None or cipher.set_key(c, key)\n"
-        "c.execute('PRAGMA journal_mode=WAL'); c.execute('select count(*) from sqlite_master').fetchone()\n"
-        "print('open', flush=True); sys.stdin.read()\n"
-    )
-    proc = subprocess.Popen(
-        [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=Path.cwd()
-    )
-    assert proc.stdout is not None and proc.stdout.readline().strip() == "open"
-    return proc
 
 
 # ---- the command line ---------------------------------------------------------------------------------------

@@ -222,9 +222,9 @@ def test_migration_0004_goes_down_and_up(db_url: str) -> None:
         upgrade_schema(store.engine)
         from alembic import command
 
-        from annotation.store.engine import _alembic_config
+        from annotation.store.engine import alembic_config
 
-        command.downgrade(_alembic_config(store.engine), "0003")
+        command.downgrade(alembic_config(store.engine), "0003")
         assert schema_revision(store.engine) == "0003"
         assert "referral_record" not in inspect(store.engine).get_table_names()
         upgrade_schema(store.engine)

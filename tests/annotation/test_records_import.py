@@ -12,7 +12,8 @@ from sqlalchemy import func, select
 
 import annotation.records.importer as record_import
 from annotation.errors import IdentifierColumn, RecordImportError
-from annotation.records.importer import ColumnMapping, identifier_columns, import_records
+from annotation.records.columns import ColumnMapping, identifier_columns
+from annotation.records.importer import import_records
 from annotation.records.models import ReferralRecord
 from annotation.records.referrals import list_records
 from annotation.records.sample import extract_rows, generate_sample, write_extract_csv

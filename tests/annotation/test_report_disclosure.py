@@ -25,7 +25,10 @@ from annotation.records.importer import store_rows
 from annotation.records.referrals import check_fields, load_vocabularies
 from annotation.records.suppression import Quantity, exposed, protect, suppress
 from annotation.report import builder as R
-from annotation.report.builder import build_report, crosstab_table
+from annotation.report.builder import build_report
+from annotation.report.content import AUDIENCE_PUBLICATION, AUDIENCE_RESEARCH
+from annotation.report.model import Table
+from annotation.report.tables import crosstab_table, frequency_table, hiding
 from annotation.store.engine import Store
 
 V = load_vocabularies()
@@ -186,14 +189,14 @@ def _published(
     """Tables 1 to 8 of one period as the report makes them (or as the line rule alone made them, each table
     on its own), with the true counts the audit needs."""
     a = analyse(rows, V, "A")
-    h = R.hiding(a, rows, V)
+    h = hiding(a, rows, V)
 
-    def grid(t: R.Table) -> Grid:
+    def grid(t: Table) -> Grid:
         return [list(t.header), *[list(r) for r in t.rows]]
 
     def freq(field: str, extra: dict[str, str] | None = None) -> Grid:
         hidden = None if line_rule else [h.categories[field]]
-        return grid(R.frequency_table("f", "f", field, [getattr(a, field)], extra, hidden=hidden))
+        return grid(frequency_table("f", "f", field, [getattr(a, field)], extra, hidden=hidden))
 
     c = h.categories
     t7 = crosstab_table("t", "t", a.referrer_by_response, h.referrer_cells, c["referrer_type"], c["response"])
@@ -453,7 +456,7 @@ def test_the_research_version_has_its_plots_and_says_it_is_not_for_publication(
 
     research, _ = both_versions
     text = research.html.read_text(encoding="utf-8")
-    assert R.AUDIENCE_RESEARCH in text and "<figure" in text and "data:image/svg+xml" in text
+    assert AUDIENCE_RESEARCH in text and "<figure" in text and "data:image/svg+xml" in text
     assert {p.name for p in research.data_dir.glob("fig*.png")} and {p.name for p in research.data_dir.glob("fig*.csv")}
     assert "not for publication" in (research.data_dir / "README.txt").read_text(encoding="utf-8").lower()
     pdf = PdfReader(str(research.pdf))
@@ -473,7 +476,7 @@ def test_the_publication_version_has_no_plot_no_test_and_no_small_count(
 
     _, public = both_versions
     text = public.html.read_text(encoding="utf-8")
-    assert R.AUDIENCE_PUBLICATION in text and R.AUDIENCE_RESEARCH not in text
+    assert AUDIENCE_PUBLICATION in text and AUDIENCE_RESEARCH not in text
     assert "--publication" in text  # the command that makes it again
     for mark in ("<figure", "<img", "<svg", "data:image", "(not suppressed)"):
         assert mark not in text, mark
@@ -518,7 +521,7 @@ def test_the_publication_content_for_the_app(store: Store) -> None:
     content = R.report_content(store, "P", period="A", compare="B", publication=True)
     assert all(not s.figures for s in content.sections)
     assert all(t.publication for s in content.sections for t in s.tables)
-    assert content.meta["audience"] == R.AUDIENCE_PUBLICATION
+    assert content.meta["audience"] == AUDIENCE_PUBLICATION
     research = R.report_content(store, "P", period="A", compare="B")
     assert any(s.figures for s in research.sections)
 
@@ -530,7 +533,7 @@ def test_the_cli_writes_the_publication_version(
     from app.cli import records as cli_records
 
     _store_small_missing(store)
-    monkeypatch.setattr(cli_records, "_store", lambda args: store)
+    monkeypatch.setattr(cli_records, "command_store", lambda args: store)
     from app.cli.main import main
 
     out = tmp_path / "pub.html"

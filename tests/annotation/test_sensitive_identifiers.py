@@ -12,7 +12,8 @@ import pytest
 from sqlalchemy import func, inspect, select
 
 from annotation.clips import sensitive_audio_redactions
-from annotation.edits.commands import CreateAnnotation, CreateReferringAnnotation, DeleteAnnotation, SetAnnotationValue
+from annotation.edits.commands import CreateAnnotation, DeleteAnnotation, SetAnnotationValue
+from annotation.edits.structure_edits import CreateReferringAnnotation
 from annotation.elan.scheme import SENSITIVE_TIER
 from annotation.errors import AnnotationError, ConflictError, InvalidEdit, NotFound
 from annotation.identifiers import spans as sensitive_spans
@@ -36,7 +37,7 @@ from annotation.services import add_recording, apply_edit, document_display, ens
 from annotation.store.engine import Store, open_store, schema_revision, sqlite_url, upgrade_schema
 from annotation.store.tables import AnnotationRow
 from media_tools.spec import AudioRedaction
-from tests.annotation.transcripts import TRANSCRIPT, TRANSLATION, transcript_document, transcript_scheme
+from tests.fixtures.transcripts import TRANSCRIPT, TRANSLATION, transcript_document, transcript_scheme
 
 PROJECT = "Duty room study"
 CHILD = "Kayden"
@@ -466,13 +467,13 @@ def test_on_an_encrypted_store_the_file_holds_no_term(tmp_path: Path, scheme: Pa
 def test_migration_0008_goes_down_and_up(db_url: str) -> None:
     from alembic import command
 
-    from annotation.store.engine import _alembic_config
+    from annotation.store.engine import alembic_config
 
     store = open_store(db_url)
     try:
         ensure_project(store, PROJECT)
         _watch(store)
-        command.downgrade(_alembic_config(store.engine), "0007")
+        command.downgrade(alembic_config(store.engine), "0007")
         assert schema_revision(store.engine) == "0007"
         assert not {"watch_term", "identifier_proposal"} & set(inspect(store.engine).get_table_names())
         upgrade_schema(store.engine)

@@ -26,6 +26,7 @@ def test_sqlite_runs_in_wal_with_foreign_keys(sqlite_path: Path) -> None:
 
 
 def test_migrations_create_exactly_the_models(store: Store) -> None:
+    import annotation.schema  # noqa: F401  (every table of annotation)
     import consent.models  # noqa: F401  (the consent tables live on the same Base)
 
     assert schema_revision(store.engine) == head_revision()

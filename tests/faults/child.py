@@ -106,13 +106,8 @@ def run_import(url: str, path: str) -> None:
 
 
 def run_edits(url: str, doc: int, seed: int, n: int) -> None:
-    from annotation.edits.commands import (
-        CreateAnnotation,
-        DeleteAnnotation,
-        SetAnnotationTimes,
-        SetAnnotationValue,
-        SplitAnnotation,
-    )
+    from annotation.edits.commands import CreateAnnotation, DeleteAnnotation, SetAnnotationTimes, SetAnnotationValue
+    from annotation.edits.structure_edits import SplitAnnotation
     from annotation.services import apply_edit
     from annotation.store.engine import open_store
 

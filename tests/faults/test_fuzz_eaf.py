@@ -23,9 +23,9 @@ from annotation.services import export_eaf, get_document, import_file
 from annotation.store.engine import Store, open_store, sqlite_url
 from annotation.store.tables import AnnotationRow, Document, HeaderProperty, TierRow, TimeSlotRow, VocabularyRow
 from app.cli.main import main
-from tests.annotation.test_codec_properties import documents
 from tests.conftest import CORPUS, corpus_files
 from tests.faults.conftest import FUZZ
+from tests.fixtures.strategies import documents
 
 # the corpus files small enough to mutate a few hundred times in CI time (most of them)
 SMALL = [p for p in corpus_files("eaf", "etf", "ecv") if p.stat().st_size < 100_000]

@@ -16,17 +16,19 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from annotation.backup.rolling import backup_folder, check_backup, list_backups, make_backup
+from annotation.backup.catalogue import backup_folder, list_backups
+from annotation.backup.checks import check_backup
+from annotation.backup.rolling import make_backup
 from annotation.services import document_display, documents, import_file, new_document
 from annotation.store.engine import Store, open_store, sqlite_url
 from annotation.store.tables import AnnotationRow, Document, TierRow, TimeSlotRow
 from app.cli.main import main
 from media_tools.synth import make_test_recording
-from tests.annotation.test_encryption import fd_with
 from tests.faults.child import TIER, plan_edits, replay
 from tests.faults.conftest import BIG, PASS, ROOT, Child, living_processes_with, sqlite_problems
+from tests.fixtures.elan_files import SMALL_EAF
+from tests.fixtures.secrets import fd_with
 
-SMALL_EAF = ROOT.parent / "shared" / "corpus" / "eaf" / "dopefishh__pympi__fto.eaf"
 BACKENDS = ["sqlite", "sqlcipher", "postgresql"]
 
 

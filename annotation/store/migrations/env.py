@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from alembic import context
 
-import annotation.store.tables  # noqa: F401  (registers the tables on Base.metadata)
-from annotation.store.tables import Base
+from annotation.schema import metadata  # every table of annotation, registered on the one Base
 
 config = context.config
 engine = config.attributes["engine"]
 with engine.begin() as connection:
     context.configure(
         connection=connection,
-        target_metadata=Base.metadata,
+        target_metadata=metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
     )
