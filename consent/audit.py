@@ -7,7 +7,7 @@ its own hash, a deleted one breaks the next link, one inserted out of order brea
 triggers refuse UPDATE and DELETE (and TRUNCATE on PostgreSQL), so tampering needs to go around Frontdoor.
 
 ``UNIQUE(prev_hash)`` makes two concurrent appends that read the same head collide; the loser's whole
-transaction is retried by ``consent.service.write``.
+transaction is retried by ``consent.rows.write``.
 """
 
 from __future__ import annotations

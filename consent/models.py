@@ -24,7 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from annotation.store.tables import Base
+from annotation.store import Base
 
 
 def _now() -> datetime:

@@ -1,7 +1,7 @@
 """The export gate: the only path from a stored recording to an exported clip.
 
 ``plan`` decides, clip by clip, whether the current version may be used for the export's scope (the rule
-is ``consent.service.evaluate``); ``export_clips`` renders exactly the usable ones, each watermarked with
+is ``consent.usability.evaluate``); ``export_clips`` renders exactly the usable ones, each watermarked with
 the scope (and the audience or event, and the expiry date), and writes a manifest beside them. Just before
 each file is kept, the decision is taken again in the transaction that records the export, so a
 withdrawal during a long export still stops the clip: its file is deleted and it is listed as skipped.
@@ -28,20 +28,21 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from annotation.identifiers.spans import standing_sensitive_captions, standing_sensitive_redactions
-from annotation.store.engine import Store, user_data_dir
-from annotation.store.tables import Recording
+from annotation.identifiers import standing_sensitive_captions, standing_sensitive_redactions
+from annotation.store import Recording, Store, user_data_dir
 from consent import audit, scopes
 from consent.conditions import ExportContext
 from consent.errors import InvalidRequest, UnknownThing
 from consent.export import files as export_files
 from consent.models import Clip, ClipVersion, Export, ExportItem, Participant
+from consent.rows import current_version, version_spec, write
 from consent.server import access
-from consent.service import current_version, evaluate, version_spec, write
+from consent.usability import evaluate
 from media_tools import cache
 from media_tools.archive import write_encrypted_archive
 from media_tools.errors import MediaError
 from media_tools.ffmpeg_bin import Progress
+from media_tools.files import replace_durably, sha256_file, write_atomic
 from media_tools.render import render
 from media_tools.scratch import remove_abandoned, scratch_name
 from media_tools.spec import EditSpec
@@ -125,7 +126,7 @@ def plan(
     scopes.check(ctx.scope)
     with store.session() as s:
         if clip_ids:
-            from consent.service import clip as find_clip
+            from consent.rows import clip as find_clip
 
             for cid in clip_ids:
                 find_clip(s, cid)
@@ -171,6 +172,27 @@ def export_spec(v: ClipVersion, recording_path: str | Path, mark: str, *, store:
     if captions is not spec.captions:
         spec = spec.with_changes(captions=captions)
     return spec.with_changes(watermark=f"{spec.watermark} · {mark}" if spec.watermark else mark)
+
+
+def refuse_stored_recording(store: Store, source: str | Path) -> None:
+    """Refuse to treat a stored recording as a plain media file: its clips leave the store only through
+    the gate (``export_clips``), so a file-level render of one (``frontdoor media render``) is refused.
+    A ``source`` that is not a file is left to whoever reads it to report.
+
+    Raises:
+        InvalidRequest: ``source`` has the bytes of a recording in the store.
+    """
+    path = Path(source)
+    if not path.is_file():
+        return
+    digest = cache.file_hash(path)
+    with store.session() as s:
+        rid = s.scalar(select(Recording.id).where(Recording.sha256 == digest).limit(1))
+    if rid is not None:
+        raise InvalidRequest(
+            f"{source}: is stored recording {rid}; its clips leave only through the consent gate "
+            "(frontdoor clip create, then frontdoor export-clips)"
+        )
 
 
 def watermark_text(scope: str, audience: str | None, expires: date | None) -> str:
@@ -361,8 +383,8 @@ def _finish(
         "skipped": report.skipped,
     }
     data = json.dumps(manifest, indent=2, ensure_ascii=False).encode("utf-8")
-    cache.write_atomic(report.manifest, data)
-    digest = cache.sha256_of(report.manifest)
+    write_atomic(report.manifest, data, make_parents=True)
+    digest = sha256_file(report.manifest)
     archived: dict[str, Any] = {}
     if report.archive is not None and archive_passphrase is not None:
         work = report.manifest.parent
@@ -474,5 +496,5 @@ def _export_one(
         pending.unlink(missing_ok=True)
         item.update({"clip": p.clip_id, "name": p.clip_name, "version": p.version_number})
     else:
-        os.replace(pending, target)
+        replace_durably(pending, target)
     return item

@@ -6,6 +6,13 @@ entries made from those files (probes, thumbnails, waveforms, form stills, revie
 leaves exactly one ``destroyed`` audit entry: its kind, id, hash, why (a code) and since when, never a name
 or a text; the entry's own time and actor say when and by whom.
 
+This module is the only one that deletes stored or exported files and marks exported files destroyed.
+``confirm_destroyed`` (``frontdoor consent destroy ITEM``, after a withdrawal or an expiry) confirms one
+exported file gone, deleting it only when it is a file the gate wrote for that export, and keeps its
+record; ``destroy`` deletes the record too once it is due. Both mark an exported file destroyed through
+``_mark_destroyed`` (one ``destruction`` audit entry each) and check the file with
+``consent.export.files.is_export_file``.
+
 Clip versions and decisions are append-only: a version is deleted under a ``destruction_permit`` naming its
 entry, which the database's triggers check (migration 0007); every permit is deleted again before the
 commit. A decision goes with its version. A participant's row stays (their withdrawal and the log refer to
@@ -34,8 +41,7 @@ from typing import Any
 from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
-from annotation.store.engine import Store
-from annotation.store.tables import Document, Recording
+from annotation.store import Document, Recording, Store, get_or_not_found
 from consent import audit
 from consent.errors import InvalidRequest, UnknownThing
 from consent.export import files as export_files
@@ -51,8 +57,9 @@ from consent.models import (
     Participant,
     Presence,
 )
-from consent.retention.policy import AUDIT_KINDS, KINDS, Item, find_project, require_researcher, schedule_in
-from consent.service import write
+from consent.retention.policy import AUDIT_KINDS, KINDS, Item, require_researcher, schedule_in
+from consent.rows import find_project, write
+from media_tools.files import sha256_file
 
 
 @dataclass
@@ -208,8 +215,7 @@ def _destroy_in(s: Session, result: Destroyed, deleted: set[str]) -> None:
         elif it.kind == "version":
             people |= _destroy_version(s, it, base, chosen)
         elif it.kind == "document":
-            from annotation.store.documents import delete_document
-            from annotation.store.tables import AnnotationRow
+            from annotation.store import AnnotationRow, delete_document
 
             n = s.scalar(select(func.count()).select_from(AnnotationRow).where(AnnotationRow.document_id == it.id))
             audit.append(s, "destroyed", {**base, "annotations": n})
@@ -258,21 +264,70 @@ def _shared_file(s: Session, x: ExportItem, chosen: set[str], now: datetime) -> 
     ).all():
         if f"export-item:{other_id}" in chosen:
             continue
-        s.execute(
-            update(ExportItem).where(ExportItem.id == other_id).values(destroyed_at=now, destroyed_by=audit.actor())
-        )
         clip_id = s.scalar(select(ClipVersion.clip_id).where(ClipVersion.id == version_id))
-        audit.append(
+        _mark_destroyed(s, other_id, sha, clip_id, now, file_deleted=True, with_item=x.id)
+
+
+def _mark_destroyed(
+    s: Session,
+    item_id: int,
+    output_sha256: str | None,
+    clip_id: int | None,
+    now: datetime,
+    *,
+    file_deleted: bool,
+    with_item: int | None = None,
+) -> None:
+    """Record an exported file as destroyed (its record stays) with its ``destruction`` audit entry: the one
+    way both ``confirm_destroyed`` and ``destroy`` (for the other clips of an archive) mark it."""
+    s.execute(update(ExportItem).where(ExportItem.id == item_id).values(destroyed_at=now, destroyed_by=audit.actor()))
+    payload: dict[str, Any] = {
+        "export_item": item_id,
+        "output_sha256": output_sha256,
+        "file_deleted_by_frontdoor": file_deleted,
+    }
+    if with_item is not None:
+        payload["with_export_item"] = with_item
+    audit.append(s, "destruction", payload, clip_id=clip_id)
+
+
+def confirm_destroyed(store: Store, item_id: int, *, delete_file: bool = False) -> str:
+    """Mark an exported file destroyed (deleting it first with ``delete_file``); returns its path. Its
+    record stays (``destroy`` deletes it when it is due).
+
+    Raises:
+        UnknownThing: no such export item.
+        InvalidRequest: already destroyed, or the file still exists and ``delete_file`` was not given.
+    """
+
+    def do(s: Session) -> str:
+        item = get_or_not_found(
             s,
-            "destruction",
-            {
-                "export_item": other_id,
-                "output_sha256": sha,
-                "file_deleted_by_frontdoor": True,
-                "with_export_item": x.id,
-            },
-            clip_id=clip_id,
+            ExportItem,
+            item_id,
+            "export item",
+            message=f"export item {item_id}: not found (see 'frontdoor consent destroy --list')",
+            error=UnknownThing,
         )
+        if item.destroyed_at is not None:
+            raise InvalidRequest(f"export item {item_id}: destroyed already on {item.destroyed_at.date().isoformat()}")
+        v = s.get(ClipVersion, item.clip_version_id)
+        clip_id = v.clip_id if v else None
+        path = Path(item.path)
+        if path.exists():
+            if not delete_file:
+                raise InvalidRequest(f"{path}: still exists; delete it (or pass --delete) before confirming")
+            e = s.get(Export, item.export_id)
+            if e is None or not export_files.is_export_file(item.path, e.id, e.folder, clip_id=clip_id):
+                raise InvalidRequest(
+                    f"export item {item_id}: {path} is not a file the export gate wrote for export "
+                    f"{item.export_id}; nothing deleted (the record was not made by the gate: tell the researcher)"
+                )
+            path.unlink()
+        _mark_destroyed(s, item.id, item.output_sha256, clip_id, datetime.now(UTC), file_deleted=delete_file)
+        return str(path)
+
+    return write(store, do)
 
 
 def _destroy_version(s: Session, it: Item, base: dict[str, Any], chosen: set[str]) -> set[int]:
@@ -365,10 +420,8 @@ def _pseudonymise(s: Session, people: set[int], result: Destroyed) -> None:
 
 
 def _sha256(p: Path) -> str | None:
-    from media_tools.cache import sha256_of
-
     try:
-        return sha256_of(p)
+        return sha256_file(p)
     except OSError:
         return None
 
@@ -376,7 +429,7 @@ def _sha256(p: Path) -> str | None:
 def _forget_derived(store: Store, result: Destroyed) -> None:
     """Cache entries made from the destroyed files (keyed by their SHA-256) and review previews of the
     destroyed versions; a recording whose file is kept for another keeps its cache too."""
-    from consent.station.review import _PREVIEWS
+    from consent.station import PREVIEWS
     from media_tools import cache
 
     with store.session() as s:
@@ -386,7 +439,7 @@ def _forget_derived(store: Store, result: Destroyed) -> None:
             with contextlib.suppress(ValueError, OSError):
                 result.cache_entries += cache.forget(it.fingerprint)
         elif it.kind == "version" and it.fingerprint:
-            for preview in (cache.cache_dir() / _PREVIEWS).glob(f"{it.fingerprint}*.mp4"):
+            for preview in (cache.cache_dir() / PREVIEWS).glob(f"{it.fingerprint}*.mp4"):
                 preview.unlink(missing_ok=True)
                 result.cache_entries += 1
 
@@ -437,7 +490,7 @@ def last_destruction(store: Store) -> datetime | None:
 def stale_backups(store: Store) -> list[StaleBackup]:
     """Backups of this store, and copies a restore kept aside, made before the latest destruction: restoring
     one would bring back what was destroyed. Oldest first."""
-    from annotation.backup.rolling import list_backups
+    from annotation.backup import list_backups
 
     latest = last_destruction(store)
     if latest is None:
@@ -476,7 +529,7 @@ def _before(named: datetime, path: Path, latest: datetime) -> bool:
 
 def _replace_backups(store: Store, result: Destroyed) -> None:
     """A fresh backup first (so there is always one), then the stale ones deleted, each audited."""
-    from annotation.backup.rolling import make_backup
+    from annotation.backup import make_backup
     from annotation.errors import AnnotationError
 
     stale = stale_backups(store)

@@ -15,9 +15,10 @@ gets the date from which it must be destroyed, or none: the earliest of its reas
   decision before then); at once when someone in it withdraws; when a later version of its clip is due (the
   current version never goes alone, or an older one would become current); when its recording is due.
 - **exported file**: the day after its export expires; without an expiry, the ``exports`` period after the
-  export; at once when someone in it withdraws (these three are ``consent.service.destruction_list``, the list
-  a withdrawal prints, reused here); the day after the ``not-after`` of a decision it relied on; when its
-  clip version is due. A file destroyed earlier with ``consent destroy`` has its record destroyed next.
+  export; at once when someone in it withdraws (these three are
+  ``consent.retention.withdrawal.destruction_list``, the list a withdrawal prints, reused here); the day
+  after the ``not-after`` of a decision it relied on; when its clip version is due. A file destroyed
+  earlier with ``consent destroy`` has its record destroyed next.
 - **export record** (its row and manifest): when all its files are due (without files: as a file would be).
 - **document**: with its recording when the policy says ``with-recording``; else it is kept and unlinked.
 
@@ -36,10 +37,9 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from annotation.store.engine import Store
-from annotation.store.tables import Document, Project, Recording
+from annotation.store import Document, Project, Recording, Store
 from consent import audit
-from consent.errors import InvalidRequest, UnknownThing
+from consent.errors import InvalidRequest
 from consent.export import files as export_files
 from consent.models import (
     AuditEntry,
@@ -53,8 +53,9 @@ from consent.models import (
     RetentionPolicy,
 )
 from consent.retention.periods import Period, parse_period, period_text
+from consent.retention.withdrawal import destruction_list_in
+from consent.rows import find_project, write
 from consent.server import access
-from consent.service import destruction_list_in, write
 
 DOCUMENTS = ("keep", "with-recording")
 KINDS = ("export-item", "export", "version", "document", "recording")
@@ -83,13 +84,6 @@ class Policy:
             f"exports     {period_text(self.exports):<6} after export, for files given out without --expires",
             f"documents   {self.documents:<6} ({'go with their recording' if self.documents != 'keep' else 'kept'})",
         ]
-
-
-def find_project(s: Session, name: str) -> Project:
-    p = s.scalar(select(Project).where(Project.name == name))
-    if p is None:
-        raise UnknownThing(f"project {name!r}: not found")
-    return p
 
 
 def _policy_of(p: Project, pol: RetentionPolicy | None) -> Policy:

@@ -28,7 +28,7 @@ from typing import Any
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from annotation.store.tables import Recording
+from annotation.store import Recording
 from consent import audit
 from consent.models import Clip, ClipVersion
 

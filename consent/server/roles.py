@@ -43,7 +43,7 @@ Where each rule is enforced:
 - **SECURITY DEFINER functions** (migration 0005) answer what a role may know but not read: what kind the
   caller is, a recording's path for a version it may render, the grants a presenter's export relies on,
   the audit check for those who cannot read the decisions (``consent.server.access`` calls them).
-- The **Python rules** (``consent.service``, the gate) still decide everything they decided before; the
+- The **Python rules** (``consent.usability``, the gate) still decide everything they decided before; the
   database makes sure that a role's credentials, used with any client, cannot do more than its job.
 
 The tables' owner (the role that runs ``frontdoor db upgrade``, and ``db roles``, which also needs
@@ -64,9 +64,9 @@ from sqlalchemy import Connection, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from annotation.store.engine import Store
+from annotation.store import Store
 from consent.errors import InvalidRequest, UnknownThing
-from consent.service import participant as find_participant
+from consent.rows import participant as find_participant
 
 KINDS = ("researcher", "reviewer", "presenter", "auditor")
 DEFAULT_PREFIX = "fd"

@@ -27,12 +27,11 @@ import unicodedata
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from annotation.store.engine import Store
-from annotation.store.tables import Project
+from annotation.store import Project, Store
 from consent import audit
 from consent.errors import InvalidRequest, NoPassphrase, UnknownThing, WeakPassphrase, WrongPassphrase
 from consent.models import ConsentPolicy
-from consent.service import write
+from consent.rows import write
 
 N, R, P = 2**16, 8, 1
 """scrypt's cost (CPU and memory), block size and parallelism for new hashes."""

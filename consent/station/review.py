@@ -28,24 +28,24 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from annotation.store.engine import Store
-from annotation.store.tables import Project
+from annotation.store import Project, Store
 from consent import audit, conditions
 from consent.errors import InvalidRequest, PreviewFailed, UnknownThing
-from consent.export.gate import export_spec
+from consent.export import export_spec
 from consent.models import Clip, ClipVersion, Decision, Participant, Presence
+from consent.rows import current_version, participant, write
 from consent.server import access
-from consent.service import current_version, participant, write
 from media_tools import cache
 from media_tools.errors import Cancelled, MediaError
 from media_tools.ffmpeg_bin import Progress
+from media_tools.files import replace_durably
 from media_tools.render import render
 
 log = logging.getLogger(__name__)
 
 PREVIEW_MARK = "CONSENT REVIEW — NOT FOR USE"
 """Written on every frame of a preview (after the edit's own watermark, where the gate writes the scope)."""
-_PREVIEWS = "review-previews"
+PREVIEWS = "review-previews"  # the cache folder of review previews (retention deletes a destroyed version's)
 
 
 @dataclass(frozen=True)
@@ -208,7 +208,7 @@ def preview_dir() -> Path:
     Raises:
         PreviewFailed: the folder exists but is a link, not a folder, or belongs to someone else.
     """
-    d = cache.cache_dir() / _PREVIEWS
+    d = cache.cache_dir() / PREVIEWS
     d.mkdir(mode=0o700, exist_ok=True)
     st = d.lstat()
     if not stat.S_ISDIR(st.st_mode) or (hasattr(os, "getuid") and st.st_uid != os.getuid()):
@@ -307,7 +307,7 @@ def _render_private(
         if cancel is not None and cancel.is_set():
             raise Cancelled(f"clip {clip_id}: preview cancelled")
         os.chmod(tmp, 0o600)
-        os.replace(tmp, target)
+        replace_durably(tmp, target)
     except Cancelled:
         raise
     except MediaError as exc:
@@ -329,7 +329,7 @@ def _audit_review(store: Store, pid: int, clip_id: int, version_hash: str) -> No
 def clear_previews() -> int:
     """Delete every preview (and any half-made one); returns how many files went. Called when a station
     is left, and when one opens (a station that crashed may have left some)."""
-    d = cache.cache_dir() / _PREVIEWS
+    d = cache.cache_dir() / PREVIEWS
     if not d.is_dir() or d.is_symlink():
         return 0
     n = 0

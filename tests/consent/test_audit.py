@@ -11,14 +11,17 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
 from app.cli.main import main
-from consent import audit, service
+from consent import audit
+from consent.clips import create_clip, edit_clip
+from consent.decisions import record_decision
 from consent.models import AuditEntry
+from consent.participants import add_appearance, add_participant
 from tests.consent.conftest import PROJECT, World
 
 
 def _events(w: World, n: int = 6) -> None:
     for i in range(n):
-        service.add_participant(w.store, PROJECT, f"P{i}", role="duty worker")
+        add_participant(w.store, PROJECT, f"P{i}", role="duty worker")
 
 
 def _tamper(w: World, sql: str) -> None:
@@ -64,10 +67,10 @@ def test_truncate_is_refused_on_postgresql(world: World) -> None:
 
 
 def test_versions_and_decisions_are_never_updated(world: World) -> None:
-    service.add_participant(world.store, PROJECT, "A")
-    service.add_appearance(world.store, "A", world.recording_id, 0, 5000)
-    c = service.create_clip(world.store, world.recording_id, 1, 2).clip_id
-    service.record_decision(world.store, c, "A", "research_team", "granted")
+    add_participant(world.store, PROJECT, "A")
+    add_appearance(world.store, "A", world.recording_id, 0, 5000)
+    c = create_clip(world.store, world.recording_id, 1, 2).clip_id
+    record_decision(world.store, c, "A", "research_team", "granted")
     for sql in (
         "UPDATE clip_version SET reason = 'x'",
         "UPDATE decision SET decision = 'granted', scope = 'publication'",
@@ -126,7 +129,7 @@ def test_concurrent_writers_keep_one_chain(world: World) -> None:
     def add(prefix: str) -> None:
         try:
             for i in range(8):
-                service.add_participant(world.store, PROJECT, f"{prefix}{i}")
+                add_participant(world.store, PROJECT, f"{prefix}{i}")
         except BaseException as exc:
             errors.append(exc)
 
@@ -143,13 +146,13 @@ def test_concurrent_writers_keep_one_chain(world: World) -> None:
 
 
 def test_history_a_participant_may_see(world: World, capsys: pytest.CaptureFixture[str]) -> None:
-    service.add_participant(world.store, PROJECT, "A")
-    service.add_participant(world.store, PROJECT, "B")
+    add_participant(world.store, PROJECT, "A")
+    add_participant(world.store, PROJECT, "B")
     for who in ("A", "B"):
-        service.add_appearance(world.store, who, world.recording_id, 0, 5000)
-    c = service.create_clip(world.store, world.recording_id, 1, 2).clip_id
-    service.record_decision(world.store, c, "A", "research_team", "granted")
-    service.record_decision(world.store, c, "B", "research_team", "withheld")
+        add_appearance(world.store, who, world.recording_id, 0, 5000)
+    c = create_clip(world.store, world.recording_id, 1, 2).clip_id
+    record_decision(world.store, c, "A", "research_team", "granted")
+    record_decision(world.store, c, "B", "research_team", "withheld")
     url = world.store.engine.url.render_as_string(hide_password=False)
     assert main(["--db", url, "audit", "show", "--participant", "A"]) == 0
     out = capsys.readouterr().out
@@ -160,11 +163,11 @@ def test_history_a_participant_may_see(world: World, capsys: pytest.CaptureFixtu
 def test_the_log_keeps_no_reason_typed_for_a_new_version(world: World) -> None:
     """The log is never deleted: a reason typed for a re-cut may name who was cut out (found by review: it was
     kept word for word). The log keeps its kind and a fingerprint; the text stays on the version row."""
-    service.add_participant(world.store, PROJECT, "Worker")
-    service.add_appearance(world.store, "Worker", world.recording_id, 0, 12_000)
-    c = service.create_clip(world.store, world.recording_id, 1, 3, name="call")
+    add_participant(world.store, PROJECT, "Worker")
+    add_appearance(world.store, "Worker", world.recording_id, 0, 12_000)
+    c = create_clip(world.store, world.recording_id, 1, 3, name="call")
     reason = "cut before the mother names Kayden"
-    v2 = service.edit_clip(world.store, c.clip_id, end=3.5, reason=reason)
+    v2 = edit_clip(world.store, c.clip_id, end=3.5, reason=reason)
     with world.store.session() as s:
         entries = list(s.scalars(select(AuditEntry).where(AuditEntry.event == "version_created")))
         assert all("Kayden" not in e.payload for e in s.scalars(select(AuditEntry)))

@@ -9,7 +9,8 @@ from collections.abc import Callable
 import pytest
 
 from app.cli.main import main
-from consent import service
+from consent.participants import add_participant
+from consent.retention.withdrawal import withdraw
 from consent.station import passphrase
 from tests.consent.conftest import PROJECT, World
 
@@ -89,14 +90,14 @@ def test_set_by_prompt_twice(world: World, run: Callable[..., str], monkeypatch:
 
 
 def test_review_refuses_without_a_passphrase_and_for_the_withdrawn(world: World, run: Callable[..., str]) -> None:
-    service.add_participant(world.store, PROJECT, "Duty worker A")
-    service.add_participant(world.store, PROJECT, "Manager B")
+    add_participant(world.store, PROJECT, "Duty worker A")
+    add_participant(world.store, PROJECT, "Manager B")
     err = run("review", "--project", PROJECT, "--participant", "Duty worker A", code=2)
     assert err == (
         f"frontdoor: error: project {PROJECT!r}: no review-station passphrase is set; the researcher sets one "
         f"with 'frontdoor consent passphrase set --project \"{PROJECT}\"'\n"
     )
-    service.withdraw(world.store, "Manager B")
+    withdraw(world.store, "Manager B")
     assert "'Manager B': withdrew on" in run("review", "--project", PROJECT, "--participant", "Manager B", code=2)
     assert "not found" in run("review", "--project", PROJECT, "--participant", "Nobody", code=2)
     assert "not found" in run("review", "--project", "Nowhere", "--participant", "Duty worker A", code=2)

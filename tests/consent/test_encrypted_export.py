@@ -14,14 +14,16 @@ import pytest
 from annotation.services import add_recording, ensure_project
 from annotation.store.engine import Store, open_store, sqlite_url
 from app.cli.main import main
-from consent import service
+from consent.clips import create_clip
+from consent.decisions import record_decision
 from consent.export.gate import export_clips
 from consent.models import ExportItem
+from consent.participants import add_appearance, add_participant
 from media_tools.archive import archive_names, write_encrypted_archive
 from media_tools.errors import ArchiveFailed
 from media_tools.probe import probe
-from tests.annotation.test_encryption import PASS, fd_with
 from tests.consent.conftest import PROJECT
+from tests.fixtures.secrets import PASS, fd_with
 
 ARCHIVE_PASS = "for the seminar organiser 2027"
 SEVEN_ZIP = shutil.which("7z") or shutil.which("7za")
@@ -37,10 +39,10 @@ def enc(tmp_path: Path, duty_recording: Path, monkeypatch: pytest.MonkeyPatch) -
     rid = add_recording(
         store, ensure_project(store, PROJECT), duty_recording, duration_ms=info.duration_ms, fps=info.fps
     )
-    service.add_participant(store, PROJECT, "Duty worker A")
-    service.add_appearance(store, "Duty worker A", rid, 0, 12_000)
-    clip = service.create_clip(store, rid, 1.0, 2.5).clip_id
-    service.record_decision(store, clip, "Duty worker A", "research_team", "granted")
+    add_participant(store, PROJECT, "Duty worker A")
+    add_appearance(store, "Duty worker A", rid, 0, 12_000)
+    clip = create_clip(store, rid, 1.0, 2.5).clip_id
+    record_decision(store, clip, "Duty worker A", "research_team", "granted")
     try:
         yield store, db
     finally:

@@ -18,9 +18,17 @@ import pytest
 
 from annotation.services import add_recording, ensure_project
 from annotation.store.engine import Store, open_store, sqlite_url
-from consent import service
+from consent.clips import create_clip, edit_clip, set_presence
+from consent.decisions import record_decision
 from consent.errors import InvalidRequest, UnknownThing
-from consent.forms import form as forms
+from consent.form_reference import form_reference
+from consent.forms.content import form_data
+from consent.forms.form import write_form
+from consent.forms.html_page import render_html
+from consent.participants import add_appearance, add_participant, edit_participant, set_policy
+from consent.retention.withdrawal import withdraw
+from consent.rows import clip as find_clip
+from consent.rows import current_version
 from consent.scopes import LABELS, SCOPES
 from media_tools.frames import thumbnail
 from media_tools.synth import make_coded_recording, make_test_recording, read_frame_code
@@ -70,14 +78,14 @@ class Scene:
 def build(store: Store, media: Path) -> Scene:
     pid = ensure_project(store, PROJECT)
     rec = add_recording(store, pid, media, duration_ms=6000, fps=25.0)
-    service.set_policy(store, PROJECT, keep_real_names=True)
-    me = service.add_participant(store, PROJECT, ME, real_name=REAL_NAME, contact=CONTACT, role="duty social worker")
-    other = service.add_participant(store, PROJECT, OTHER)
-    third = service.add_participant(store, PROJECT, THIRD)
-    service.add_appearance(store, me, rec, 0, 4000)
-    service.add_appearance(store, other, rec, 1000, 3000)
-    service.add_appearance(store, third, rec, 4500, 6000)
-    huddle = service.create_clip(
+    set_policy(store, PROJECT, keep_real_names=True)
+    me = add_participant(store, PROJECT, ME, real_name=REAL_NAME, contact=CONTACT, role="duty social worker")
+    other = add_participant(store, PROJECT, OTHER)
+    third = add_participant(store, PROJECT, THIRD)
+    add_appearance(store, me, rec, 0, 4000)
+    add_appearance(store, other, rec, 1000, 3000)
+    add_appearance(store, third, rec, 4500, 6000)
+    huddle = create_clip(
         store,
         rec,
         0.5,
@@ -92,18 +100,16 @@ def build(store: Store, media: Path) -> Scene:
         },
     )
     assert set(huddle.present) == {ME, OTHER}
-    call = service.create_clip(store, rec, 3.0, 3.8, name=CALL)
-    afternoon = service.create_clip(store, rec, 4.6, 5.8, name="Afternoon")
+    call = create_clip(store, rec, 3.0, 3.8, name=CALL)
+    afternoon = create_clip(store, rec, 4.6, 5.8, name="Afternoon")
     assert afternoon.present == (THIRD,)
-    service.record_decision(store, huddle.clip_id, me, "research_team", "granted")
-    service.record_decision(store, huddle.clip_id, me, "publication", "withheld")
-    service.record_decision(store, huddle.clip_id, other, "internal_training", "granted")  # not ME's: not shown
-    service.record_decision(store, call.clip_id, me, "research_team", "withheld")  # on version 1: superseded
-    v2 = service.edit_clip(store, call.clip_id, end=3.9, reason="a tenth longer")
+    record_decision(store, huddle.clip_id, me, "research_team", "granted")
+    record_decision(store, huddle.clip_id, me, "publication", "withheld")
+    record_decision(store, huddle.clip_id, other, "internal_training", "granted")  # not ME's: not shown
+    record_decision(store, call.clip_id, me, "research_team", "withheld")  # on version 1: superseded
+    v2 = edit_clip(store, call.clip_id, end=3.9, reason="a tenth longer")
     assert v2.number == 2
-    service.record_decision(
-        store, call.clip_id, me, "internal_training", "granted", condition_texts=["not-after:2030-01-01"]
-    )
+    record_decision(store, call.clip_id, me, "internal_training", "granted", condition_texts=["not-after:2030-01-01"])
     return Scene(store, media, rec, me, other, third, huddle.clip_id, call.clip_id, afternoon.clip_id)
 
 
@@ -169,7 +175,7 @@ def pdf_text(path: Path) -> tuple[str, pypdf.PdfReader]:
 
 
 def test_form_lists_the_current_version_of_each_clip_the_participant_is_present_in(scene: Scene) -> None:
-    data = forms.form_data(scene.store, scene.me, on=ON)
+    data = form_data(scene.store, scene.me, on=ON)
     assert (data.participant_id, data.pseudonym, data.project_name, data.generated_on) == (scene.me, ME, PROJECT, ON)
     assert [c.clip_id for c in data.clips] == [scene.huddle, scene.call]  # not the afternoon: ME is not in it
     huddle, call = data.clips
@@ -178,7 +184,7 @@ def test_form_lists_the_current_version_of_each_clip_the_participant_is_present_
     assert huddle.recording_name == "duty room.mp4"
     assert (call.version_number, call.end) == (2, 3.9)  # the edit, not the version first made
     with scene.store.session() as s:
-        current = service.current_version(s, service.clip(s, scene.call))
+        current = current_version(s, find_clip(s, scene.call))
         assert call.version_hash == current.version_hash
         assert len(current.version_hash) == 64
     assert huddle.shows == [
@@ -223,8 +229,8 @@ def coded(tmp_path: Path, coded_media: Path) -> Iterator[Coded]:
     st = open_store(sqlite_url(tmp_path / "coded.sqlite"))
     try:
         rec = add_recording(st, ensure_project(st, PROJECT), coded_media)
-        service.add_participant(st, PROJECT, "A")
-        info = service.create_clip(
+        add_participant(st, PROJECT, "A")
+        info = create_clip(
             st,
             rec,
             0.5,
@@ -253,12 +259,12 @@ def region(a: np.ndarray, box: dict[str, float], w: int = 320, h: int = 192) -> 
 
 
 def test_stills_are_the_frames_at_10_50_and_90_percent_of_the_clip(sqlite_scene: Scene) -> None:
-    call = forms.form_data(sqlite_scene.store, sqlite_scene.me).clips[1]  # no redaction: the cached thumbnails
+    call = form_data(sqlite_scene.store, sqlite_scene.me).clips[1]  # no redaction: the cached thumbnails
     assert call.thumbnails == [thumbnail(sqlite_scene.media, 3.0 + f * (3.9 - 3.0), width=320) for f in (0.1, 0.5, 0.9)]
 
 
 def test_stills_show_the_right_frames_with_the_redactions_on_screen(coded: Coded) -> None:
-    (clip,) = forms.form_data(coded.store, "A").clips
+    (clip,) = form_data(coded.store, "A").clips
     times = [0.5 + f * 2.0 for f in (0.1, 0.5, 0.9)]  # 0.7, 1.5 and 2.3 s: frames 17, 37 and 57 at 25 fps
     for t, jpeg in zip(times, clip.thumbnails, strict=True):
         still = decode_jpeg(jpeg)
@@ -279,58 +285,58 @@ def test_stills_show_the_right_frames_with_the_redactions_on_screen(coded: Coded
 def test_presence_not_appearance_decides_which_clips_are_on_the_form(scene: Scene) -> None:
     # someone the appearances place in a clip cannot be taken out of it by hand
     with pytest.raises(InvalidRequest, match="appears in the recording during this clip"):
-        service.set_presence(scene.store, scene.huddle, remove=[scene.me])
-    service.set_presence(scene.store, scene.afternoon, add=[scene.me])
-    data = forms.form_data(scene.store, scene.me)
+        set_presence(scene.store, scene.huddle, remove=[scene.me])
+    set_presence(scene.store, scene.afternoon, add=[scene.me])
+    data = form_data(scene.store, scene.me)
     assert [c.clip_id for c in data.clips] == [scene.huddle, scene.call, scene.afternoon]  # by time
     assert data.clips[2].shows[0] == "1 other member of staff appears"
 
 
 def test_a_clip_edited_away_from_the_participant_leaves_the_form(scene: Scene) -> None:
-    service.edit_clip(scene.store, scene.huddle, start=4.6, end=5.5)  # now only THIRD appears in it
-    data = forms.form_data(scene.store, scene.me)
+    edit_clip(scene.store, scene.huddle, start=4.6, end=5.5)  # now only THIRD appears in it
+    data = form_data(scene.store, scene.me)
     assert [c.clip_id for c in data.clips] == [scene.call]
 
 
 def test_the_reference_names_the_versions_on_the_form(scene: Scene) -> None:
-    data = forms.form_data(scene.store, scene.me)
+    data = form_data(scene.store, scene.me)
     ref = data.reference
     assert re.fullmatch(rf"FD-{scene.me}-[0-9A-F]{{8}}", ref)
-    assert forms.form_data(scene.store, scene.me).reference == ref  # stable
-    assert forms.form_reference(scene.me, reversed([c.version_hash for c in data.clips])) == ref  # order-free
-    service.edit_clip(scene.store, scene.call, end=3.7)
-    fresh = forms.form_data(scene.store, scene.me).reference
+    assert form_data(scene.store, scene.me).reference == ref  # stable
+    assert form_reference(scene.me, reversed([c.version_hash for c in data.clips])) == ref  # order-free
+    edit_clip(scene.store, scene.call, end=3.7)
+    fresh = form_data(scene.store, scene.me).reference
     assert fresh != ref  # a stale paper form can be told
     # a decision from the stale form is refused: the person never saw the edited clip
     with pytest.raises(InvalidRequest, match=r"^form FD-\d+-[0-9A-F]{8}: does not match the clips as they are now"):
-        service.record_decision(
+        record_decision(
             scene.store, scene.huddle, scene.me, "external_seminar", "granted", method="paper_form", form_reference=ref
         )
     # the researcher types the reference of the form the person signed back in
-    service.record_decision(
+    record_decision(
         scene.store, scene.huddle, scene.me, "external_seminar", "granted", method="paper_form", form_reference=fresh
     )
 
 
 def test_a_withdrawn_participant_gets_no_form(scene: Scene, out_dir: Path) -> None:
-    service.withdraw(scene.store, scene.me, reason="moved on")
+    withdraw(scene.store, scene.me, reason="moved on")
     with pytest.raises(InvalidRequest) as err:
-        forms.form_data(scene.store, scene.me)
+        form_data(scene.store, scene.me)
     assert "withdrew" in err.value.message and "\n" not in err.value.message
     with pytest.raises(InvalidRequest):
-        forms.write_form(scene.store, ME, out_dir / "form.pdf")
+        write_form(scene.store, ME, out_dir / "form.pdf")
     assert list(out_dir.iterdir()) == []
 
 
 def test_unknown_participant_and_one_in_no_clip(scene: Scene, out_dir: Path) -> None:
     with pytest.raises(UnknownThing):
-        forms.form_data(scene.store, "nobody")
-    lonely = service.add_participant(scene.store, PROJECT, "Lonely")
-    data = forms.form_data(scene.store, lonely)
+        form_data(scene.store, "nobody")
+    lonely = add_participant(scene.store, PROJECT, "Lonely")
+    data = form_data(scene.store, lonely)
     assert data.clips == []
-    assert "nothing to decide" in render_text(forms.render_html(data))
+    assert "nothing to decide" in render_text(render_html(data))
     with pytest.raises(InvalidRequest) as err:
-        forms.write_form(scene.store, lonely, out_dir / "form.html")
+        write_form(scene.store, lonely, out_dir / "form.html")
     assert "present in no clip" in err.value.message
     assert list(out_dir.iterdir()) == []
 
@@ -345,11 +351,11 @@ def test_missing_media_is_one_line(tmp_path: Path, form_media: Path) -> None:
     st = open_store(sqlite_url(tmp_path / "s.sqlite"))
     try:
         rec = add_recording(st, ensure_project(st, PROJECT), copy)
-        service.add_participant(st, PROJECT, "A")
-        service.create_clip(st, rec, 1.0, 2.0, add_present=["A"])
+        add_participant(st, PROJECT, "A")
+        create_clip(st, rec, 1.0, 2.0, add_present=["A"])
         copy.unlink()
         with pytest.raises(InvalidRequest) as err:
-            forms.form_data(st, "A")
+            form_data(st, "A")
         assert "moved.mp4" in err.value.message and "\n" not in err.value.message
     finally:
         st.close()
@@ -359,11 +365,11 @@ def test_missing_media_is_one_line(tmp_path: Path, form_media: Path) -> None:
 
 
 def test_html_form_is_self_contained_escaped_and_complete(scene: Scene, out_dir: Path) -> None:
-    data = forms.form_data(scene.store, scene.me, on=ON)
-    out = forms.write_form(scene.store, scene.me, out_dir / "form.html", on=ON)
+    data = form_data(scene.store, scene.me, on=ON)
+    out = write_form(scene.store, scene.me, out_dir / "form.html", on=ON)
     assert out == out_dir / "form.html"
     page = out.read_text(encoding="utf-8")
-    assert page == forms.render_html(data)
+    assert page == render_html(data)
     assert page.startswith("<!DOCTYPE html>") and '<meta charset="utf-8">' in page
     assert "@page { size: A4" in page and "break-before: page" in page
     # escaped in the source, intact once parsed
@@ -403,7 +409,7 @@ def test_html_form_is_self_contained_escaped_and_complete(scene: Scene, out_dir:
 def test_writing_again_replaces_the_file(sqlite_scene: Scene, out_dir: Path) -> None:
     out = out_dir / "form.html"
     out.write_text("old", encoding="utf-8")
-    forms.write_form(sqlite_scene.store, sqlite_scene.me, out)
+    write_form(sqlite_scene.store, sqlite_scene.me, out)
     assert out.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
     assert sorted(p.name for p in out_dir.iterdir()) == ["form.html"]
 
@@ -411,14 +417,14 @@ def test_writing_again_replaces_the_file(sqlite_scene: Scene, out_dir: Path) -> 
 @pytest.mark.parametrize("name", ["form.docx", "form", "form.html.txt", "form.pdf.bak"])
 def test_other_extensions_are_refused(sqlite_scene: Scene, out_dir: Path, name: str) -> None:
     with pytest.raises(InvalidRequest) as err:
-        forms.write_form(sqlite_scene.store, sqlite_scene.me, out_dir / name)
+        write_form(sqlite_scene.store, sqlite_scene.me, out_dir / name)
     assert err.value.message.endswith(": use an .html or .pdf name")
     assert list(out_dir.iterdir()) == []
 
 
 def test_a_missing_folder_is_refused(sqlite_scene: Scene, out_dir: Path) -> None:
     with pytest.raises(InvalidRequest) as err:
-        forms.write_form(sqlite_scene.store, sqlite_scene.me, out_dir / "nowhere" / "form.pdf")
+        write_form(sqlite_scene.store, sqlite_scene.me, out_dir / "nowhere" / "form.pdf")
     assert "does not exist" in err.value.message
 
 
@@ -426,10 +432,10 @@ def test_a_missing_folder_is_refused(sqlite_scene: Scene, out_dir: Path) -> None
 
 
 def test_pdf_form_carries_the_same_content(scene: Scene, out_dir: Path) -> None:
-    out = forms.write_form(scene.store, scene.me, out_dir / "Form.PDF", on=ON)
+    out = write_form(scene.store, scene.me, out_dir / "Form.PDF", on=ON)
     raw = out.read_bytes()
     assert raw.startswith(b"%PDF-")
-    data = forms.form_data(scene.store, scene.me, on=ON)
+    data = form_data(scene.store, scene.me, on=ON)
     text, reader = pdf_text(out)
     for want in (ME, PROJECT, HUDDLE, CALL, data.reference, "title: Duty — Łódź", "Team & <manager> plan the day"):
         assert want in text, want
@@ -452,9 +458,9 @@ def test_pdf_form_carries_the_same_content(scene: Scene, out_dir: Path) -> None:
 
 def test_pdf_keeps_odd_characters(sqlite_scene: Scene, out_dir: Path) -> None:
     odd = "Łódź & <Ève> \"quoted\" 'single' — ½"
-    service.edit_participant(sqlite_scene.store, sqlite_scene.me, pseudonym=odd)
-    pdf = forms.write_form(sqlite_scene.store, odd, out_dir / "f.pdf")
-    page = forms.write_form(sqlite_scene.store, odd, out_dir / "f.html").read_text(encoding="utf-8")
+    edit_participant(sqlite_scene.store, sqlite_scene.me, pseudonym=odd)
+    pdf = write_form(sqlite_scene.store, odd, out_dir / "f.pdf")
+    page = write_form(sqlite_scene.store, odd, out_dir / "f.html").read_text(encoding="utf-8")
     text, _ = pdf_text(pdf)
     assert odd in text
     assert odd in render_text(page)

@@ -15,10 +15,13 @@ from hypothesis import strategies as st
 
 from annotation.services import add_recording, ensure_project
 from annotation.store.engine import open_store, sqlite_url
-from consent import service
+from consent.clips import create_clip, edit_clip, set_presence
 from consent.conditions import ExportContext
+from consent.decisions import record_decision
 from consent.errors import ConsentError
 from consent.export.gate import plan
+from consent.participants import add_participant
+from consent.retention.withdrawal import withdraw
 
 SCOPES = ["research_team", "internal_training", "external_seminar", "publication"]
 TODAY = date(2026, 12, 1)
@@ -116,12 +119,12 @@ def test_the_gate_exports_exactly_what_the_rule_allows(
     try:
         project = f"p{next(_counter)}"
         rid = add_recording(store, ensure_project(store, project), duty_recording, duration_ms=12_000)
-        people = [service.add_participant(store, project, f"P{i}") for i in range(n_people)]
+        people = [add_participant(store, project, f"P{i}") for i in range(n_people)]
         m = Model(index={p: i for i, p in enumerate(people)})
         clips = []
         for i in range(n_clips):
             who = sorted({people[j % n_people] for j in initial[i]})
-            info = service.create_clip(store, rid, 1.0 + i, 2.0 + i, add_present=[str(p) for p in who])
+            info = create_clip(store, rid, 1.0 + i, 2.0 + i, add_present=[str(p) for p in who])
             clips.append(info.clip_id)
             m.versions[info.clip_id] = 1
             m.present[info.clip_id] = set(who)
@@ -145,7 +148,7 @@ def test_the_gate_exports_exactly_what_the_rule_allows(
                 c, p = clips[int(ci) % n_clips], people[int(pi) % n_people]  # type: ignore[call-overload]
                 ok = p in m.present[c] and p not in m.withdrawn and not (dec == "withheld" and conds)
                 try:
-                    service.record_decision(store, c, str(p), sc, dec, condition_texts=conds)  # type: ignore[arg-type]
+                    record_decision(store, c, str(p), sc, dec, condition_texts=conds)  # type: ignore[arg-type]
                 except ConsentError:
                     assert not ok, "a valid decision was refused"
                     continue
@@ -154,28 +157,28 @@ def test_the_gate_exports_exactly_what_the_rule_allows(
             elif kind == "edit":
                 ci = int(op[1]) % n_clips  # type: ignore[call-overload]
                 c = clips[ci]
-                service.edit_clip(store, c, end=2.0 + ci + 0.04 * m.versions[c])
+                edit_clip(store, c, end=2.0 + ci + 0.04 * m.versions[c])
                 m.versions[c] += 1  # presence is carried over: it was all set by hand
             elif kind == "withdraw":
                 pi = int(op[1]) % n_people  # type: ignore[call-overload]
                 if people[pi] in m.withdrawn:
                     continue
-                service.withdraw(store, str(people[pi]))
+                withdraw(store, str(people[pi]))
                 m.withdrawn.add(people[pi])
             else:
                 c = clips[int(op[1]) % n_clips]  # type: ignore[call-overload]
                 p = people[int(op[2]) % n_people]  # type: ignore[call-overload]
                 if kind == "add":
-                    service.set_presence(store, c, add=[str(p)])
+                    set_presence(store, c, add=[str(p)])
                     m.present[c].add(p)
                 elif p in m.present[c] and p in m.withdrawn:
                     try:  # a withdrawn person is never taken out of a clip
-                        service.set_presence(store, c, remove=[str(p)])
+                        set_presence(store, c, remove=[str(p)])
                     except ConsentError:
                         continue
                     raise AssertionError("a withdrawn participant was removed from a clip")
                 elif p in m.present[c]:
-                    service.set_presence(store, c, remove=[str(p)])
+                    set_presence(store, c, remove=[str(p)])
                     m.present[c].discard(p)
         expires = None if expires_in is None else TODAY + timedelta(days=expires_in)
         ctx = ExportContext(scope, TODAY, internal_audience=internal, expires=expires)

@@ -21,16 +21,18 @@ from annotation.identifiers.proposals import list_proposals, scan_document
 from annotation.identifiers.watch_list import WatchEntry, add_watch_terms
 from annotation.services import apply_edit, ensure_project, new_document
 from app.cli.main import main
-from consent import service
+from consent.clips import create_clip
 from consent.conditions import ExportContext
+from consent.decisions import record_decision
 from consent.errors import InvalidRequest
 from consent.export.gate import export_clips, export_spec, plan
 from consent.models import AuditEntry, ClipVersion
+from consent.participants import add_appearance, add_participant
 from consent.station import review
 from media_tools.spec import parse_spec
-from tests.annotation.transcripts import transcript_document, transcript_scheme
 from tests.consent.conftest import PROJECT, World
-from tests.consent.test_roles import ME, OTHER, TODAY, Team, team  # noqa: F401  (the roles fixture)
+from tests.fixtures.team import ME, OTHER, TODAY, Team
+from tests.fixtures.transcripts import transcript_document, transcript_scheme
 from tests.media_tools.conftest import decode_audio
 
 CHILD = "Kayden"
@@ -60,8 +62,8 @@ def test_a_confirmed_identifier_is_bleeped_in_the_next_export_of_a_consented_cli
 ) -> None:
     store = world.store
     pid = ensure_project(store, PROJECT)
-    service.add_participant(store, PROJECT, WORKER)
-    service.add_appearance(store, WORKER, world.recording_id, 0, 12_000)
+    add_participant(store, PROJECT, WORKER)
+    add_appearance(store, WORKER, world.recording_id, 0, 12_000)
     doc = transcript_document(
         store,
         scheme,
@@ -70,8 +72,8 @@ def test_a_confirmed_identifier_is_bleeped_in_the_next_export_of_a_consented_cli
         recording_id=world.recording_id,
     )
     add_watch_terms(store, PROJECT, [WatchEntry("name", CHILD, label="child name")])
-    clip = service.create_clip(store, world.recording_id, 2.0, 8.0, name="school call", sensitive_from=doc)
-    service.record_decision(store, clip.clip_id, WORKER, "research_team", "granted")
+    clip = create_clip(store, world.recording_id, 2.0, 8.0, name="school call", sensitive_from=doc)
+    record_decision(store, clip.clip_id, WORKER, "research_team", "granted")
 
     # the scan proposes; nothing changes for the clip and its export is not bleeped
     assert scan_document(store, doc).new == 1
@@ -105,7 +107,7 @@ def test_a_confirmed_identifier_is_bleeped_in_the_next_export_of_a_consented_cli
     spec = resolve_spec(store, parse_spec({"source": "x.mp4", "start": 2.0, "end": 8.0}), redact_sensitive=doc)
     assert [(a.start, a.end) for a in spec.audio] == [(3.75, 5.25)]
     # the same annotation twice is not bleeped twice: a clip made now carries it in its own edit
-    again = service.create_clip(store, world.recording_id, 3.0, 6.0, sensitive_from=doc)
+    again = create_clip(store, world.recording_id, 3.0, 6.0, sensitive_from=doc)
     with store.session() as s:
         v = s.scalar(select(ClipVersion).where(ClipVersion.version_hash == again.version_hash))
         assert v is not None
@@ -115,12 +117,12 @@ def test_a_confirmed_identifier_is_bleeped_in_the_next_export_of_a_consented_cli
 
 
 @pytest.mark.postgres
-def test_presenters_and_stations_bleep_what_they_may_not_read(team: Team, tmp_path: Path) -> None:  # noqa: F811
+def test_presenters_and_stations_bleep_what_they_may_not_read(team: Team, tmp_path: Path) -> None:
     o = team.owner
     doc = new_document(o, name="coded call", recording_id=team.recording_id)
     apply_edit(o, CreateAnnotation(doc, SENSITIVE_TIER, 1500, 2000, "child name"))  # after the clip was made
-    service.record_decision(o, team.both.clip_id, ME, "internal_training", "granted")
-    service.record_decision(o, team.both.clip_id, OTHER, "internal_training", "granted")
+    record_decision(o, team.both.clip_id, ME, "internal_training", "granted")
+    record_decision(o, team.both.clip_id, OTHER, "internal_training", "granted")
 
     pr = team.as_("presenter")
     out = tmp_path / "out"
@@ -153,8 +155,8 @@ def test_a_caption_over_a_sensitive_identifier_does_not_show_it(world: World, sc
 
     store = world.store
     pid = ensure_project(store, PROJECT)
-    service.add_participant(store, PROJECT, WORKER)
-    service.add_appearance(store, WORKER, world.recording_id, 0, 12_000)
+    add_participant(store, PROJECT, WORKER)
+    add_appearance(store, WORKER, world.recording_id, 0, 12_000)
     doc = transcript_document(
         store,
         scheme,
@@ -164,8 +166,8 @@ def test_a_caption_over_a_sensitive_identifier_does_not_show_it(world: World, sc
     )
     apply_edit(store, CreateAnnotation(doc, SENSITIVE_TIER, 4000, 5000, "child name"))
     captions = {"captions": {"mode": "soft", "document": str(doc), "tier": "Transcript"}}
-    clip = service.create_clip(store, world.recording_id, 2.0, 8.0, name="call", sensitive_from=doc, extra=captions)
-    service.record_decision(store, clip.clip_id, WORKER, "research_team", "granted")
+    clip = create_clip(store, world.recording_id, 2.0, 8.0, name="call", sensitive_from=doc, extra=captions)
+    record_decision(store, clip.clip_id, WORKER, "research_team", "granted")
     out = tmp_path / "out"
     report = _export(store, out)[1]
     (path,) = out.glob("e*.mp4")
@@ -205,7 +207,7 @@ def test_a_clip_takes_its_sensitive_identifiers_from_a_document_of_its_recording
         apply_edit(store, CreateAnnotation(doc, SENSITIVE_TIER, 3000, 3500, "child name"))
     for doc, what in ((unlinked, "is linked to no recording"), (other, f"codes recording {other_rec}")):
         with pytest.raises(InvalidRequest, match=rf"^document {doc}: {what}, not recording {world.recording_id}: "):
-            service.create_clip(store, world.recording_id, 2.0, 8.0, sensitive_from=doc)
+            create_clip(store, world.recording_id, 2.0, 8.0, sensitive_from=doc)
     mine = new_document(store, name="coding", recording_id=world.recording_id)
     apply_edit(store, CreateAnnotation(mine, SENSITIVE_TIER, 3000, 3500, "child name"))
-    assert service.create_clip(store, world.recording_id, 2.0, 8.0, sensitive_from=str(mine)).number == 1
+    assert create_clip(store, world.recording_id, 2.0, 8.0, sensitive_from=str(mine)).number == 1

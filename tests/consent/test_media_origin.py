@@ -15,10 +15,14 @@ from annotation.edits.commands import CreateAnnotation
 from annotation.elan.scheme import PARTICIPANTS_TIER, SENSITIVE_TIER
 from annotation.identifiers.spans import standing_sensitive_spans
 from annotation.services import apply_edit, ensure_project, export_eaf, import_file, new_document
-from consent import service
+from consent.clips import create_clip
 from consent.conditions import ExportContext
+from consent.decisions import record_decision
 from consent.export.gate import export_clips, plan
 from consent.models import Appearance
+from consent.participants import add_participant, appearances_from_tier
+from consent.rows import clip as find_clip
+from consent.rows import current_version
 from tests.consent.conftest import PROJECT, World
 from tests.media_tools.conftest import decode_audio
 
@@ -60,18 +64,18 @@ def test_the_origin_is_taken_from_the_descriptor_and_added_everywhere(world: Wor
         ("bleep", 4.75, 5.75)
     ]
     assert [(c.start, c.end) for c in caption_cues(store, shifted, "Notes", 0, 12)] == [(3.0, 4.0)]
-    service.add_participant(store, PROJECT, "Worker")
-    service.appearances_from_tier(store, shifted)
+    add_participant(store, PROJECT, "Worker")
+    appearances_from_tier(store, shifted)
     with store.session() as s:
         assert [(a.start_ms, a.end_ms) for a in s.query(Appearance)] == [(2000, 8000)]
 
 
 def test_a_consented_clip_is_bleeped_where_the_name_is_heard(world: World, shifted: int, tmp_path: Path) -> None:
     store = world.store
-    service.add_participant(store, PROJECT, "Worker")
-    service.appearances_from_tier(store, shifted)
-    clip = service.create_clip(store, world.recording_id, 4.0, 7.0, name="the name", sensitive_from=shifted)
-    service.record_decision(store, clip.clip_id, "Worker", "research_team", "granted")
+    add_participant(store, PROJECT, "Worker")
+    appearances_from_tier(store, shifted)
+    clip = create_clip(store, world.recording_id, 4.0, 7.0, name="the name", sensitive_from=shifted)
+    record_decision(store, clip.clip_id, "Worker", "research_team", "granted")
     (p,) = plan(store, ExportContext("research_team", p_today()))
     assert p.usable
     out = tmp_path / "out"
@@ -100,18 +104,18 @@ def test_the_command_line_takes_the_origin_too(
 
     store = world.store
     url = store.engine.url.render_as_string(hide_password=False)
-    service.add_participant(store, PROJECT, "Worker")
-    service.appearances_from_tier(store, shifted)
+    add_participant(store, PROJECT, "Worker")
+    appearances_from_tier(store, shifted)
     (note,) = _ann_ids(store, shifted, "Notes")
     assert main(["--db", url, "clip", "create", str(world.recording_id), "--annotation", f"{shifted}:{note}"]) == 0
     out = capsys.readouterr().out
     clip_id = int(out.strip().splitlines()[-1])
     with store.session() as s:
-        v = service.current_version(s, service.clip(s, clip_id))
+        v = current_version(s, find_clip(s, clip_id))
         assert (v.spec["start"], v.spec["end"]) == (3.0, 4.0)  # document 1.0-2.0 s, origin 2 s
     # a clip at recording 6-8 s covers the document's 4.0-4.5 s; one at 4.0-4.5 s does not
-    later = service.create_clip(store, world.recording_id, 6.0, 8.0, name="later")
-    service.create_clip(store, world.recording_id, 4.0, 4.5, name="early")
+    later = create_clip(store, world.recording_id, 6.0, 8.0, name="later")
+    create_clip(store, world.recording_id, 4.0, 4.5, name="early")
     apply_edit(store, CreateAnnotation(shifted, "Notes", 4000, 4500, "mum said Kayden"))
     add_watch_terms(store, PROJECT, [WatchEntry("name", "Kayden")])
     scan_document(store, shifted, tiers=["Notes"])

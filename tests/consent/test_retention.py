@@ -19,23 +19,30 @@ from sqlalchemy import func, inspect, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from annotation.errors import AccessDenied
+from annotation.schema import Base  # every table of annotation (the counts cover them all)
 from annotation.services import add_recording, ensure_project, new_document
 from annotation.store.engine import Store, schema_revision, upgrade_schema
-from annotation.store.tables import Base, Document, Recording
+from annotation.store.tables import Document, Recording
 from app.cli.main import main
-from consent import audit, service
+from consent import audit
+from consent.clips import VersionInfo, create_clip, edit_clip
+from consent.decisions import record_decision
 from consent.errors import InvalidRequest, UnknownThing
 from consent.export.gate import export_clips
 from consent.models import AuditEntry, ClipVersion, Decision, DestructionPermit, Participant
+from consent.participants import add_appearance, add_participant, set_policy
 from consent.retention import destruction
 from consent.retention import policy as retention
+from consent.retention.destruction import confirm_destroyed
 from consent.retention.periods import Period, add_months, parse_period
+from consent.retention.withdrawal import destruction_list, withdraw
 from consent.server import access, roles
 from media_tools import cache
+from media_tools.files import sha256_file
 from media_tools.frames import thumbnails
 from media_tools.probe import probe
 from media_tools.synth import make_test_recording
-from tests.consent.test_roles import ME, OTHER, Team, team  # noqa: F401  (its fixture: a team on PostgreSQL)
+from tests.fixtures.team import ME, OTHER, Team
 
 PROJECT = "Retention study"
 OTHER_PROJECT = "Other study"
@@ -51,9 +58,9 @@ class Site:
     r2: int  # in OTHER_PROJECT: Charlie
     media1: Path
     media2: Path
-    x: service.VersionInfo  # clip of r1 with Alpha and Bravo (two versions)
-    y: service.VersionInfo  # clip of r1 with Alpha only
-    z: service.VersionInfo  # clip of r2 with Charlie
+    x: VersionInfo  # clip of r1 with Alpha and Bravo (two versions)
+    y: VersionInfo  # clip of r1 with Alpha only
+    z: VersionInfo  # clip of r2 with Charlie
     out: Path
     doc: int  # a document coded from r1
 
@@ -64,13 +71,9 @@ def _register(store: Store, project: str, media: Path) -> int:
     return add_recording(store, pid, media, duration_ms=info.duration_ms, fps=info.fps, mime_type=info.mime_type)
 
 
-def _grant_all(
-    store: Store, v: service.VersionInfo, scope: str = "internal_training", conds: tuple[str, ...] = ()
-) -> None:
+def _grant_all(store: Store, v: VersionInfo, scope: str = "internal_training", conds: tuple[str, ...] = ()) -> None:
     for who in v.present:
-        service.record_decision(
-            store, v.clip_id, who, scope, "granted", condition_texts=conds, version_hash=v.version_hash
-        )
+        record_decision(store, v.clip_id, who, scope, "granted", condition_texts=conds, version_hash=v.version_hash)
 
 
 @pytest.fixture(scope="session")
@@ -92,17 +95,17 @@ def site(
     media2 = Path(shutil.copy(second_recording, tmp_path / "media" / "duty room two.mp4"))
     r1 = _register(store, PROJECT, media1)
     r2 = _register(store, OTHER_PROJECT, media2)
-    service.set_policy(store, PROJECT, keep_real_names=True)
-    service.add_participant(store, PROJECT, ALPHA, real_name="Alice Realname", contact="alice@example.org")
-    service.add_participant(store, PROJECT, BRAVO)
-    service.add_participant(store, OTHER_PROJECT, CHARLIE)
-    service.add_appearance(store, ALPHA, r1, 0, 12_000)
-    service.add_appearance(store, BRAVO, r1, 0, 6_000)
-    service.add_appearance(store, CHARLIE, r2, 0, 12_000)
-    x1 = service.create_clip(store, r1, 1, 3, name="Secret clip name about a school nurse")
-    x = service.edit_clip(store, x1.clip_id, end=3.5, reason="tighter cut")
-    y = service.create_clip(store, r1, 8, 10, name="Later call")
-    z = service.create_clip(store, r2, 1, 3, name="Other project call")
+    set_policy(store, PROJECT, keep_real_names=True)
+    add_participant(store, PROJECT, ALPHA, real_name="Alice Realname", contact="alice@example.org")
+    add_participant(store, PROJECT, BRAVO)
+    add_participant(store, OTHER_PROJECT, CHARLIE)
+    add_appearance(store, ALPHA, r1, 0, 12_000)
+    add_appearance(store, BRAVO, r1, 0, 6_000)
+    add_appearance(store, CHARLIE, r2, 0, 12_000)
+    x1 = create_clip(store, r1, 1, 3, name="Secret clip name about a school nurse")
+    x = edit_clip(store, x1.clip_id, end=3.5, reason="tighter cut")
+    y = create_clip(store, r1, 8, 10, name="Later call")
+    z = create_clip(store, r2, 1, 3, name="Other project call")
     for v in (x, y, z):
         _grant_all(store, v)
     out = tmp_path / "exports"
@@ -180,9 +183,7 @@ def test_dates_come_from_the_policy_and_from_consent(site: Site) -> None:
     # a grant that ends: the version goes the day after the last use consented, its older version with it,
     # and so do its exports (which had to expire by then anyway)
     ends = TODAY + timedelta(days=30)
-    service.record_decision(
-        st, site.x.clip_id, ALPHA, "internal_training", "granted", condition_texts=[f"not-after:{ends}"]
-    )
+    record_decision(st, site.x.clip_id, ALPHA, "internal_training", "granted", condition_texts=[f"not-after:{ends}"])
     export_clips(st, "research_team", site.out, recording_id=site.r1, clip_ids=[site.y.clip_id])  # no --expires
     items = _by_key(retention.schedule(st, project=PROJECT))
     current = items[f"version:{site.x.version_id}"]
@@ -251,7 +252,7 @@ def test_due_on_a_date_lists_exactly_what_is_due_with_reasons(site: Site) -> Non
 def test_a_withdrawn_participants_clips_and_exports_are_due_at_once(site: Site) -> None:
     st = site.store
     export_clips(st, "internal_training", site.out, recording_id=site.r1, expires=FAR)
-    todo = service.withdraw(st, BRAVO)
+    todo = withdraw(st, BRAVO)
     assert [t.item_id for t in todo] == [1] and todo[0].since == TODAY and todo[0].cause == "withdrawal"
     due = retention.due(st)
     assert [(i.key, i.reasons[0].code) for i in due] == [
@@ -261,7 +262,7 @@ def test_a_withdrawn_participants_clips_and_exports_are_due_at_once(site: Site) 
     ]
     assert due[0].why == f"{BRAVO} withdrew" and due[2].why == f"{BRAVO} withdrew ({TODAY})"
     # the list a withdrawal prints is the same for the file
-    assert [t.item_id for t in service.destruction_list(st)] == [1]
+    assert [t.item_id for t in destruction_list(st)] == [1]
 
 
 def test_one_export_of_two_projects_is_destroyed_project_by_project(site: Site) -> None:
@@ -271,7 +272,7 @@ def test_one_export_of_two_projects_is_destroyed_project_by_project(site: Site) 
     st = site.store
     report = export_clips(st, "internal_training", site.out, expires=FAR)
     z_file = next(x for x in report.exported if x["clip"] == site.z.clip_id)
-    service.withdraw(st, CHARLIE)  # in z only
+    withdraw(st, CHARLIE)  # in z only
     due = [i.key for i in retention.due(st, project=OTHER_PROJECT)]
     assert due == [f"export-item:{z_file['export_item']}", f"version:{site.z.version_id}"]
     assert [i.key for i in retention.due(st, project=PROJECT)] == []
@@ -280,8 +281,8 @@ def test_one_export_of_two_projects_is_destroyed_project_by_project(site: Site) 
     assert all((site.out / x["output"]).exists() for x in report.exported if x is not z_file)
     assert [i.key for i in retention.due(st)] == [] and _check(st) is None
     # the export's record goes with its last file, whichever project that file is of
-    service.withdraw(st, ALPHA)
-    service.withdraw(st, BRAVO)
+    withdraw(st, ALPHA)
+    withdraw(st, BRAVO)
     assert f"export:{report.export_id}" in [i.key for i in retention.due(st, project=PROJECT)]
     destruction.destroy(st, project=PROJECT)
     assert [i.key for i in retention.due(st)] == [] and _check(st) is None
@@ -292,14 +293,14 @@ def test_expired_exports_join_the_destruction_list(site: Site) -> None:
     expires = TODAY + timedelta(days=10)
     export_clips(st, "internal_training", site.out, recording_id=site.r1, expires=expires)
     export_clips(st, "internal_training", site.out, recording_id=site.r2)  # no expiry, no policy yet
-    assert service.destruction_list(st) == []
-    late = service.destruction_list(st, on=expires + timedelta(days=1))
+    assert destruction_list(st) == []
+    late = destruction_list(st, on=expires + timedelta(days=1))
     assert [(t.item_id, t.why, t.since) for t in late] == [
         (1, f"expired {expires}", expires + timedelta(days=1)),
         (2, f"expired {expires}", expires + timedelta(days=1)),
     ]
     retention.set_policy(st, OTHER_PROJECT, exports="6m")
-    later = service.destruction_list(st, on=add_months(TODAY, 6))
+    later = destruction_list(st, on=add_months(TODAY, 6))
     assert [(t.item_id, t.why, t.cause) for t in later][-1] == (
         3,
         "kept 6 months after export (project policy)",
@@ -321,7 +322,7 @@ def test_destruction_removes_files_and_rows_and_leaves_one_entry_each(site: Site
     assert list((cache.cache_dir() / "thumbnail").rglob(f"{digest1}*"))
 
     # 1. Bravo withdraws: clip X (both versions, its decisions) and its exported file go, nothing else
-    service.withdraw(st, BRAVO)
+    withdraw(st, BRAVO)
     before = _counts(st)
     with st.session() as s:
         x_decisions = s.scalar(
@@ -419,7 +420,7 @@ def test_an_encrypted_archive_goes_whole_and_its_other_clips_are_marked_destroye
     st = site.store
     report = export_clips(st, "internal_training", site.out, recording_id=site.r1, archive_passphrase="p" * 16)
     assert report.archive is not None and len(report.exported) == 2
-    service.withdraw(st, BRAVO)  # in clip X only: its file is the archive, which holds clip Y too
+    withdraw(st, BRAVO)  # in clip X only: its file is the archive, which holds clip Y too
     done = destruction.destroy(st)
     assert done.items[0].key == "export-item:1" and done.files_deleted == [str(report.archive)]
     assert not report.archive.exists()
@@ -449,7 +450,7 @@ def test_documents_go_with_their_recording_when_the_policy_says_so(site: Site) -
 def test_a_dry_run_changes_nothing(site: Site, capsys: pytest.CaptureFixture[str]) -> None:
     st = site.store
     export_clips(st, "internal_training", site.out, recording_id=site.r1, expires=FAR)
-    service.withdraw(st, BRAVO)
+    withdraw(st, BRAVO)
     retention.set_policy(st, PROJECT, recordings="0d")
     before, files = _counts(st), sorted(site.out.iterdir())
     planned = destruction.plan(st)
@@ -512,7 +513,7 @@ def test_the_append_only_rules_still_refuse_everything_else(site: Site) -> None:
 
 def test_the_audit_check_knows_destroyed_rows_from_tampering(site: Site) -> None:
     st = site.store
-    service.withdraw(st, BRAVO)
+    withdraw(st, BRAVO)
     with st.session() as s:
         gone = list(s.scalars(select(Decision.id).join(ClipVersion).where(ClipVersion.clip_id == site.x.clip_id)))
     destruction.destroy(st)
@@ -555,7 +556,7 @@ def test_sqlite_overwrites_what_it_destroys(site: Site) -> None:
         pytest.skip("SQLite's own files")
     st = site.store
     assert st.path is not None
-    service.withdraw(st, BRAVO)
+    withdraw(st, BRAVO)
     destruction.destroy(st)
     raw = st.path.read_bytes() + Path(f"{st.path}-wal").read_bytes()
     assert b"Secret clip name" not in raw
@@ -568,7 +569,8 @@ def test_sqlite_overwrites_what_it_destroys(site: Site) -> None:
 def test_backups_made_before_a_destruction_are_listed_and_replaced(
     site: Site, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from annotation.backup.rolling import list_backups, make_backup
+    from annotation.backup.catalogue import list_backups
+    from annotation.backup.rolling import make_backup
 
     st = site.store
     if st.dialect == "postgresql" and shutil.which("pg_dump") is None:
@@ -576,7 +578,7 @@ def test_backups_made_before_a_destruction_are_listed_and_replaced(
     old = make_backup(st)
     url = st.engine.url.render_as_string(hide_password=False)
     assert destruction.stale_backups(st) == []
-    service.withdraw(st, BRAVO)
+    withdraw(st, BRAVO)
     destruction.destroy(st)
     assert [b.path for b in destruction.stale_backups(st)] == [old.path]
     assert main(["--db", url, "retention", "due"]) == 0
@@ -594,11 +596,11 @@ def test_backups_made_before_a_destruction_are_listed_and_replaced(
 # ---------------------------------------------------------------------------------------------- roles
 
 
-def test_only_a_researcher_destroys_and_no_other_role_forges_a_permit(team: Team) -> None:  # noqa: F811
+def test_only_a_researcher_destroys_and_no_other_role_forges_a_permit(team: Team) -> None:
     o = team.owner
-    service.record_decision(o, team.both.clip_id, ME, "research_team", "granted")
-    service.record_decision(o, team.not_mine.clip_id, OTHER, "research_team", "withheld")
-    service.withdraw(o, OTHER)  # both clips show Other: their versions and decisions are due at once
+    record_decision(o, team.both.clip_id, ME, "research_team", "granted")
+    record_decision(o, team.not_mine.clip_id, OTHER, "research_team", "withheld")
+    withdraw(o, OTHER)  # both clips show Other: their versions and decisions are due at once
     due = [i.key for i in retention.due(o)]
     assert due == [f"version:{team.both.version_id}", f"version:{team.not_mine.version_id}"]
     attempts = (
@@ -653,7 +655,7 @@ def test_only_a_researcher_destroys_and_no_other_role_forges_a_permit(team: Team
     assert team.media.exists()  # the shared recording was not due
 
 
-def test_a_presenters_records_never_get_a_researchers_file_deleted(team: Team, tmp_path: Path) -> None:  # noqa: F811
+def test_a_presenters_records_never_get_a_researchers_file_deleted(team: Team, tmp_path: Path) -> None:
     """A presenter writes export records with any client: an expired export whose item, or whose
     ``export_finished`` entry, names a file the gate never writes (the store, a recording) leaves that file
     where it is when the researcher destroys what is due (found by review: it was deleted)."""
@@ -676,7 +678,7 @@ def test_a_presenters_records_never_get_a_researchers_file_deleted(team: Team, t
         p=str(precious),
         h="0" * 64,
     )
-    digest = cache.sha256_of(precious)
+    digest = sha256_file(precious)
     for name in (str(precious), "frontdoor.sqlite", f"manifest-{eid}-20200101T000000Z.json/../frontdoor.sqlite"):
         with pr.session() as s:
             audit.append(s, "export_finished", {"export": eid, "manifest": name, "manifest_sha256": digest})
@@ -705,14 +707,14 @@ def test_a_presenters_records_never_get_a_researchers_file_deleted(team: Team, t
         h="0" * 64,
     )[0][0]
     with pytest.raises(InvalidRequest, match="not a file the export gate wrote"):
-        service.confirm_destroyed(rs, item, delete_file=True)
+        confirm_destroyed(rs, item, delete_file=True)
     assert precious.exists()
 
 
-def test_a_researcher_cannot_bring_a_permit_of_their_own_in_a_temporary_table(team: Team) -> None:  # noqa: F811
+def test_a_researcher_cannot_bring_a_permit_of_their_own_in_a_temporary_table(team: Team) -> None:
     """The trigger looks for permits and entries in the store's schema, never in the caller's pg_temp (which
     comes first on an unset search path): else a decision goes with no ``destroyed`` entry (found by review)."""
-    service.record_decision(team.owner, team.both.clip_id, OTHER, "publication", "withheld")
+    record_decision(team.owner, team.both.clip_id, OTHER, "publication", "withheld")
     did, vid = team.raw(team.owner, "SELECT id, clip_version_id FROM decision")[0]
     rs = team.as_("researcher")
     with pytest.raises(IntegrityError, match="never changed"), rs.engine.begin() as conn:
@@ -731,12 +733,12 @@ def test_a_researcher_cannot_bring_a_permit_of_their_own_in_a_temporary_table(te
 def test_migration_0007_goes_down_and_up(site: Site) -> None:
     from alembic import command
 
-    from annotation.store.engine import _alembic_config
+    from annotation.store.engine import alembic_config
 
     st = site.store
-    service.withdraw(st, BRAVO)
+    withdraw(st, BRAVO)
     destruction.destroy(st)
-    command.downgrade(_alembic_config(st.engine), "0006")
+    command.downgrade(alembic_config(st.engine), "0006")
     assert schema_revision(st.engine) == "0006"
     assert not {"retention_policy", "destruction_permit"} & set(inspect(st.engine).get_table_names())
     for sql in ("DELETE FROM clip_version", "DELETE FROM decision"):
@@ -800,7 +802,7 @@ def test_the_commands(site: Site, capsys: pytest.CaptureFixture[str]) -> None:
     assert stop.value.code == 2 and err.count("\n") == 1
     assert err.startswith("frontdoor: error: argument --on: '2027-02-30' is not a date")
 
-    service.withdraw(st, BRAVO)
+    withdraw(st, BRAVO)
     out = run("retention", "due")
     assert f"version:{site.x.version_id}" in out and f"{BRAVO} withdrew ({TODAY})" in out
     out = run("retention", "destroy", "--ids", f"version:{site.x.version_id - 1}", "--yes")

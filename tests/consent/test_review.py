@@ -20,10 +20,15 @@ from sqlalchemy import select
 from annotation.edits.commands import CreateAnnotation
 from annotation.services import add_recording, apply_edit, ensure_project, new_document
 from annotation.store.engine import Store, open_store, sqlite_url
-from consent import audit, service
+from consent import audit
+from consent.clips import create_clip, edit_clip, set_presence
+from consent.decisions import ScopeDecision, record_decision, record_decisions
 from consent.errors import InvalidRequest, PreviewFailed, UnknownThing
 from consent.export.gate import export_clips
 from consent.models import AuditEntry
+from consent.participants import add_appearance, add_participant
+from consent.retention.withdrawal import withdraw
+from consent.rows import participant as find_participant
 from consent.station import review
 from media_tools import cache
 from media_tools.errors import Cancelled
@@ -42,18 +47,18 @@ BOX = (0.1, 0.3, 0.4, 0.5)  # x, y, w, h: clear of the frame-number strip and th
 def test_only_the_participants_current_versions_and_own_decisions(world: World) -> None:
     st, rid = world.store, world.recording_id
     for who, lo, hi in ((ME, 0, 6000), (OTHER, 0, 12_000), (THIRD, 8000, 12_000)):
-        service.add_participant(st, PROJECT, who, real_name=None, role="duty")
-        service.add_appearance(st, who, rid, lo, hi)
-    call = service.create_clip(st, rid, 1, 3, name="Call about school", extra={"title": {"text": "Clip 1"}})
-    later = service.create_clip(st, rid, 9, 11, name="Later call")  # OTHER and THIRD only
-    huddle = service.create_clip(st, rid, 4, 5, name="Huddle")
+        add_participant(st, PROJECT, who, real_name=None, role="duty")
+        add_appearance(st, who, rid, lo, hi)
+    call = create_clip(st, rid, 1, 3, name="Call about school", extra={"title": {"text": "Clip 1"}})
+    later = create_clip(st, rid, 9, 11, name="Later call")  # OTHER and THIRD only
+    huddle = create_clip(st, rid, 4, 5, name="Huddle")
     assert set(call.present) == {ME, OTHER} and set(later.present) == {OTHER, THIRD}
-    service.record_decision(st, call.clip_id, OTHER, "publication", "granted")  # someone else's: never shown
-    service.record_decision(st, call.clip_id, ME, "research_team", "granted", condition_texts=["not-after:2030-01-31"])
-    service.record_decision(st, call.clip_id, ME, "publication", "withheld")
-    service.record_decision(st, call.clip_id, ME, "publication", "granted")  # the latest counts
-    service.record_decision(st, huddle.clip_id, ME, "internal_training", "granted")
-    service.edit_clip(st, huddle.clip_id, end=5.5, reason="tighter")  # that decision was on version 1
+    record_decision(st, call.clip_id, OTHER, "publication", "granted")  # someone else's: never shown
+    record_decision(st, call.clip_id, ME, "research_team", "granted", condition_texts=["not-after:2030-01-31"])
+    record_decision(st, call.clip_id, ME, "publication", "withheld")
+    record_decision(st, call.clip_id, ME, "publication", "granted")  # the latest counts
+    record_decision(st, huddle.clip_id, ME, "internal_training", "granted")
+    edit_clip(st, huddle.clip_id, end=5.5, reason="tighter")  # that decision was on version 1
 
     items = review.review_items(st, ME)
     assert [(i.clip_id, i.version_number) for i in items] == [(call.clip_id, 1), (huddle.clip_id, 2)]
@@ -74,7 +79,7 @@ def test_only_the_participants_current_versions_and_own_decisions(world: World) 
     assert [i.clip_id for i in review.review_items(st, OTHER)] == [call.clip_id, later.clip_id, huddle.clip_id]
     assert review.review_items(st, OTHER)[0].decisions.keys() == {"publication"}
     # a withdrawn participant is refused, clearly
-    service.withdraw(st, THIRD)
+    withdraw(st, THIRD)
     with pytest.raises(InvalidRequest, match=r"withdrew on .*nothing is shown for review"):
         review.review_items(st, THIRD)
     with pytest.raises(UnknownThing):
@@ -85,31 +90,31 @@ def test_only_the_participants_current_versions_and_own_decisions(world: World) 
 
 def test_someone_present_only_in_a_superseded_version_sees_nothing(world: World) -> None:
     st = world.store
-    service.add_participant(st, PROJECT, ME)
-    service.add_participant(st, PROJECT, OTHER)
-    info = service.create_clip(st, world.recording_id, 2, 4, add_present=[ME, OTHER])
-    service.edit_clip(st, info.clip_id, start=2.5)
-    service.set_presence(st, info.clip_id, remove=[OTHER])  # a correction: not in the new cut
+    add_participant(st, PROJECT, ME)
+    add_participant(st, PROJECT, OTHER)
+    info = create_clip(st, world.recording_id, 2, 4, add_present=[ME, OTHER])
+    edit_clip(st, info.clip_id, start=2.5)
+    set_presence(st, info.clip_id, remove=[OTHER])  # a correction: not in the new cut
     assert review.review_items(st, OTHER) == []
     assert [i.version_number for i in review.review_items(st, ME)] == [2]
 
 
 def test_decisions_for_several_uses_land_on_the_version_seen_with_one_new_version_for_a_blur(world: World) -> None:
     st = world.store
-    service.add_participant(st, PROJECT, ME)
-    info = service.create_clip(st, world.recording_id, 2, 4, add_present=[ME])
+    add_participant(st, PROJECT, ME)
+    info = create_clip(st, world.recording_id, 2, 4, add_present=[ME])
     (item,) = review.review_items(st, ME)
     blur = review.blur_condition(item, BOX, from_s=0.5)
     assert blur["redaction"]["start"] == 2.5 and blur["redaction"]["end"] == 4.0
-    done = service.record_decisions(
+    done = record_decisions(
         st,
         item.clip_id,
         ME,
         [
-            service.ScopeDecision("research_team", "granted", (review.not_after_condition(date(2030, 1, 1)),)),
-            service.ScopeDecision("internal_training", "granted", (blur, review.internal_audience_condition())),
-            service.ScopeDecision("publication", "granted", (blur,)),
-            service.ScopeDecision("external_seminar", "withheld"),
+            ScopeDecision("research_team", "granted", (review.not_after_condition(date(2030, 1, 1)),)),
+            ScopeDecision("internal_training", "granted", (blur, review.internal_audience_condition())),
+            ScopeDecision("publication", "granted", (blur,)),
+            ScopeDecision("external_seminar", "withheld"),
         ],
         version_hash=item.version_hash,
     )
@@ -121,8 +126,8 @@ def test_decisions_for_several_uses_land_on_the_version_seen_with_one_new_versio
         assert audit.check(s) is None
     # the version they saw is superseded now: nothing more is recorded on it, all or nothing
     with pytest.raises(InvalidRequest, match="superseded"):
-        service.record_decisions(
-            st, info.clip_id, ME, [service.ScopeDecision("research_team", "withheld")], version_hash=item.version_hash
+        record_decisions(
+            st, info.clip_id, ME, [ScopeDecision("research_team", "withheld")], version_hash=item.version_hash
         )
 
 
@@ -156,12 +161,12 @@ def coded(tmp_path: Path, coded_media: Path, monkeypatch: pytest.MonkeyPatch) ->
         doc = new_document(st, "referral", name="call", recording_id=rid)
         apply_edit(st, CreateAnnotation(doc, "Sensitive identifier", 1200, 1500, "child name"))
         for who in (ME, OTHER, THIRD):
-            service.add_participant(st, PROJECT, who)
-        service.add_appearance(st, ME, rid, 0, 4000)
-        service.add_appearance(st, OTHER, rid, 0, 4000)
-        first = service.create_clip(st, rid, 0.5, 2.5, name="A call", sensitive_from=doc)
+            add_participant(st, PROJECT, who)
+        add_appearance(st, ME, rid, 0, 4000)
+        add_appearance(st, OTHER, rid, 0, 4000)
+        first = create_clip(st, rid, 0.5, 2.5, name="A call", sensitive_from=doc)
         (item,) = review.review_items(st, ME)
-        res = service.record_decision(
+        res = record_decision(
             st,
             first.clip_id,
             ME,
@@ -202,7 +207,7 @@ def _region(a: np.ndarray, box: tuple[float, float, float, float]) -> np.ndarray
 def test_the_preview_is_the_gates_export_of_the_same_version(coded: Coded, tmp_path: Path) -> None:
     st = coded.store
     for who in (ME, OTHER):
-        service.record_decision(st, coded.clip_id, who, "research_team", "granted", version_hash=coded.version_hash)
+        record_decision(st, coded.clip_id, who, "research_team", "granted", version_hash=coded.version_hash)
     out = tmp_path / "out"
     out.mkdir()
     report = export_clips(st, "research_team", out)
@@ -242,7 +247,7 @@ def test_the_preview_is_the_gates_export_of_the_same_version(coded: Coded, tmp_p
     with st.session() as s:
         reviewed = list(s.scalars(select(AuditEntry).where(AuditEntry.event == "version_reviewed")))
         assert [json.loads(e.payload) for e in reviewed] == [{"version": coded.version_hash}] * 2
-        assert {e.participant_id for e in reviewed} == {service.participant(s, ME).id}
+        assert {e.participant_id for e in reviewed} == {find_participant(s, ME).id}
         assert audit.check(s) is None
     assert review.clear_previews() == 1
     assert not preview.exists() and list(preview.parent.iterdir()) == []
@@ -258,7 +263,7 @@ def test_the_preview_refuses_versions_the_participant_is_not_in(coded: Coded) ->
         review.render_preview(st, ME, coded.version_hash[:12])
     with pytest.raises(InvalidRequest, match="whole version hash"):
         review.render_preview(st, ME, "../" * 21 + "x")
-    service.withdraw(st, OTHER)
+    withdraw(st, OTHER)
     with pytest.raises(InvalidRequest, match="withdrew"):
         review.render_preview(st, OTHER, coded.version_hash)
     assert not any(review.preview_dir().iterdir())

@@ -12,138 +12,32 @@ from __future__ import annotations
 import importlib.util
 import os
 import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 
 from annotation.errors import AccessDenied
-from annotation.services import add_recording, ensure_project
+from annotation.services import ensure_project
 from annotation.store.engine import Store, open_store, sqlite_url
 from app.cli.main import main
-from consent import audit, scopes, service
+from consent import audit, scopes
+from consent.clips import create_clip, set_presence
 from consent.conditions import ExportContext
+from consent.decisions import ScopeDecision, record_decision, record_decisions
 from consent.errors import InvalidRequest, UnknownThing
 from consent.export.gate import export_clips, plan
 from consent.models import Decision, Export
+from consent.participants import add_participant, edit_participant
+from consent.retention.withdrawal import withdraw
 from consent.server import access, roles
 from consent.station import passphrase, review
-from media_tools.probe import probe
+from consent.usability import status
 from tests.consent.conftest import PROJECT
-
-ME = "Worker Alpha"  # the participant the station is for
-OTHER = "Manager Bravo"
-STATION_PASSPHRASE = "researcher's station passphrase"
-TODAY = datetime.now(UTC).date()
-
-
-def _password() -> str:
-    return f"pw-{uuid.uuid4().hex}"
-
-
-def _login(url: str, name: str, password: str) -> str:
-    return make_url(url).set(username=name, password=password).render_as_string(hide_password=False)
-
-
-@dataclass
-class Team:
-    url: str
-    owner: Store
-    prefix: str
-    recording_id: int
-    media: Path
-    me: int
-    other: int
-    both: service.VersionInfo  # a clip ME and OTHER are in
-    not_mine: service.VersionInfo  # a clip only OTHER is in
-    urls: dict[str, str] = field(default_factory=dict)
-    _open: list[Store] = field(default_factory=list)
-
-    def as_(self, kind: str) -> Store:
-        """A store connected as the login role of ``kind`` (the station is bound to ME)."""
-        st = open_store(self.urls[kind])
-        self._open.append(st)
-        return st
-
-    def raw(self, st: Store, sql: str, **params: Any) -> list[Any]:
-        """One statement in a transaction of its own; refusals come back as AccessDenied (the store's
-        engine translates them)."""
-        with st.engine.begin() as conn:
-            result = conn.execute(text(sql), params)
-            return list(result.all()) if result.returns_rows else []
-
-
-def _drop_everything(url: str, prefix: str) -> None:
-    """Drop every role this test made, and fail if one is left (they are cluster-wide)."""
-    admin = create_engine(url)
-    try:
-        with admin.begin() as conn:
-            schema = conn.execute(text("SELECT current_schema()")).scalar_one()
-            left = [
-                str(r[0])
-                for r in conn.execute(text("SELECT rolname FROM pg_roles WHERE rolname LIKE :p"), {"p": f"{prefix}%"})
-            ]
-            for name in left:
-                conn.exec_driver_sql(f'REVOKE ALL ON ALL TABLES IN SCHEMA "{schema}" FROM "{name}"')
-                conn.exec_driver_sql(f'REVOKE ALL ON SCHEMA "{schema}" FROM "{name}"')
-            for name in sorted(left, key=lambda n: n.endswith(tuple(roles.KINDS))):  # members before groups
-                conn.exec_driver_sql(f'DROP ROLE "{name}"')
-    finally:
-        admin.dispose()
-
-
-@pytest.fixture
-def team(pg_url: str, duty_recording: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Team]:
-    monkeypatch.setenv("FRONTDOOR_USER", "researcher")
-    monkeypatch.setenv("FRONTDOOR_CACHE", str(tmp_path / "cache"))
-    owner = open_store(pg_url)
-    prefix = f"fdt{uuid.uuid4().hex[:8]}"
-    t = None
-    try:
-        info = probe(duty_recording)
-        pid = ensure_project(owner, PROJECT)
-        rid = add_recording(
-            owner, pid, duty_recording, duration_ms=info.duration_ms, fps=info.fps, mime_type=info.mime_type
-        )
-        service.set_policy(owner, PROJECT, keep_real_names=True)
-        me = service.add_participant(owner, PROJECT, ME, real_name="Alice Realname", role="duty worker")
-        other = service.add_participant(owner, PROJECT, OTHER, real_name="Bob Realname", role="manager")
-        service.add_appearance(owner, ME, rid, 0, 6000)
-        service.add_appearance(owner, OTHER, rid, 0, 12_000)
-        both = service.create_clip(owner, rid, 1, 3, name="Call about school")
-        not_mine = service.create_clip(owner, rid, 8, 10, name="Later call")
-        assert set(both.present) == {ME, OTHER} and not_mine.present == (OTHER,)
-        passphrase.set_passphrase(owner, PROJECT, STATION_PASSPHRASE)
-
-        roles.create_roles(owner, prefix)
-        t = Team(pg_url, owner, prefix, rid, duty_recording, me, other, both, not_mine)
-        for kind, participant in (("researcher", None), ("reviewer", ME), ("presenter", None), ("auditor", None)):
-            name, pw = f"{prefix}_{kind[:3]}_login", _password()
-            roles.add_user(owner, name, kind, pw, prefix=prefix, participant=participant)
-            t.urls[kind] = _login(pg_url, name, pw)
-        yield t
-    finally:
-        if t is not None:
-            for st in t._open:
-                st.close()
-            for user in roles.list_users(owner):
-                roles.drop_user(owner, user.name)
-            roles.drop_roles(owner, prefix)
-        owner.close()
-        _drop_everything(pg_url, prefix)
-        with create_engine(pg_url).connect() as conn:
-            assert (
-                conn.execute(
-                    text("SELECT count(*) FROM pg_roles WHERE rolname LIKE :p"), {"p": f"{prefix}%"}
-                ).scalar_one()
-                == 0
-            )
+from tests.fixtures.team import ME, OTHER, STATION_PASSPHRASE, TODAY, Team, drop_test_roles, login_url, new_password
 
 
 def _insert_decision(t: Team, st: Store, version_id: int, participant_id: int, method: str = "in_app") -> None:
@@ -161,7 +55,7 @@ def _insert_decision(t: Team, st: Store, version_id: int, participant_id: int, m
 
 
 def test_a_station_sees_only_its_participant(team: Team) -> None:
-    service.record_decision(team.owner, team.both.clip_id, OTHER, "publication", "withheld")
+    record_decision(team.owner, team.both.clip_id, OTHER, "publication", "withheld")
     st = team.as_("reviewer")
     # what `frontdoor review` asks before the station opens, and what the station shows
     me = review.reviewer(st, ME)
@@ -210,11 +104,11 @@ def test_a_station_sees_only_its_participant(team: Team) -> None:
 
 def test_a_station_records_decisions_for_its_participant_only(team: Team) -> None:
     st = team.as_("reviewer")
-    done = service.record_decisions(
+    done = record_decisions(
         st,
         team.both.clip_id,
         ME,
-        [service.ScopeDecision("internal_training", "granted", texts=("not-after:2031-01-01",))],
+        [ScopeDecision("internal_training", "granted", texts=("not-after:2031-01-01",))],
     )
     assert done.new_version is None
     assert review.review_items(st, ME)[0].decisions["internal_training"].decision == "granted"
@@ -225,7 +119,7 @@ def test_a_station_records_decisions_for_its_participant_only(team: Team) -> Non
 
     # someone else's decision: Python cannot even find them ...
     with pytest.raises(UnknownThing):
-        service.record_decision(st, team.both.clip_id, OTHER, "publication", "granted")
+        record_decision(st, team.both.clip_id, OTHER, "publication", "granted")
     # ... and the database refuses it when asked directly
     with pytest.raises(AccessDenied, match=r"INSERT on decision.*row-level security"):
         _insert_decision(team, st, team.both.version_id, team.other)
@@ -254,12 +148,12 @@ def test_a_station_records_decisions_for_its_participant_only(team: Team) -> Non
             )
     # a condition that changes the edit needs a new clip version, which a station cannot make
     with pytest.raises(AccessDenied):
-        service.record_decision(
+        record_decision(
             st, team.both.clip_id, ME, "publication", "granted", condition_texts=["blur:0.1,0.1,0.2,0.2@1-2"]
         )
     assert team.raw(st, "SELECT count(*) FROM decision") == [(1,)]  # nothing of that was kept
     # after withdrawing, the station's participant decides nothing more
-    service.withdraw(team.owner, ME)
+    withdraw(team.owner, ME)
     with pytest.raises(AccessDenied, match="INSERT on decision"):
         _insert_decision(team, st, team.both.version_id, team.me)
     with team.owner.session() as s:
@@ -269,9 +163,9 @@ def test_a_station_records_decisions_for_its_participant_only(team: Team) -> Non
 def test_a_station_appends_only_entries_that_say_what_it_did(team: Team, tmp_path: Path) -> None:
     """One entry naming a decision that does not exist would fail every later audit check, and with it every
     export, for good: the log is append-only (found by review; migration 0010)."""
-    service.record_decision(team.owner, team.both.clip_id, OTHER, "research_team", "granted")
+    record_decision(team.owner, team.both.clip_id, OTHER, "research_team", "granted")
     st = team.as_("reviewer")
-    done = service.record_decisions(st, team.both.clip_id, ME, [service.ScopeDecision("research_team", "granted")])
+    done = record_decisions(st, team.both.clip_id, ME, [ScopeDecision("research_team", "granted")])
     mine = done.decision_ids[0]
     with team.owner.session() as s:
         other = s.scalar(select(Decision.id).where(Decision.participant_id == team.other))
@@ -300,7 +194,7 @@ def test_a_station_appends_only_entries_that_say_what_it_did(team: Team, tmp_pat
         )  # fmt: skip
     with team.owner.session() as s:
         assert audit.check(s) is None
-    service.record_decision(team.owner, team.both.clip_id, ME, "internal_training", "granted")  # still fine
+    record_decision(team.owner, team.both.clip_id, ME, "internal_training", "granted")  # still fine
     out = tmp_path / "out"
     out.mkdir()
     assert len(export_clips(team.owner, "research_team", out).exported) == 1
@@ -319,9 +213,9 @@ def test_a_presenter_exports_usable_clips_without_reading_decisions(
     team: Team, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     o = team.owner
-    service.record_decision(o, team.both.clip_id, ME, "internal_training", "granted")
-    service.record_decision(o, team.both.clip_id, OTHER, "publication", "granted")
-    service.record_decision(o, team.not_mine.clip_id, OTHER, "research_team", "withheld")
+    record_decision(o, team.both.clip_id, ME, "internal_training", "granted")
+    record_decision(o, team.both.clip_id, OTHER, "publication", "granted")
+    record_decision(o, team.not_mine.clip_id, OTHER, "research_team", "withheld")
     pr = team.as_("presenter")
     ctx = ExportContext("internal_training", TODAY)
     theirs, ours = plan(pr, ctx), plan(o, ctx)
@@ -366,7 +260,7 @@ def test_a_presenter_exports_usable_clips_without_reading_decisions(
     assert team.raw(pr, source, v=team.not_mine.version_id, s="research_team") == [(None,)]
     # the consent table would show decisions: refused, one line on the command line
     with pytest.raises(AccessDenied):
-        service.status(pr)
+        status(pr)
     assert main(["--db", team.urls["presenter"], "consent", "status"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("frontdoor: error: ") and "access denied" in err and err.count("\n") == 1
@@ -419,15 +313,15 @@ def test_a_presenter_and_a_researcher_agree_on_every_pattern_of_decisions(team: 
     ]
     for mine in patterns:
         for theirs in patterns:
-            c = service.create_clip(o, team.recording_id, 1, 3)
+            c = create_clip(o, team.recording_id, 1, 3)
             for who, decisions in ((ME, mine), (OTHER, theirs)):
                 for scope, decision, conds in decisions:
-                    service.record_decision(o, c.clip_id, who, scope, decision, condition_texts=conds)
-    third = service.add_participant(o, PROJECT, "Admin Charlie")
-    gone = service.create_clip(o, team.recording_id, 2, 4, add_present=[third])
+                    record_decision(o, c.clip_id, who, scope, decision, condition_texts=conds)
+    third = add_participant(o, PROJECT, "Admin Charlie")
+    gone = create_clip(o, team.recording_id, 2, 4, add_present=[third])
     for who in (ME, OTHER, third):
-        service.record_decision(o, gone.clip_id, who, "publication", "granted")
-    service.withdraw(o, third)
+        record_decision(o, gone.clip_id, who, "publication", "granted")
+    withdraw(o, third)
 
     pr = team.as_("presenter")
     usable = 0
@@ -444,7 +338,7 @@ def test_a_presenter_and_a_researcher_agree_on_every_pattern_of_decisions(team: 
 
 
 def test_an_auditor_reads_the_log_and_nothing_else(team: Team, capsys: pytest.CaptureFixture[str]) -> None:
-    service.record_decision(team.owner, team.both.clip_id, ME, "internal_training", "granted")
+    record_decision(team.owner, team.both.clip_id, ME, "internal_training", "granted")
     au = team.as_("auditor")
     with au.session() as s:
         assert access.caller_kind(s) == "auditor"
@@ -472,7 +366,7 @@ def test_an_auditor_reads_the_log_and_nothing_else(team: Team, capsys: pytest.Ca
 
 def test_the_database_check_of_the_log_finds_what_the_researchers_check_finds(team: Team) -> None:
     o = team.owner
-    d = service.record_decision(o, team.both.clip_id, ME, "internal_training", "withheld").decision_id
+    d = record_decision(o, team.both.clip_id, ME, "internal_training", "withheld").decision_id
     au = team.as_("auditor")
 
     def both_checks() -> tuple[str | None, str | None]:
@@ -510,12 +404,12 @@ def test_the_database_check_of_the_log_finds_what_the_researchers_check_finds(te
 
 def test_a_researcher_does_everything_the_append_only_rules_allow(team: Team) -> None:
     rs = team.as_("researcher")
-    pid = service.add_participant(rs, PROJECT, "Admin Charlie", real_name="Carol Realname")
-    c = service.create_clip(rs, team.recording_id, 2, 4, add_present=["Admin Charlie"])
-    service.record_decision(rs, c.clip_id, "Admin Charlie", "publication", "granted")
-    service.set_presence(rs, c.clip_id, add=[OTHER])
-    service.edit_participant(rs, pid, role="admin")
-    rows, _ = service.status(rs)
+    pid = add_participant(rs, PROJECT, "Admin Charlie", real_name="Carol Realname")
+    c = create_clip(rs, team.recording_id, 2, 4, add_present=["Admin Charlie"])
+    record_decision(rs, c.clip_id, "Admin Charlie", "publication", "granted")
+    set_presence(rs, c.clip_id, add=[OTHER])
+    edit_participant(rs, pid, role="admin")
+    rows, _ = status(rs)
     assert {r.participant for r in rows} == {ME, OTHER, "Admin Charlie"}
     assert team.raw(rs, "SELECT count(*) FROM participant WHERE real_name IS NOT NULL") == [(3,)]
     assert team.raw(rs, "SELECT abs_path FROM recording") == [(str(team.media),)]
@@ -549,14 +443,14 @@ def test_a_researcher_does_everything_the_append_only_rules_allow(team: Team) ->
 
 def test_a_role_the_database_does_not_know_sees_nothing(team: Team) -> None:
     """Fail closed: a login granted tables by hand, outside the four groups, gets no row and no path."""
-    name, pw = f"{team.prefix}_stranger", _password()
+    name, pw = f"{team.prefix}_stranger", new_password()
     with team.owner.engine.begin() as conn:
         schema = conn.execute(text("SELECT current_schema()")).scalar_one()
         conn.exec_driver_sql(f"CREATE ROLE {name} LOGIN PASSWORD '{pw}'")
         conn.exec_driver_sql(f'GRANT USAGE ON SCHEMA "{schema}" TO {name}')
         tables = ", ".join(f'"{schema}".{t}' for t in ("alembic_version", "participant", "decision", "clip"))
         conn.exec_driver_sql(f"GRANT SELECT ON {tables} TO {name}")
-    st = open_store(_login(team.url, name, pw))
+    st = open_store(login_url(team.url, name, pw))
     try:
         for table in ("participant", "decision", "clip"):
             assert team.raw(st, f"SELECT count(*) FROM {table}") == [(0,)]
@@ -580,7 +474,7 @@ def test_db_roles_and_db_user_on_the_command_line(pg_url: str, capsys: pytest.Ca
     try:
         pid = ensure_project(owner, PROJECT)
         assert pid
-        service.add_participant(owner, PROJECT, ME)
+        add_participant(owner, PROJECT, ME)
         for _ in range(2):  # idempotent
             assert main(["--db", pg_url, "db", "roles", "--prefix", prefix]) == 0
         out = capsys.readouterr().out
@@ -617,7 +511,7 @@ def test_db_roles_and_db_user_on_the_command_line(pg_url: str, capsys: pytest.Ca
             assert line in err
         assert err.count("frontdoor: error:") == 5 and "Traceback" not in err
         # the station logs in with what it was given
-        station = open_store(_login(pg_url, f"{prefix}_station1", "a long enough password"))
+        station = open_store(login_url(pg_url, f"{prefix}_station1", "a long enough password"))
         try:
             assert [i.clip_id for i in review.review_items(station, ME)] == []
         finally:
@@ -629,7 +523,7 @@ def test_db_roles_and_db_user_on_the_command_line(pg_url: str, capsys: pytest.Ca
         assert roles.groups(owner) == []
     finally:
         owner.close()
-        _drop_everything(pg_url, prefix)
+        drop_test_roles(pg_url, prefix)
 
 
 def test_roles_need_postgresql(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -7,11 +7,17 @@ from datetime import date
 import pytest
 from sqlalchemy import func, select
 
-from consent import service
+from consent.clips import create_clip, edit_clip, set_presence
 from consent.conditions import ExportContext
+from consent.decisions import record_decision
 from consent.errors import InvalidRequest, UnknownThing
 from consent.export.gate import plan
 from consent.models import AuditEntry
+from consent.participants import add_appearance, add_participant, list_participants, set_policy
+from consent.retention.withdrawal import withdraw
+from consent.rows import clip as find_clip
+from consent.rows import current_version
+from consent.usability import evaluate
 from tests.consent.conftest import PROJECT, World
 
 TODAY = date(2026, 12, 1)
@@ -23,11 +29,11 @@ def usable(w: World, clip_id: int, scope: str, **ctx: object) -> tuple[bool, tup
 
 
 def two_people_clip(w: World) -> int:
-    service.add_participant(w.store, PROJECT, "A")
-    service.add_participant(w.store, PROJECT, "B")
-    service.add_appearance(w.store, "A", w.recording_id, 0, 12_000)
-    service.add_appearance(w.store, "B", w.recording_id, 2_000, 5_000)
-    info = service.create_clip(w.store, w.recording_id, 1.0, 4.0, name="call")
+    add_participant(w.store, PROJECT, "A")
+    add_participant(w.store, PROJECT, "B")
+    add_appearance(w.store, "A", w.recording_id, 0, 12_000)
+    add_appearance(w.store, "B", w.recording_id, 2_000, 5_000)
+    info = create_clip(w.store, w.recording_id, 1.0, 4.0, name="call")
     assert info.present == ("A", "B")
     return info.clip_id
 
@@ -38,41 +44,39 @@ def test_missing_decisions_mean_no(world: World) -> None:
         False,
         ("A has not decided (research_team)", "B has not decided (research_team)"),
     )
-    service.record_decision(world.store, c, "A", "research_team", "granted")
+    record_decision(world.store, c, "A", "research_team", "granted")
     assert usable(world, c, "research_team") == (False, ("B has not decided (research_team)",))
-    service.record_decision(world.store, c, "B", "research_team", "granted")
+    record_decision(world.store, c, "B", "research_team", "granted")
     assert usable(world, c, "research_team") == (True, ())
     assert usable(world, c, "internal_training")[0] is False
 
 
 def test_a_wider_grant_covers_narrower_uses_but_a_narrower_no_wins(world: World) -> None:
     c = two_people_clip(world)
-    service.record_decision(world.store, c, "A", "publication", "granted")
-    service.record_decision(world.store, c, "B", "external_seminar", "granted")
+    record_decision(world.store, c, "A", "publication", "granted")
+    record_decision(world.store, c, "B", "external_seminar", "granted")
     assert usable(world, c, "internal_training") == (True, ())
     assert usable(world, c, "external_seminar") == (True, ())
     assert usable(world, c, "publication") == (False, ("B has not decided (publication)",))
-    service.record_decision(world.store, c, "A", "internal_training", "withheld")
+    record_decision(world.store, c, "A", "internal_training", "withheld")
     assert usable(world, c, "research_team") == (True, ())
     assert usable(world, c, "external_seminar") == (False, ("A withheld internal_training",))
 
 
 def test_the_latest_decision_counts(world: World) -> None:
     c = two_people_clip(world)
-    service.record_decision(world.store, c, "B", "research_team", "granted")
-    service.record_decision(world.store, c, "A", "research_team", "granted")
-    service.record_decision(world.store, c, "A", "research_team", "withheld")
+    record_decision(world.store, c, "B", "research_team", "granted")
+    record_decision(world.store, c, "A", "research_team", "granted")
+    record_decision(world.store, c, "A", "research_team", "withheld")
     assert usable(world, c, "research_team") == (False, ("A withheld research_team",))
-    service.record_decision(world.store, c, "A", "research_team", "granted")
+    record_decision(world.store, c, "A", "research_team", "granted")
     assert usable(world, c, "research_team") == (True, ())
 
 
 def test_conditions_on_the_export(world: World) -> None:
     c = two_people_clip(world)
-    service.record_decision(
-        world.store, c, "A", "internal_training", "granted", condition_texts=["not-after:2027-03-31"]
-    )
-    service.record_decision(world.store, c, "B", "internal_training", "granted", condition_texts=["audience:internal"])
+    record_decision(world.store, c, "A", "internal_training", "granted", condition_texts=["not-after:2027-03-31"])
+    record_decision(world.store, c, "B", "internal_training", "granted", condition_texts=["audience:internal"])
     ok, why = usable(world, c, "internal_training")
     assert not ok and why == (
         "A's condition: not after 2027-03-31 (give the export --expires 2027-03-31 or earlier)",
@@ -86,8 +90,8 @@ def test_conditions_on_the_export(world: World) -> None:
 
 def test_a_condition_that_changes_the_edit_makes_a_version_needing_fresh_consent(world: World) -> None:
     c = two_people_clip(world)
-    service.record_decision(world.store, c, "A", "external_seminar", "granted")
-    res = service.record_decision(
+    record_decision(world.store, c, "A", "external_seminar", "granted")
+    res = record_decision(
         world.store, c, "B", "external_seminar", "granted", condition_texts=["blur:0.5,0.1,0.3,0.4@1-4"]
     )
     assert res.new_version is not None and res.new_version.number == 2
@@ -97,28 +101,28 @@ def test_a_condition_that_changes_the_edit_makes_a_version_needing_fresh_consent
         False,
         ("A has not decided (external_seminar)", "B has not decided (external_seminar)"),
     )
-    service.record_decision(world.store, c, "A", "external_seminar", "granted")
-    service.record_decision(world.store, c, "B", "external_seminar", "granted")
+    record_decision(world.store, c, "A", "external_seminar", "granted")
+    record_decision(world.store, c, "B", "external_seminar", "granted")
     assert usable(world, c, "external_seminar") == (True, ())
     with world.store.session() as s:
-        v = service.current_version(s, service.clip(s, c))
+        v = current_version(s, find_clip(s, c))
         assert v.spec["redactions"][0]["keyframes"] == [{"t": 1.0, "x": 0.5, "y": 0.1, "w": 0.3, "h": 0.4}]
 
 
 def test_a_grant_whose_edit_condition_is_not_in_the_version_does_not_count(world: World) -> None:
     c = two_people_clip(world)
-    service.record_decision(world.store, c, "A", "research_team", "granted")
+    record_decision(world.store, c, "A", "research_team", "granted")
     spec = {
         "kind": "redact",
         "redaction": {"kind": "box", "start": 1, "end": 2, "keyframes": [{"t": 1, "x": 0, "y": 0, "w": 0.1, "h": 0.1}]},
     }
     # recorded through the structured path on version 1: a new version is made, version 1 stays unmet
-    service.record_decision(world.store, c, "B", "research_team", "granted", structured=[spec])
+    record_decision(world.store, c, "B", "research_team", "granted", structured=[spec])
     with world.store.session() as s:
-        v1 = service.clip(s, c).versions[0]
+        v1 = find_clip(s, c).versions[0]
         from pathlib import Path
 
-        verdict = service.evaluate(s, v1, ExportContext("research_team", TODAY), Path(world.media))
+        verdict = evaluate(s, v1, ExportContext("research_team", TODAY), Path(world.media))
     assert (
         not verdict.usable and "B's condition: asks for a box over 1-2 s this version does not have" in verdict.reasons
     )
@@ -127,19 +131,19 @@ def test_a_grant_whose_edit_condition_is_not_in_the_version_does_not_count(world
 def test_withdrawal_revokes_everything(world: World) -> None:
     c = two_people_clip(world)
     for who in ("A", "B"):
-        service.record_decision(world.store, c, who, "publication", "granted")
+        record_decision(world.store, c, who, "publication", "granted")
     assert usable(world, c, "publication") == (True, ())
-    service.withdraw(world.store, "B", reason="changed job")
+    withdraw(world.store, "B", reason="changed job")
     for scope in ("research_team", "publication"):
         assert usable(world, c, scope) == (False, ("B withdrew",))
     with pytest.raises(InvalidRequest, match=r"^participant 'B': has withdrawn; no further decisions are recorded$"):
-        service.record_decision(world.store, c, "B", "publication", "granted")
+        record_decision(world.store, c, "B", "publication", "granted")
     with pytest.raises(InvalidRequest, match=r"^participant 'B': withdrew already on "):
-        service.withdraw(world.store, "B")
+        withdraw(world.store, "B")
 
 
 def test_nobody_present_is_not_usable(world: World) -> None:
-    info = service.create_clip(world.store, world.recording_id, 1.0, 2.0)
+    info = create_clip(world.store, world.recording_id, 1.0, 2.0)
     assert info.present == ()
     assert usable(world, info.clip_id, "research_team") == (
         False,
@@ -155,7 +159,7 @@ def _audit_count(w: World) -> int:
 def _rec(
     who: str = "A", scope: str = "research_team", decision: str = "granted", clip: int | None = None, **kw: object
 ):  # type: ignore[no-untyped-def]
-    return lambda w, c: service.record_decision(w.store, clip or c, who, scope, decision, **kw)
+    return lambda w, c: record_decision(w.store, clip or c, who, scope, decision, **kw)
 
 
 @pytest.mark.parametrize(
@@ -174,14 +178,14 @@ def _rec(
         (_rec(condition_texts=["smile:please"]), r"^condition 'smile:please': use blur"),
         (_rec(method="paper_form"), r"^a decision from a paper form needs the form's reference"),
         (_rec(who="C"), r"^participant 'C': is not present in clip \d+ version 1"),
-        (lambda w, c: service.add_participant(w.store, PROJECT, "A"), r"^participant 'A': already in project"),
-        (lambda w, c: service.add_participant(w.store, PROJECT, "D", real_name="D"), r"does not keep real names"),
-        (lambda w, c: service.set_presence(w.store, c, remove=["C"]), r"^participant 'C': is not present in clip"),
+        (lambda w, c: add_participant(w.store, PROJECT, "A"), r"^participant 'A': already in project"),
+        (lambda w, c: add_participant(w.store, PROJECT, "D", real_name="D"), r"does not keep real names"),
+        (lambda w, c: set_presence(w.store, c, remove=["C"]), r"^participant 'C': is not present in clip"),
     ],
 )
 def test_bad_requests_are_one_line_and_change_nothing(world: World, call: object, message: str) -> None:
     c = two_people_clip(world)
-    service.add_participant(world.store, PROJECT, "C")
+    add_participant(world.store, PROJECT, "C")
     before = _audit_count(world)
     with pytest.raises((InvalidRequest, UnknownThing)) as err:
         call(world, c)  # type: ignore[operator]
@@ -195,23 +199,23 @@ def test_bad_requests_are_one_line_and_change_nothing(world: World, call: object
 def test_a_decision_on_a_superseded_version_is_refused(world: World) -> None:
     c = two_people_clip(world)
     with world.store.session() as s:
-        v1 = service.current_version(s, service.clip(s, c)).version_hash
-    service.edit_clip(world.store, c, end=4.5, reason="trimmed later")
+        v1 = current_version(s, find_clip(s, c)).version_hash
+    edit_clip(world.store, c, end=4.5, reason="trimmed later")
     before = _audit_count(world)
     with pytest.raises(
         InvalidRequest, match=r"^clip \d+: version 1 is superseded by version 2; decide on the current version$"
     ):
-        service.record_decision(world.store, c, "A", "research_team", "granted", version_hash=v1[:12])
+        record_decision(world.store, c, "A", "research_team", "granted", version_hash=v1[:12])
     assert _audit_count(world) == before
     with pytest.raises(InvalidRequest, match="this edit exists already as a version"):
-        service.edit_clip(world.store, c, end=4.5)
+        edit_clip(world.store, c, end=4.5)
 
 
 def test_real_names_only_when_the_project_keeps_them(world: World) -> None:
-    service.set_policy(world.store, PROJECT, keep_real_names=True)
-    pid = service.add_participant(world.store, PROJECT, "E", real_name="Erin Example", contact="erin@example.org")
-    service.set_policy(world.store, PROJECT, keep_real_names=False)
-    (p,) = [x for x in service.list_participants(world.store, PROJECT) if x.id == pid]
+    set_policy(world.store, PROJECT, keep_real_names=True)
+    pid = add_participant(world.store, PROJECT, "E", real_name="Erin Example", contact="erin@example.org")
+    set_policy(world.store, PROJECT, keep_real_names=False)
+    (p,) = [x for x in list_participants(world.store, PROJECT) if x.id == pid]
     assert p.real_name is None  # dropped when the policy changed
     with world.store.session() as s:
         logged = " ".join(e.payload for e in s.scalars(select(AuditEntry)))

@@ -15,20 +15,26 @@ from sqlalchemy.exc import DBAPIError
 
 from annotation.store.engine import Store
 from app.cli.main import main
-from consent import audit, service
+from consent import audit
+from consent.clips import create_clip, edit_clip, set_presence
 from consent.conditions import ExportContext
+from consent.decisions import record_decision
 from consent.errors import InvalidRequest
 from consent.export.gate import export_clips, plan
+from consent.participants import add_appearance, add_participant, list_participants
+from consent.retention.withdrawal import destruction_list, withdraw
+from consent.rows import clip as find_clip
+from consent.rows import current_version
 from media_tools.scratch import scratch_name
 from tests.consent.conftest import PROJECT, World
 
 
 def _clip_with(w: World, *people: str, start: float = 1.0, end: float = 3.0) -> int:
     for who in people:
-        if not any(p.pseudonym == who for p in service.list_participants(w.store, PROJECT)):
-            service.add_participant(w.store, PROJECT, who)
-            service.add_appearance(w.store, who, w.recording_id, 0, 12_000)
-    return service.create_clip(w.store, w.recording_id, start, end).clip_id
+        if not any(p.pseudonym == who for p in list_participants(w.store, PROJECT)):
+            add_participant(w.store, PROJECT, who)
+            add_appearance(w.store, who, w.recording_id, 0, 12_000)
+    return create_clip(w.store, w.recording_id, start, end).clip_id
 
 
 def _without_triggers(w: World, *sql: str) -> None:
@@ -63,7 +69,7 @@ def _check(w: World) -> str | None:
 
 def test_decisions_and_versions_cannot_be_deleted(world: World) -> None:
     c = _clip_with(world, "A")
-    service.record_decision(world.store, c, "A", "research_team", "withheld")
+    record_decision(world.store, c, "A", "research_team", "withheld")
     for sql in ("DELETE FROM decision", "DELETE FROM clip_version"):
         with pytest.raises(DBAPIError) as err, world.store.engine.begin() as conn:
             conn.execute(text(sql))
@@ -72,9 +78,9 @@ def test_decisions_and_versions_cannot_be_deleted(world: World) -> None:
 
 def test_a_deleted_refusal_is_found_and_nothing_is_exported(world: World, out: Path) -> None:
     c = _clip_with(world, "A", "B")
-    service.record_decision(world.store, c, "A", "research_team", "granted")
-    service.record_decision(world.store, c, "B", "research_team", "granted")
-    refusal = service.record_decision(world.store, c, "B", "research_team", "withheld").decision_id
+    record_decision(world.store, c, "A", "research_team", "granted")
+    record_decision(world.store, c, "B", "research_team", "granted")
+    refusal = record_decision(world.store, c, "B", "research_team", "withheld").decision_id
     _without_triggers(world, f"DELETE FROM decision WHERE id = {refusal}")
     assert _check(world) == f"decision {refusal}: recorded in audit entry {_entry_of(world, refusal)} but missing"
     with pytest.raises(InvalidRequest, match=r"the consent records fail their audit .*: nothing exported$"):
@@ -92,10 +98,10 @@ def _entry_of(w: World, decision_id: int) -> int:
 
 def test_an_edit_changed_in_the_database_is_not_usable(world: World) -> None:
     c = _clip_with(world, "A")
-    service.record_decision(world.store, c, "A", "publication", "granted")
+    record_decision(world.store, c, "A", "publication", "granted")
     # stretch the consented 1-3 s clip to 1-11 s behind Frontdoor's back
     with world.store.session() as s:
-        v = service.current_version(s, service.clip(s, c))
+        v = current_version(s, find_clip(s, c))
         spec = dict(v.spec, end=11.0)
     _without_triggers(world)
     with world.store.engine.begin() as conn:
@@ -110,61 +116,59 @@ def test_an_edit_changed_in_the_database_is_not_usable(world: World) -> None:
 def test_a_withdrawal_during_an_export_stops_that_clip(world: World, out: Path) -> None:
     c = _clip_with(world, "A", "B")
     for who in ("A", "B"):
-        service.record_decision(world.store, c, who, "research_team", "granted")
+        record_decision(world.store, c, who, "research_team", "granted")
     done = []
 
     def withdraw_while_rendering(_i: int, _p: object) -> None:
         if not done:
-            done.append(service.withdraw(world.store, "B", reason="changed my mind"))
+            done.append(withdraw(world.store, "B", reason="changed my mind"))
 
     report = export_clips(world.store, "research_team", out, progress=withdraw_while_rendering)
     assert done and report.exported == []
     assert report.skipped[0]["why"] == ["consent changed during the export: B withdrew"]
     assert [p.name for p in out.iterdir()] == [report.manifest.name]  # no clip file, not even a hidden one
-    assert service.destruction_list(world.store) == []
+    assert destruction_list(world.store) == []
 
 
 def test_someone_found_to_appear_later_must_consent_too(world: World) -> None:
     c = _clip_with(world, "A")
-    service.record_decision(world.store, c, "A", "research_team", "granted")
+    record_decision(world.store, c, "A", "research_team", "granted")
     ctx = ExportContext("research_team", date(2026, 12, 1))
     assert plan(world.store, ctx, clip_ids=[c])[0].usable
-    service.add_participant(world.store, PROJECT, "B")
-    service.add_appearance(world.store, "B", world.recording_id, 2_000, 2_500)
+    add_participant(world.store, PROJECT, "B")
+    add_appearance(world.store, "B", world.recording_id, 2_000, 2_500)
     (p,) = plan(world.store, ctx, clip_ids=[c])
     assert not p.usable and p.reasons == ("B has not decided (research_team)",)
     with pytest.raises(InvalidRequest, match="appears in the recording during this clip"):
-        service.set_presence(world.store, c, remove=["B"])
+        set_presence(world.store, c, remove=["B"])
     assert _check(world) is None
 
 
 def test_a_re_cut_keeps_the_redaction_someone_asked_for(world: World) -> None:
     c = _clip_with(world, "A", "B")
-    res = service.record_decision(
+    res = record_decision(
         world.store, c, "A", "external_seminar", "granted", condition_texts=["blur:0.1,0.1,0.2,0.2@1-3"]
     )
     assert res.new_version is not None
-    v3 = service.edit_clip(world.store, c, end=3.5, extra={"redactions": []}, reason="re-cut without redactions")
+    v3 = edit_clip(world.store, c, end=3.5, extra={"redactions": []}, reason="re-cut without redactions")
     with world.store.session() as s:
-        v = service.current_version(s, service.clip(s, c))
+        v = current_version(s, find_clip(s, c))
         assert v.number == v3.number == 3 and len(v.spec["redactions"]) == 1
         assert "conditions of consent kept" in (v.reason or "")
     # saying again what the version already has makes no new version
-    again = service.record_decision(
+    again = record_decision(
         world.store, c, "A", "external_seminar", "granted", condition_texts=["blur:0.1,0.1,0.2,0.2@1-3"]
     )
     assert again.new_version is None
     with pytest.raises(
         InvalidRequest, match=r"^condition redact: 8-9 s is outside the clip \(1-3.5 s of the recording\)$"
     ):
-        service.record_decision(
-            world.store, c, "A", "external_seminar", "granted", condition_texts=["blur:0,0,0.1,0.1@8-9"]
-        )
+        record_decision(world.store, c, "A", "external_seminar", "granted", condition_texts=["blur:0,0,0.1,0.1@8-9"])
 
 
 def test_exports_never_overwrite_each_other(world: World, out: Path) -> None:
     c = _clip_with(world, "A")
-    service.record_decision(world.store, c, "A", "research_team", "granted")
+    record_decision(world.store, c, "A", "research_team", "granted")
     mine = scratch_name(".pending-", ".mp4")
     crashed = mine.replace(f"-{os.getpid()}-", "-4194303-")  # a writer that is gone (beyond Linux's pid_max)
     (out / crashed).write_bytes(b"left by a crash")
@@ -211,10 +215,10 @@ def test_the_manifest_given_out_names_no_recording_path(
     media = Path(shutil.copy(duty_recording, tmp_path / "Kayden Smith home visit.mp4"))
     info = probe(media)
     rid = add_recording(store, ensure_project(store, PROJECT), media, duration_ms=info.duration_ms, fps=info.fps)
-    service.add_participant(store, PROJECT, "Worker")
-    service.add_appearance(store, "Worker", rid, 0, 12_000)
-    clip = service.create_clip(store, rid, 1, 3, name="call")
-    service.record_decision(store, clip.clip_id, "Worker", "research_team", "granted")
+    add_participant(store, PROJECT, "Worker")
+    add_appearance(store, "Worker", rid, 0, 12_000)
+    clip = create_clip(store, rid, 1, 3, name="call")
+    record_decision(store, clip.clip_id, "Worker", "research_team", "granted")
     with open(media, "ab") as f:
         f.write(b"changed")
     out = tmp_path / "out"

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import text
 
 from app.cli.main import main
-from media_tools import cache
+from media_tools.files import sha256_file
 from tests.consent.conftest import PROJECT, World
 
 
@@ -89,7 +89,7 @@ def test_three_people_five_clips(world: World, capsys: pytest.CaptureFixture[str
     assert [c["clip"] for c in manifest["clips"]] == [1, 2, 5]
     for c in manifest["clips"]:
         f = out1 / c["output"]
-        assert cache.sha256_of(f) == c["output_sha256"]
+        assert sha256_file(f) == c["output_sha256"]
         with av.open(str(f)) as container:
             assert container.streams.video[0].frames > 0
         assert all(p["decisions"] for p in c["participants"])
