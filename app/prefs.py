@@ -15,8 +15,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from annotation.store.engine import user_data_dir
-from media_tools.cache import write_atomic
+from annotation.store import user_data_dir
+from media_tools.files import write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +42,7 @@ def _load(name: str, default: Any) -> Any:
 
 
 def _save(name: str, value: Any) -> None:
-    write_atomic(_path(name), json.dumps(value, indent=1, ensure_ascii=False).encode("utf-8"))
+    write_atomic(_path(name), json.dumps(value, indent=1, ensure_ascii=False).encode("utf-8"), make_parents=True)
 
 
 # ---- recent documents ---------------------------------------------------------------------------------------

@@ -17,21 +17,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from app.cli.common import UserError, command_store, doc_id, parse_time
+
 if TYPE_CHECKING:  # the CLI imports the annotation layer only when a command runs
-    from annotation.coding.agreement import CohenKappa, ModifiedKappa, TierAgreement
-    from annotation.coding.consensus import Comparison
-
-
-def _store(args: argparse.Namespace) -> Any:
-    from app.cli.main import _store as open_
-
-    return open_(args)
-
-
-def _user_error(message: str) -> Exception:
-    from app.cli.main import UserError
-
-    return UserError(message)
+    from annotation.coding import CohenKappa, Comparison, ModifiedKappa, TierAgreement
 
 
 def _num(x: float) -> float | None:
@@ -50,9 +39,9 @@ COOCCURRENCE_COLUMNS = ("tier_a", "value_a", "tier_b", "value_b", "count", "over
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
-    from annotation.coding.video_stats import co_occurrence, code_stats_with_length
+    from annotation.coding import co_occurrence, code_stats_with_length
 
-    store = _store(args)
+    store = command_store(args)
     if args.co_occurrence:
         tier_a, tier_b = args.co_occurrence
         rows = co_occurrence(store, args.doc, tier_a, tier_b)
@@ -141,7 +130,7 @@ def _cohen_lines(c: CohenKappa, pairs: int) -> list[str]:
 
 
 def _modified_lines(m: ModifiedKappa) -> list[str]:
-    from annotation.coding.agreement import elan_number as e
+    from annotation.coding import elan_number as e
 
     lines = [
         f"ELAN's modified kappa (Holle & Rein), numbers as ELAN prints them; linked {_fmt(m.linked, 2)}",
@@ -212,9 +201,11 @@ def _agreement_json(r: TierAgreement) -> dict[str, Any]:
 
 
 def cmd_agreement(args: argparse.Namespace) -> int:
-    from annotation.coding.agreement import tier_agreement
+    from annotation.coding import tier_agreement
 
-    r = tier_agreement(_store(args), args.doc, args.tier_a, args.tier_b, doc_b=args.doc_b, min_overlap=args.overlap)
+    r = tier_agreement(
+        command_store(args), args.doc, args.tier_a, args.tier_b, doc_b=args.doc_b, min_overlap=args.overlap
+    )
     if args.format == "json":
         print(json.dumps(_agreement_json(r), ensure_ascii=False, indent=2))
         return 0
@@ -236,11 +227,11 @@ def cmd_agreement(args: argparse.Namespace) -> int:
 
 
 def _side(s: Any) -> str:
-    from annotation.elan.exports import clock
+    from media_tools.clock import clock_text
 
     if s is None:
         return "-"
-    return f"{s.value or '(empty)'} [{clock(s.start)}-{clock(s.end)}]"
+    return f"{s.value or '(empty)'} [{clock_text(s.start)}-{clock_text(s.end)}]"
 
 
 def _comparison_lines(c: Comparison, tier_a: str, tier_b: str) -> list[str]:
@@ -255,9 +246,9 @@ def _comparison_lines(c: Comparison, tier_a: str, tier_b: str) -> list[str]:
 
 
 def cmd_consensus(args: argparse.Namespace) -> int:
-    from annotation.coding.consensus import build_consensus, decision_template, disagreements, load_decisions
+    from annotation.coding import build_consensus, decision_template, disagreements, load_decisions
 
-    store = _store(args)
+    store = command_store(args)
     if args.action == "list":
         c = disagreements(
             store,
@@ -271,11 +262,11 @@ def cmd_consensus(args: argparse.Namespace) -> int:
         if args.template:
             path = Path(args.template)
             if path.exists():
-                raise _user_error(f"{path}: exists; give a new file for the decisions template")
+                raise UserError(f"{path}: exists; give a new file for the decisions template")
             try:
                 path.write_text(json.dumps(decision_template(c), ensure_ascii=False, indent=2) + "\n", "utf-8")
             except OSError as exc:
-                raise _user_error(f"{path}: cannot write ({exc.strerror})") from None
+                raise UserError(f"{path}: cannot write ({exc.strerror})") from None
         if args.format == "json":
             print(json.dumps(decision_template(c), ensure_ascii=False, indent=2))
         else:
@@ -287,7 +278,7 @@ def cmd_consensus(args: argparse.Namespace) -> int:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise _user_error(f"{path}: cannot read the decisions ({getattr(exc, 'strerror', None) or exc})") from None
+        raise UserError(f"{path}: cannot read the decisions ({getattr(exc, 'strerror', None) or exc})") from None
     decisions = load_decisions(text)
     r = build_consensus(
         store,
@@ -325,8 +316,6 @@ def _overlap(text: str) -> float:
 
 
 def add_analysis_parsers(subs: Any, sub: Callable[..., argparse.ArgumentParser], parser_class: type) -> None:
-    from app.cli.main import _doc_id, parse_time
-
     s = sub(
         subs,
         "stats",
@@ -335,7 +324,7 @@ def add_analysis_parsers(subs: Any, sub: Callable[..., argparse.ArgumentParser],
         "'Manager consulted'",
         cmd_stats,
     )
-    s.add_argument("doc", type=_doc_id)
+    s.add_argument("doc", type=doc_id)
     s.add_argument("--tier", action="append", metavar="TIER", help="only this tier (repeatable; default: all)")
     s.add_argument("--format", choices=["csv", "json"], default="csv")
     s.add_argument(
@@ -346,11 +335,11 @@ def add_analysis_parsers(subs: Any, sub: Callable[..., argparse.ArgumentParser],
     )
 
     def pairing(a: argparse.ArgumentParser, other_document: bool = True) -> None:
-        a.add_argument("doc", type=_doc_id, help="the document of tier A (and of tier B unless --doc-b)")
+        a.add_argument("doc", type=doc_id, help="the document of tier A (and of tier B unless --doc-b)")
         a.add_argument("tier_a", metavar="TIER_A", help="coder A's tier")
         a.add_argument("tier_b", metavar="TIER_B", help="coder B's tier")
         if other_document:
-            a.add_argument("--doc-b", type=_doc_id, metavar="DOC", help="tier B is in this document (same recording)")
+            a.add_argument("--doc-b", type=doc_id, metavar="DOC", help="tier B is in this document (same recording)")
         a.add_argument(
             "--overlap",
             type=_overlap,

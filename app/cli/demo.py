@@ -9,7 +9,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from annotation.edits.commands import CreateAnnotation
+from annotation.edits import CreateAnnotation
 from annotation.services import (
     add_recording,
     apply_edit,
@@ -19,8 +19,7 @@ from annotation.services import (
     export_other,
     new_document,
 )
-from annotation.store.engine import Store, default_db_url, open_store, user_data_dir
-from annotation.store.tables import Document
+from annotation.store import Document, Store, default_db_url, open_store, user_data_dir
 from media_tools.probe import probe
 from media_tools.synth import make_test_recording
 
@@ -55,13 +54,15 @@ def _has_display() -> bool:
 
 def _demo_consent(store: Store, doc_id: int, recording_id: int) -> None:
     """Participants from the Participants tier, two clips, and the first decisions (once per demo store)."""
-    from consent import service
+    from consent.clips import create_clip
+    from consent.decisions import record_decision
+    from consent.participants import add_participant, appearances_from_tier, list_participants
 
-    if service.list_participants(store, DEMO_PROJECT):
+    if list_participants(store, DEMO_PROJECT):
         return
     for who, role in (("Duty worker A", "social worker"), ("Team manager B", "team manager")):
-        service.add_participant(store, DEMO_PROJECT, who, role=role)
-    service.appearances_from_tier(store, doc_id)
+        add_participant(store, DEMO_PROJECT, who, role=role)
+    appearances_from_tier(store, doc_id)
     face = {
         "kind": "blur",
         "start": 4.0,
@@ -72,7 +73,7 @@ def _demo_consent(store: Store, doc_id: int, recording_id: int) -> None:
         ],
         "note": "a face (demo)",
     }
-    first = service.create_clip(
+    first = create_clip(
         store,
         recording_id,
         4.0,
@@ -81,15 +82,15 @@ def _demo_consent(store: Store, doc_id: int, recording_id: int) -> None:
         extra={"captions": {"document": str(doc_id), "tier": "Call phase"}, "redactions": [face]},
         sensitive_from=doc_id,
     )
-    service.record_decision(store, first.clip_id, "Duty worker A", "internal_training", "granted")
-    second = service.create_clip(store, recording_id, 20.0, 24.0, name="consultation", sensitive_from=doc_id)
-    service.record_decision(store, second.clip_id, "Duty worker A", "external_seminar", "granted")
+    record_decision(store, first.clip_id, "Duty worker A", "internal_training", "granted")
+    second = create_clip(store, recording_id, 20.0, 24.0, name="consultation", sensitive_from=doc_id)
+    record_decision(store, second.clip_id, "Duty worker A", "external_seminar", "granted")
     # Team manager B has not decided on the consultation yet: the gate will hold it back
 
 
 def _demo_export(store: Store, folder: Path) -> list[str]:
     """The consent gate, as a presenter uses it: only what everyone present agreed to, watermarked."""
-    from consent.export.gate import export_clips
+    from consent.export import export_clips
 
     out = folder / "exports"
     out.mkdir(exist_ok=True)
@@ -108,8 +109,8 @@ def _demo_export(store: Store, folder: Path) -> list[str]:
 
 def _demo_research(store: Store, folder: Path) -> tuple[int, Path]:
     """A synthetic sample of referral records (two periods) and the report on them and the coded demo call."""
-    from annotation.records.sample import store_sample
-    from annotation.report.builder import build_report
+    from annotation.records import store_sample
+    from annotation.report import build_report
 
     store_sample(store, DEMO_PROJECT, n=400, coded_documents=0)  # stores nothing twice on a re-run
     rows = _records(store)
@@ -124,7 +125,7 @@ def _demo_research(store: Store, folder: Path) -> tuple[int, Path]:
 
 
 def _records(store: Store) -> list[Any]:
-    from annotation.records.referrals import list_records
+    from annotation.records import list_records
 
     return list(list_records(store, DEMO_PROJECT))
 
@@ -186,7 +187,7 @@ def run_demo(db: str | None = None, open_app: bool = True) -> int:
             print("app:        PySide6 is not installed (pip install 'frontdoor[gui]'): ran the demo headless")
             return 0
         print("app:        opening the desktop app on the demo document (F1 lists the keys)")
-        from app.gui.launch import run_app
+        from app.gui import run_app
 
         return run_app(store, doc_id)
     print("app:        no display (or --headless): ran the demo headless")

@@ -16,7 +16,7 @@ def report(db: str | None) -> Iterator[tuple[str, bool]]:
         yield f"ffmpeg {ff.version} ({ff.source}: {ff.path})", True
     except MediaError as exc:
         yield str(exc), False
-    from media_tools.render import FONT
+    from media_tools.filters import FONT
 
     yield (
         (f"font for titles and watermarks ({FONT})", True)
@@ -45,8 +45,9 @@ def report(db: str | None) -> Iterator[tuple[str, bool]]:
             if mm
             else ("QtMultimedia: not installed, optional (pip install 'frontdoor[qtmultimedia]')", bool(lib))
         )
+    from annotation.backup import open_store_naming_backup as open_store  # names the latest backup
     from annotation.errors import AnnotationError
-    from annotation.store.engine import open_store, schema_revision
+    from annotation.store import schema_revision
 
     try:
         store = open_store(db)

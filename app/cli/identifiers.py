@@ -14,26 +14,14 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from app.cli.common import UserError, command_store, doc_id, parse_time
+from media_tools.clock import clock_text
+
 _PROMPT = "term (other spellings after |; an empty line ends): "
 
 
-def _store(args: argparse.Namespace) -> Any:
-    from app.cli.main import _store as open_
-
-    return open_(args)
-
-
-def _user_error(message: str) -> Exception:
-    from app.cli.main import UserError
-
-    return UserError(message)
-
-
 def _clock(ms: int) -> str:
-    s, ms = divmod(ms, 1000)
-    m, s = divmod(s, 60)
-    h, m = divmod(m, 60)
-    return f"{h}:{m:02d}:{s:02d}.{ms:03d}" if h else f"{m}:{s:02d}.{ms:03d}"
+    return clock_text(ms, hours="auto")
 
 
 def _term_lines(args: argparse.Namespace) -> Iterator[str]:
@@ -42,11 +30,11 @@ def _term_lines(args: argparse.Namespace) -> Iterator[str]:
             text = Path(args.file).read_text(encoding="utf-8-sig")
         except (OSError, UnicodeDecodeError) as exc:
             why = exc.strerror if isinstance(exc, OSError) and exc.strerror else "not UTF-8 text"
-            raise _user_error(f"{args.file}: cannot read it ({why})") from None
+            raise UserError(f"{args.file}: cannot read it ({why})") from None
         yield from text.splitlines()
         return
     if sys.stdin is None:
-        raise _user_error("watch add: give the terms with --file FILE or on standard input")
+        raise UserError("watch add: give the terms with --file FILE or on standard input")
     if not sys.stdin.isatty():
         yield from sys.stdin.read().splitlines()
         return
@@ -67,15 +55,15 @@ def _watch(args: argparse.Namespace) -> int:
     if args.watch_action == "add":
         entries = watch_list.parse_watch_lines(_term_lines(args), kind=args.kind, label=args.label)
         if not entries:
-            raise _user_error("watch add: no terms given (one a line, from --file, a pipe or the prompt)")
-        done = watch_list.add_watch_terms(_store(args), args.project, entries)
+            raise UserError("watch add: no terms given (one a line, from --file, a pipe or the prompt)")
+        done = watch_list.add_watch_terms(command_store(args), args.project, entries)
         print(
             f"watch list of project {args.project!r}: {done.added} term{'s' * (done.added != 1)} added"
             + (f", {done.already} already listed (new spellings added to them)" if done.already else "")
         )
         print("scan documents for them with: frontdoor identifiers scan DOC")
     elif args.watch_action == "list":
-        terms = watch_list.list_watch_terms(_store(args), args.project)
+        terms = watch_list.list_watch_terms(command_store(args), args.project)
         if not terms:
             print(f"the watch list of project {args.project!r} is empty (add terms with 'identifiers watch add')")
             return 0
@@ -84,7 +72,7 @@ def _watch(args: argparse.Namespace) -> int:
             spellings = " | ".join((t.term, *t.variants))
             print(f"{t.id:>5}  {t.kind:<12} {t.value:<18} {spellings}")
     else:
-        gone = watch_list.remove_watch_terms(_store(args), args.project, args.ids)
+        gone = watch_list.remove_watch_terms(command_store(args), args.project, args.ids)
         print(
             f"watch list of project {args.project!r}: {gone.removed} term{'s' * (gone.removed != 1)} removed"
             + (f", {gone.proposals_withdrawn} undecided proposals withdrawn" if gone.proposals_withdrawn else "")
@@ -93,9 +81,9 @@ def _watch(args: argparse.Namespace) -> int:
 
 
 def _scan(args: argparse.Namespace) -> int:
-    from annotation.identifiers.proposals import scan_document
+    from annotation.identifiers import scan_document
 
-    r = scan_document(_store(args), args.doc, tiers=args.tier or None, guess_names=args.guess_names)
+    r = scan_document(command_store(args), args.doc, tiers=args.tier or None, guess_names=args.guess_names)
     if not r.tiers:
         sys.stderr.write(
             f"frontdoor: warning: document {args.doc}: no free-text tier to search (tiers with a controlled "
@@ -139,11 +127,10 @@ def _marked(text: str, marks: tuple[tuple[int, int], ...]) -> str:
 
 
 def _proposals(args: argparse.Namespace) -> int:
-    from annotation.identifiers.models import CONFIRMED, PENDING, REJECTED
-    from annotation.identifiers.proposals import list_proposals
+    from annotation.identifiers import CONFIRMED, PENDING, REJECTED, list_proposals
 
     statuses = (PENDING, CONFIRMED, REJECTED) if args.all else (PENDING,)
-    rows = list_proposals(_store(args), args.doc, statuses=statuses, context=not args.no_context)
+    rows = list_proposals(command_store(args), args.doc, statuses=statuses, context=not args.no_context)
     if not rows:
         which = "" if args.all else "pending "
         print(f"document {args.doc}: no {which}proposals (scan it: frontdoor identifiers scan {args.doc})")
@@ -172,9 +159,9 @@ def _covering_clips(store: Any, doc_id: int, start: int, end: int) -> tuple[list
     changed)."""
     from sqlalchemy import func, select
 
-    from annotation.store.tables import Document
+    from annotation.store import Document
     from consent.models import Clip, ClipVersion, ExportItem
-    from consent.service import current_version
+    from consent.rows import current_version
 
     with store.session() as s:
         row = s.execute(select(Document.recording_id, Document.media_origin_ms).where(Document.id == doc_id)).first()
@@ -202,17 +189,17 @@ def _covering_clips(store: Any, doc_id: int, start: int, end: int) -> tuple[list
 
 
 def _decide(args: argparse.Namespace) -> int:
-    from annotation.elan.scheme import SENSITIVE_TIER
-    from annotation.identifiers.proposals import confirm_proposal, reject_proposal
+    from annotation.elan import SENSITIVE_TIER
+    from annotation.identifiers import confirm_proposal, reject_proposal
 
-    store = _store(args)
+    store = command_store(args)
     if args.identifiers_action == "reject":
         for pid in args.ids:
             reject_proposal(store, pid)
             print(f"proposal {pid} rejected (it stays rejected on later scans)")
         return 0
     if (args.start is not None or args.end is not None) and len(args.ids) > 1:
-        raise _user_error("identifiers confirm: --start and --end adjust one proposal at a time")
+        raise UserError("identifiers confirm: --start and --end adjust one proposal at a time")
     for pid in args.ids:
         cmd = confirm_proposal(store, pid, start=args.start, end=args.end, value=args.value)
         print(
@@ -243,8 +230,6 @@ def cmd_identifiers(args: argparse.Namespace) -> int:
 
 def add_identifiers_parser(subs: Any, sub: Callable[..., argparse.ArgumentParser], parser_class: type) -> None:
     """Register ``identifiers`` (called from :func:`app.cli.main.build_parser`)."""
-    from app.cli.main import _doc_id, parse_time
-
     s = sub(
         subs,
         "identifiers",
@@ -278,12 +263,12 @@ def add_identifiers_parser(subs: Any, sub: Callable[..., argparse.ArgumentParser
     a.add_argument("--project", required=True)
 
     a = acts.add_parser("scan", help="search a document's free-text tiers and store proposals (changes no clip)")
-    a.add_argument("doc", type=_doc_id, metavar="DOC")
+    a.add_argument("doc", type=doc_id, metavar="DOC")
     a.add_argument("--tier", action="append", help="search this tier (repeatable; default: every free-text tier)")
     a.add_argument("--guess-names", action="store_true", help="also guess names by capitals (many false alarms)")
 
     a = acts.add_parser("proposals", help="a document's pending proposals with the text they were found in")
-    a.add_argument("doc", type=_doc_id, metavar="DOC")
+    a.add_argument("doc", type=doc_id, metavar="DOC")
     a.add_argument("--all", action="store_true", help="confirmed and rejected ones too")
     a.add_argument("--no-context", action="store_true", help="leave out the transcript text")
 

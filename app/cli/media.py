@@ -9,31 +9,12 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
-import sys
-import threading
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from media_tools.ffmpeg_bin import Progress
-
-
-def _progress_printer(label: str, quiet: bool) -> Callable[[Progress], None] | None:
-    """A one-line progress display on stderr when it is a terminal."""
-    if quiet or not sys.stderr.isatty():
-        return None
-    lock = threading.Lock()
-
-    def show(p: Progress) -> None:
-        with lock:
-            bar = "#" * int(p.fraction * 30)
-            speed = f" {p.speed:.1f}x" if p.speed else ""
-            end = "\n" if p.fraction >= 1.0 else ""
-            sys.stderr.write(f"\r{label} [{bar:<30}] {p.fraction * 100:5.1f}%{speed}   {end}")
-            sys.stderr.flush()
-
-    return show
+from app.cli.common import UserError, command_store, parse_time, progress_printer
 
 
 def _append_manifest(path: str | None, line: str) -> None:
@@ -43,8 +24,6 @@ def _append_manifest(path: str | None, line: str) -> None:
 
 
 def _check_out(out: Path, force: bool) -> None:
-    from app.cli.main import UserError
-
     if out.exists() and not force:
         raise UserError(f"{out}: already exists (use --force to replace it)")
     if out.suffix.lower() not in (".mp4", ".m4v", ".mov"):
@@ -57,9 +36,8 @@ def _resolve(args: argparse.Namespace, spec: Any) -> Any:
     if not needs_store:
         return spec
     from annotation.clips import resolve_spec
-    from app.cli.main import _store
 
-    return resolve_spec(_store(args), spec, redact_sensitive=args.redact_sensitive, margin=args.margin)
+    return resolve_spec(command_store(args), spec, redact_sensitive=args.redact_sensitive, margin=args.margin)
 
 
 def _margin(text: str) -> float:
@@ -73,23 +51,13 @@ def _margin(text: str) -> float:
 
 
 def _not_a_stored_recording(args: argparse.Namespace, source: Path) -> None:
-    """Clips of recordings in the store leave it only through the consent gate (export-clips)."""
-    from sqlalchemy import select
-
-    from annotation.store.tables import Recording
-    from app.cli.main import UserError, _store
-    from media_tools.cache import file_hash
+    """Clips of recordings in the store leave it only through the consent gate (export-clips): the rule is
+    the gate's (``consent.export.gate.refuse_stored_recording``)."""
+    from consent.export import refuse_stored_recording
 
     if not source.is_file():
         return  # the render says what is wrong with it
-    digest = file_hash(source)
-    with _store(args).session() as s:
-        rid = s.scalar(select(Recording.id).where(Recording.sha256 == digest).limit(1))
-    if rid is not None:
-        raise UserError(
-            f"{source}: is stored recording {rid}; its clips leave only through the consent gate "
-            "(frontdoor clip create, then frontdoor export-clips)"
-        )
+    refuse_stored_recording(command_store(args), source)
 
 
 def cmd_media(args: argparse.Namespace) -> int:
@@ -136,7 +104,7 @@ def _render(args: argparse.Namespace) -> int:
     spec = _resolve(args, spec)
     out = Path(args.out)
     _check_out(out, args.force)
-    res = render(spec, out, progress=_progress_printer(out.name, args.quiet))
+    res = render(spec, out, progress=progress_printer(out.name, args.quiet))
     for note in res.notes:
         print(f"note: {note}")
     print(f"wrote {out}: {res.duration:.3f} s, {res.frame_count or 0} frames, {res.mode} mode")
@@ -161,7 +129,7 @@ def _reel(args: argparse.Namespace) -> int:
         out,
         card_seconds=args.card_seconds,
         watermark=args.watermark,
-        progress=_progress_printer(out.name, args.quiet),
+        progress=progress_printer(out.name, args.quiet),
     )
     gains = ", ".join(f"{g:+.1f} dB" for g in res.gains_db)
     print(f"wrote {out}: {len(specs)} clips, {res.duration:.3f} s (gains {gains})")
@@ -179,8 +147,6 @@ def _thumbnail(args: argparse.Namespace) -> int:
 
 
 def add_media_parser(subs: Any, sub: Callable[..., argparse.ArgumentParser], parser_class: type) -> None:
-    from app.cli.main import parse_time
-
     s = sub(
         subs,
         "media",

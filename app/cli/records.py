@@ -12,17 +12,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-
-def _store(args: argparse.Namespace) -> Any:
-    from app.cli.main import _store as open_
-
-    return open_(args)
-
-
-def _user_error(message: str) -> Exception:
-    from app.cli.main import UserError
-
-    return UserError(message)
+from app.cli.common import UserError, command_store
 
 
 def _when(text: str) -> datetime:
@@ -89,7 +79,7 @@ def cmd_records(args: argparse.Namespace) -> int:
                 )
             print(f"{name}: " + "; ".join(values))
         return 0
-    store = _store(args)
+    store = command_store(args)
     if args.action == "import":
         return _import(store, args)
     if args.action == "add":
@@ -100,7 +90,7 @@ def cmd_records(args: argparse.Namespace) -> int:
     elif args.action == "edit":
         changes = _fields(args)
         if not changes:
-            raise _user_error("records edit: nothing to change (give one or more field options)")
+            raise UserError("records edit: nothing to change (give one or more field options)")
         saved = records.edit_record(store, args.record, changes, expected_version=args.expect_version)
         _print_warnings(f"record {saved.id}", saved.warnings)
         print(f"record {args.record} changed: {', '.join(sorted(changes))}")
@@ -120,7 +110,7 @@ def cmd_records(args: argparse.Namespace) -> int:
     elif args.action == "show":
         _show(store, args.record)
     elif args.action == "demo-sample":
-        from annotation.records.sample import store_sample
+        from annotation.records import store_sample
 
         done = store_sample(store, args.project, args.n, seed=args.seed, coded_documents=args.coded_documents)
         print(
@@ -132,7 +122,7 @@ def cmd_records(args: argparse.Namespace) -> int:
 
 def _import(store: Any, args: argparse.Namespace) -> int:
     from annotation.errors import RecordImportError
-    from annotation.records.importer import ColumnMapping, import_records
+    from annotation.records import ColumnMapping, import_records
 
     mapping = ColumnMapping()
     if args.mapping:
@@ -170,7 +160,7 @@ def _import(store: Any, args: argparse.Namespace) -> int:
 
 
 def _list(store: Any, args: argparse.Namespace) -> None:
-    from annotation.records.referrals import identifier_warnings, list_records
+    from annotation.records import identifier_warnings, list_records
 
     rows = list_records(store, args.project, periods=[args.period] if args.period else None)
     if args.check:
@@ -188,7 +178,7 @@ def _list(store: Any, args: argparse.Namespace) -> None:
 
 
 def _show(store: Any, record_id: int) -> None:
-    from annotation.records.referrals import FIELDS, get_record, identifier_warnings, record_segments
+    from annotation.records import FIELDS, get_record, identifier_warnings, record_segments
 
     r = get_record(store, record_id)
     print(f"record {r.id} (version {r.version}, {r.source})")
@@ -204,14 +194,14 @@ def _show(store: Any, record_id: int) -> None:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from annotation.report.builder import build_report
+    from annotation.report import build_report
 
     if args.compare and not args.period:
-        raise _user_error("report: --compare B needs --period A")
+        raise UserError("report: --compare B needs --period A")
     if not args.out.lower().endswith((".html", ".htm")):
-        raise _user_error(f"--out {args.out}: give an .html file (the PDF and data folder are written beside it)")
+        raise UserError(f"--out {args.out}: give an .html file (the PDF and data folder are written beside it)")
     result = build_report(
-        _store(args),
+        command_store(args),
         args.project,
         args.out,
         period=args.period,

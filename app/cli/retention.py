@@ -9,7 +9,7 @@ from typing import Any
 
 
 def _store(args: argparse.Namespace) -> Any:
-    from app.cli.main import _store as open_
+    from app.cli.common import command_store as open_
 
     return open_(args)
 

@@ -8,7 +8,7 @@ from typing import Any
 
 
 def cmd_db_roles(args: argparse.Namespace) -> int:
-    from app.cli.main import _store
+    from app.cli.common import command_store as _store
     from consent.server import roles
 
     store = _store(args)
@@ -29,12 +29,12 @@ def cmd_db_roles(args: argparse.Namespace) -> int:
 def _password(args: argparse.Namespace, name: str) -> str:
     from getpass import getpass
 
-    from app.cli.main import UserError
+    from app.cli.common import UserError
 
     if args.password_fd is not None:
-        from app.cli.consent import _read_fd
+        from app.cli.common import read_fd
 
-        return _read_fd(args.password_fd, "--password-fd")
+        return read_fd(args.password_fd, "--password-fd")
     first = getpass(f"Password for {name} (12 characters or more): ")
     if first != getpass("The same again: "):
         raise UserError("password: the two entries differ; nothing changed")
@@ -42,7 +42,7 @@ def _password(args: argparse.Namespace, name: str) -> str:
 
 
 def cmd_db_user(args: argparse.Namespace) -> int:
-    from app.cli.main import _store
+    from app.cli.common import command_store as _store
     from consent.server import roles
 
     store = _store(args)
@@ -66,7 +66,7 @@ def cmd_db_user(args: argparse.Namespace) -> int:
 
 def add_db_parsers(db: argparse.ArgumentParser, parser_class: type) -> None:
     """``db upgrade|info`` (run by ``app.cli.main.cmd_db``), ``db roles`` and ``db user add|drop|list``."""
-    from consent.server.roles import DEFAULT_PREFIX, KINDS
+    from consent.server import DEFAULT_PREFIX, KINDS
 
     acts: Any = db.add_subparsers(dest="action", metavar="ACTION", required=True, parser_class=parser_class)
     acts.add_parser("upgrade", help="migrate an older store to the newest schema")

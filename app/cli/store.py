@@ -1,214 +1,59 @@
-"""``frontdoor init|passphrase|backup|backups|restore``: encrypted stores, their passphrase, and backups; and
-where a store's passphrase comes from for every command.
-
-A passphrase is never a command-line argument (other users can read those in the process list) nor an
-environment variable holding it in clear. It comes, in this order, from the file descriptor given by
-``--passphrase-fd N`` (or named by ``$FRONTDOOR_PASSPHRASE_FD``), from the OS keyring when the ``keyring``
-package has a usable backend and the passphrase was stored there (``frontdoor passphrase remember``), or
-from a prompt when there is a terminal (or a dialog, for the desktop app).
-"""
+"""``frontdoor db|init|passphrase|backup|backups|restore``: the store itself — its schema, encryption, passphrase
+and backups. Where a store's passphrase comes from for every command is in ``app.cli.common``."""
 
 from __future__ import annotations
 
 import argparse
 import os
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-ENV_FD = "FRONTDOOR_PASSPHRASE_FD"
-KEYRING_SERVICE = "frontdoor"
-#: asks the user for a passphrase (the prompt names the store); None when they cancel
-Ask = Callable[[str], "str | None"]
-
-
-def fd_number(text: str) -> int:
-    """argparse type for a descriptor number; the message never repeats what was typed (it may be the
-    passphrase itself, typed where the number belongs)."""
-    if not text.isdigit():
-        raise argparse.ArgumentTypeError(
-            "give the number of a file descriptor; the passphrase itself is never an argument"
-        )
-    return int(text)
-
-
-# ---- where a passphrase comes from -------------------------------------------------------------------------
-
-
-def _read_fd(args: argparse.Namespace, fd: int, what: str) -> str:
-    cache: dict[int, str] = args.__dict__.setdefault("_fd_lines", {})
-    if fd in cache:
-        return cache[fd]
-    from app.cli.main import UserError
-
-    try:
-        with os.fdopen(fd, "r", encoding="utf-8", closefd=True) as f:
-            line = f.readline()
-    except (OSError, ValueError) as exc:
-        raise UserError(
-            f"{what} {fd}: cannot read a passphrase from it ({getattr(exc, 'strerror', None) or exc})"
-        ) from None
-    value = line.rstrip("\r\n")
-    if not value:
-        raise UserError(f"{what} {fd}: no passphrase on it (the first line is empty)")
-    cache[fd] = value
-    return value
-
-
-def _fd_from(args: argparse.Namespace) -> tuple[int, str] | None:
-    fd = getattr(args, "store_passphrase_fd", None)  # the global option (its own dest: subcommands have theirs)
-    if fd is not None:
-        return fd, "--passphrase-fd"
-    env = os.environ.get(ENV_FD, "").strip()
-    if env:
-        if not env.isdigit():
-            from app.cli.main import UserError
-
-            raise UserError(f"${ENV_FD}: give the number of a file descriptor, not the passphrase")
-        return int(env), f"${ENV_FD}"
-    return None
-
-
-def _keyring() -> Any | None:
-    """The ``keyring`` module when it is installed and has a backend that can really keep secrets."""
-    try:
-        import keyring
-        from keyring.backends import fail
-    except ImportError:
-        return None
-    try:
-        backend = keyring.get_keyring()
-    except Exception:
-        return None
-    if isinstance(backend, fail.Keyring) or getattr(backend, "priority", 0) <= 0:
-        return None
-    return keyring
-
-
-def _keyring_user(path: Path) -> str:
-    return f"store:{path.resolve()}"
-
-
-def _from_keyring(path: Path) -> str | None:
-    kr = _keyring()
-    if kr is None:
-        return None
-    try:
-        value = kr.get_password(KEYRING_SERVICE, _keyring_user(path))
-    except Exception:  # a locked or broken keyring is no reason to fail: the user is asked instead
-        return None
-    return str(value) if value else None
-
-
-def _interactive() -> bool:
-    return sys.stdin is not None and sys.stdin.isatty()
-
-
-def _getpass(prompt: str) -> str | None:
-    from getpass import getpass
-
-    return getpass(prompt)
-
-
-def current_passphrase(
-    args: argparse.Namespace, label: str, path: Path | None, *, ask: Ask | None = None
-) -> tuple[str, str]:
-    """The passphrase of an existing encrypted store (or backup) and where it came from
-    (``fd``, ``keyring`` or ``prompt``).
-
-    Raises:
-        PassphraseRequired: none of the sources has one.
-    """
-    from annotation.errors import PassphraseRequired
-
-    src = _fd_from(args)
-    if src is not None:
-        return _read_fd(args, src[0], src[1]), "fd"
-    if path is not None:
-        stored = _from_keyring(path)
-        if stored is not None:
-            return stored, "keyring"
-    if ask is not None:
-        value = ask(f"Passphrase for {label}")
-        if value:
-            return value, "prompt"
-        raise PassphraseRequired(f"{label}: encrypted; no passphrase given")
-    if _interactive():
-        value = _getpass(f"Passphrase for {label}: ")
-        if value:
-            return value, "prompt"
-    raise PassphraseRequired(
-        f"{label}: encrypted; give its passphrase on a file descriptor (--passphrase-fd N) or run in a terminal"
-    )
-
-
-def new_passphrase(args: argparse.Namespace, what: str, *, fd_attr: str | None = None) -> str:
-    """A new passphrase: from a descriptor (``fd_attr``'s option, else the store's ``--passphrase-fd``), else
-    asked twice at the terminal; checked for length.
-
-    Raises:
-        UserError: no terminal and no descriptor, or the two entries differ.
-        WeakPassphrase: too short.
-    """
-    from annotation.store.cipher import check_new_passphrase
-    from app.cli.main import UserError
-
-    flag = "--" + fd_attr.replace("_", "-") if fd_attr else "--passphrase-fd"
-    fd = getattr(args, fd_attr, None) if fd_attr else None
-    src = (fd, flag) if fd is not None else (None if fd_attr else _fd_from(args))
-    if src is not None:
-        value = _read_fd(args, src[0], src[1])
-    elif _interactive():
-        from annotation.store.cipher import MIN_LENGTH
-
-        value = _getpass(f"New passphrase for {what} ({MIN_LENGTH} characters or more): ") or ""
-        check_new_passphrase(value, what)
-        if value != _getpass("The same again: "):
-            raise UserError(f"{what}: the two entries differ; nothing changed")
-    else:
-        raise UserError(
-            f"{what}: a new passphrase is needed: give it on a file descriptor ({flag} N) or run in a terminal"
-        )
-    check_new_passphrase(value, what)
-    return value
-
-
-def open_store_for(args: argparse.Namespace, *, ask: Ask | None = None, migrate: bool = True) -> Any:
-    """Open the store named by ``--db`` (or the default), with its passphrase when it is encrypted. A
-    prompt or dialog is tried up to three times; a passphrase from a descriptor or the keyring once.
-
-    Raises:
-        PassphraseRequired, WrongPassphrase, StoreCorrupt, StoreUnavailable.
-    """
-    from annotation.errors import WrongPassphrase
-    from annotation.store.engine import default_db_url, open_store, sqlite_file, store_is_encrypted
-
-    url = args.db or default_db_url()
-    if not store_is_encrypted(url):
-        return open_store(args.db, migrate=migrate)
-    path = sqlite_file(url)
-    label = str(path)
-    for attempt in range(3):
-        passphrase, source = current_passphrase(args, label, path, ask=ask)
-        try:
-            return open_store(args.db, migrate=migrate, passphrase=passphrase)
-        except WrongPassphrase as exc:
-            if source != "prompt" or attempt == 2:
-                hint = " (the one kept in the keyring: 'frontdoor passphrase forget')" if source == "keyring" else ""
-                raise WrongPassphrase(f"{exc.message}{hint}") from None
-            if ask is None:
-                sys.stderr.write("wrong passphrase, try again\n")
-    raise AssertionError("unreachable")
-
+from app.cli.common import (
+    KEYRING_SERVICE,
+    UserError,
+    ask_terminal,
+    command_store,
+    current_passphrase,
+    fd_number,
+    interactive,
+    keyring_user,
+    new_passphrase,
+    open_store_for,
+    passphrase_fd,
+    read_passphrase_fd,
+    usable_keyring,
+)
 
 # ---- commands -----------------------------------------------------------------------------------------------
 
 
+def cmd_db(args: argparse.Namespace) -> int:
+    from annotation.store import head_revision, schema_revision
+
+    if args.action == "upgrade":
+        store = open_store_for(args, migrate=False)
+        before = schema_revision(store.engine)
+        from annotation.store import upgrade_schema
+
+        upgrade_schema(store.engine)
+        after = schema_revision(store.engine)
+        print(
+            f"{store.label}: schema {before or 'empty'} -> {after}"
+            if before != after
+            else f"{store.label}: schema is up to date ({after})"
+        )
+        return 0
+    store = open_store_for(args, migrate=False)
+    rev = schema_revision(store.engine)
+    print(f"database: {store.label} ({store.dialect})")
+    print(f"schema:   {rev or 'empty'} (newest {head_revision()})")
+    return 0
+
+
 def cmd_init(args: argparse.Namespace) -> int:
-    from annotation.store.cipher import file_state
-    from annotation.store.engine import default_db_url, open_store, sqlite_file, sqlite_url
-    from app.cli.main import UserError
+    from annotation.backup import open_store_naming_backup as open_store  # names the latest backup
+    from annotation.store import default_db_url, file_state, sqlite_file, sqlite_url
 
     if args.path and args.db:
         raise UserError("init: give either PATH or --db, not both")
@@ -244,11 +89,10 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 def cmd_passphrase(args: argparse.Namespace) -> int:
-    from annotation.backup.rolling import make_backup, rekey_backups
+    from annotation.backup import make_backup, rekey_backups
+    from annotation.backup import open_store_naming_backup as open_store  # names the latest backup
     from annotation.errors import StoreUnavailable, WrongPassphrase
-    from annotation.store.cipher import rekey
-    from annotation.store.engine import default_db_url, open_store, sqlite_file, store_is_encrypted
-    from app.cli.main import UserError
+    from annotation.store import default_db_url, rekey, sqlite_file, store_is_encrypted
 
     url = args.db or default_db_url()
     path = sqlite_file(url)
@@ -275,9 +119,9 @@ def cmd_passphrase(args: argparse.Namespace) -> int:
     for p in left:
         print(f"note: {p}: not re-encrypted (another passphrase, or damaged): it still opens with an older one")
     if source == "keyring":
-        kr = _keyring()
+        kr = usable_keyring()
         if kr is not None:
-            kr.set_password(KEYRING_SERVICE, _keyring_user(path), new)
+            kr.set_password(KEYRING_SERVICE, keyring_user(path), new)
             print("the keyring holds the new passphrase")
     store = open_store(url, passphrase=new)
     try:
@@ -289,29 +133,29 @@ def cmd_passphrase(args: argparse.Namespace) -> int:
 
 
 def _keyring_action(args: argparse.Namespace, path: Path) -> int:
-    from annotation.store.engine import open_store, sqlite_url
-    from app.cli.main import UserError
+    from annotation.backup import open_store_naming_backup as open_store  # names the latest backup
+    from annotation.store import sqlite_url
 
-    kr = _keyring()
+    kr = usable_keyring()
     if kr is None:
         raise UserError("keyring: no usable OS keyring here (pip install keyring, and a desktop keyring service)")
     if args.action == "forget":
         try:
-            kr.delete_password(KEYRING_SERVICE, _keyring_user(path))
+            kr.delete_password(KEYRING_SERVICE, keyring_user(path))
         except Exception:
             print(f"{path}: the keyring held no passphrase for it")
             return 0
         print(f"{path}: passphrase removed from the keyring")
         return 0
-    src = _fd_from(args)
+    src = passphrase_fd(args)
     if src is not None:
-        value = _read_fd(args, src[0], src[1])
-    elif _interactive():
-        value = _getpass(f"Passphrase for {path}: ") or ""
+        value = read_passphrase_fd(args, src[0], src[1])
+    elif interactive():
+        value = ask_terminal(f"Passphrase for {path}: ") or ""
     else:
         raise UserError(f"{path}: give the passphrase on a file descriptor (--passphrase-fd N) or run in a terminal")
     open_store(sqlite_url(path), passphrase=value).close()  # only a passphrase that opens the store is kept
-    kr.set_password(KEYRING_SERVICE, _keyring_user(path), value)
+    kr.set_password(KEYRING_SERVICE, keyring_user(path), value)
     print(f"{path}: passphrase kept in the keyring ({type(kr.get_keyring()).__name__})")
     return 0
 
@@ -319,16 +163,13 @@ def _keyring_action(args: argparse.Namespace, path: Path) -> int:
 def cmd_backup(args: argparse.Namespace) -> int:
     import time
 
-    from annotation.backup.rolling import make_backup, save_setting
-    from app.cli.main import _store
+    from annotation.backup import make_backup, save_setting
 
     if args.save_keep:
         if args.keep is None:
-            from app.cli.main import UserError
-
             raise UserError("--save-keep: give the number with --keep N")
         save_setting("backup_keep", args.keep)
-    store = _store(args)
+    store = command_store(args)
     t0 = time.perf_counter()
     info = make_backup(store, keep=args.keep)
     took = time.perf_counter() - t0
@@ -340,9 +181,9 @@ def cmd_backup(args: argparse.Namespace) -> int:
 
 
 def cmd_backups(args: argparse.Namespace) -> int:
-    from annotation.backup.rolling import backup_folder, check_backup, list_backups
+    from annotation.backup import backup_folder, check_backup, list_backups
     from annotation.errors import AnnotationError
-    from annotation.store.engine import default_db_url, sqlite_file
+    from annotation.store import default_db_url, sqlite_file
 
     url = args.db or default_db_url()
     items = list_backups(url)
@@ -371,11 +212,10 @@ def cmd_backups(args: argparse.Namespace) -> int:
 
 
 def cmd_restore(args: argparse.Namespace) -> int:
-    from annotation.backup.rolling import latest_good_backup, restore_backup
+    from annotation.backup import latest_good_backup, restore_backup
+    from annotation.backup import open_store_naming_backup as open_store  # names the latest backup
     from annotation.errors import StoreUnavailable, WrongPassphrase
-    from annotation.store import cipher
-    from annotation.store.engine import default_db_url, open_store, sqlite_file
-    from app.cli.main import UserError
+    from annotation.store import cipher, default_db_url, sqlite_file
 
     url = args.db or default_db_url()
     if args.latest == bool(args.file):
@@ -422,6 +262,21 @@ def _size(n: int) -> str:
 
 
 # ---- parsers ------------------------------------------------------------------------------------------------
+
+
+def add_db_parser(subs: Any, sub: Callable[..., argparse.ArgumentParser], parser_class: type) -> None:
+    """Register ``frontdoor db`` (schema upgrade and info; server roles and users from ``app.cli.roles``)."""
+    from app.cli.roles import add_db_parsers
+
+    s = sub(
+        subs,
+        "db",
+        "database schema: 'upgrade' migrates an older store, 'info' shows its state; on a shared PostgreSQL "
+        "server 'roles' and 'user' say who may do what",
+        "frontdoor --db postgresql://user:pw@host/frontdoor db upgrade",
+        cmd_db,
+    )
+    add_db_parsers(s, parser_class)
 
 
 def add_store_parsers(subs: Any, sub: Callable[..., argparse.ArgumentParser], parser_class: type) -> None:

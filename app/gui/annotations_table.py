@@ -9,8 +9,8 @@ from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt
 
-from annotation.edits.display import SegmentPatch
-from annotation.elan.timing import Segment
+from annotation.edits import SegmentPatch
+from annotation.elan import Segment
 
 _RESET_ABOVE = 2000  # a patch this big resets the model: cheaper than thousands of row signals
 

@@ -1,17 +1,14 @@
 """Starting the desktop app: the Qt application, the main window on a project's document, the crash
-dialog for bugs, and ``--screenshot`` (render the window once the project has loaded, save it, exit)."""
+dialog for bugs (``app.gui.crash``), and ``--screenshot`` (render the window once the project has loaded, save
+it, exit)."""
 
 from __future__ import annotations
 
 import sys
-import traceback
 from pathlib import Path
-from types import TracebackType
 
-from sqlalchemy import select
-
-from annotation.store.engine import Store, user_data_dir
-from annotation.store.tables import Document, Project, Recording
+from annotation.store import Store
+from app.gui.crash import crash_hook
 
 
 def pick_document(store: Store, project: str | None, doc_id: int | None) -> int:
@@ -21,48 +18,14 @@ def pick_document(store: Store, project: str | None, doc_id: int | None) -> int:
     Raises:
         LookupError: there is none.
     """
-    with store.session() as s:
-        if doc_id is not None:
-            if s.get(Document, doc_id) is None:
-                raise LookupError(f"document {doc_id}: not found (see 'frontdoor documents')")
-            return doc_id
-        q = select(Document.id).where(Document.kind == "eaf").order_by(Document.id.desc())
-        if project is None:  # the document the researcher had open last, if it is still there
-            from app.prefs import recent_documents
+    from annotation.services import document_to_open
 
-            for e in recent_documents(store.label):
-                d = s.get(Document, int(e.get("doc_id", 0)))
-                if d is not None and d.kind == "eaf":
-                    return d.id
-        if project is not None:
-            pid = s.scalar(select(Project.id).where(Project.name == project))
-            if pid is None:
-                raise LookupError(f"project {project!r}: not found")
-            q = q.where(
-                (Document.project_id == pid)
-                | Document.recording_id.in_(select(Recording.id).where(Recording.project_id == pid))
-            )
-        found = s.scalar(q.limit(1))
-    if found is None:
-        raise LookupError("no document to open: import one (frontdoor import-eaf) or run 'frontdoor demo'")
-    return found
+    recent: list[int] = []
+    if doc_id is None and project is None:  # the document the researcher had open last, if it is still there
+        from app.prefs import recent_documents
 
-
-def _crash_hook(exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
-    """A bug: log the traceback, tell the user in one line where it is."""
-    log = user_data_dir() / "frontdoor.log"
-    try:
-        log.parent.mkdir(parents=True, exist_ok=True)
-        with log.open("a", encoding="utf-8") as f:
-            f.write("".join(traceback.format_exception(exc_type, exc, tb)))
-    except OSError:
-        pass
-    from PySide6.QtWidgets import QApplication, QMessageBox
-
-    if QApplication.instance() is not None:
-        QMessageBox.critical(None, "Frontdoor", f"Something went wrong: {exc_type.__name__}: {exc}\n\nDetails: {log}")
-    else:
-        sys.stderr.write(f"frontdoor: internal error: {exc_type.__name__}: {exc} (traceback in {log})\n")
+        recent = [int(e.get("doc_id", 0)) for e in recent_documents(store.label)]
+    return document_to_open(store, project, doc_id, recent)
 
 
 def ask_passphrase(prompt: str) -> str | None:
@@ -80,7 +43,7 @@ def backup_on_start(store: Store) -> None:
     logged and said on stderr, never fatal: the researcher can still work (and 'frontdoor backup' says why)."""
     import logging
 
-    from annotation.backup.rolling import backup_if_due
+    from annotation.backup import backup_if_due
     from annotation.errors import AnnotationError
 
     try:
@@ -103,7 +66,7 @@ def run_app(
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("Frontdoor")
-    sys.excepthook = _crash_hook
+    sys.excepthook = crash_hook
     backup_on_start(store)
     window = MainWindow(store, doc_id)
     window.resize(1400, 860)

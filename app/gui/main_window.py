@@ -11,16 +11,14 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QKeySequence, QUndoStack
+from PySide6.QtGui import QAction, QUndoStack
 from PySide6.QtWidgets import (
     QComboBox,
-    QFileDialog,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QLineEdit,
     QMainWindow,
-    QMessageBox,
     QSplitter,
     QTableView,
     QTabWidget,
@@ -28,52 +26,36 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from annotation.edits.commands import (
+from annotation.edits import (
     CreateAnnotation,
     CreateReferringAnnotation,
     DeleteAnnotation,
     MergeAnnotations,
+    RapidCoder,
     SetAnnotationTimes,
     SetAnnotationValue,
     SplitAnnotation,
-    Touched,
 )
-from annotation.edits.display import segments_patch
-from annotation.edits.rapid_coding import RapidCoder
-from annotation.elan.timing import Segment, document_segments
-from annotation.errors import AnnotationError
-from annotation.services import document_display, get_document, tier_ids
-from annotation.store.engine import Store
-from annotation.store.tables import Document
+from annotation.elan import Segment
+from annotation.store import Store
 from app.gui.annotations_table import AnnotationsFilter, AnnotationsModel
 from app.gui.background import WaveformLoader
-from app.gui.player.widget import format_time
+from app.gui.player import format_time
 from app.gui.undo import StoreEdit
-
-CODE_KEYS = "123456789"
-
-
-def reserved_shortcuts() -> dict[str, str]:
-    """Keys of the window's widgets that are not its actions (the records form's buttons, the report's
-    Refresh, the recent documents), to what they do: a changed shortcut may not take one of them (Qt would
-    fire neither)."""
-    from app.gui.recent_menu import recent_keys
-    from app.gui.research.analysis_view import REFRESH_KEYS
-    from app.gui.research.records_view import NEW_KEYS, SAVE_KEYS
-
-    out = {SAVE_KEYS: "Save record (Referral records)", NEW_KEYS: "New record (Referral records)"}
-    out[REFRESH_KEYS] = "Refresh (Analysis)"
-    out.update({recent_keys(i): f"Open recent document {i}" for i in range(1, 10)})
-    return out
+from app.gui.window_documents import DocumentLoading
+from app.gui.window_menus import CODE_KEYS, WindowMenus, reserved_shortcuts
 
 
-class MainWindow(QMainWindow):
+class MainWindow(WindowMenus, DocumentLoading, QMainWindow):
+    """The researcher's window over one document: coding, the referral records and the analysis, as tabs.
+    Menus and actions are in ``WindowMenus``, loading documents and files in ``DocumentLoading``."""
+
     errorShown = Signal(str)
 
     def __init__(self, store: Store, doc_id: int, *, autoplay: bool = False) -> None:
         super().__init__()
-        from app.gui.player.widget import PlayerWidget
-        from app.gui.timeline.view import TimelineView
+        from app.gui.player import PlayerWidget
+        from app.gui.timeline import TimelineView
 
         self.store = store
         self.doc_id = doc_id
@@ -138,7 +120,7 @@ class MainWindow(QMainWindow):
         self.tabs.setDocumentMode(True)
         self.tabs.addTab(main, "Coding")
         self.setCentralWidget(self.tabs)
-        from app.gui.research.tabs import ResearchTabs
+        from app.gui.research import ResearchTabs
 
         self.research = ResearchTabs(
             self.tabs,
@@ -153,8 +135,8 @@ class MainWindow(QMainWindow):
         self._actions: list[QAction] = []
         self._coding_actions: list[QAction] = []  # enabled only while the Coding tab is shown
         self._build_actions()
-        from app.gui.dialogs.shortcuts import apply_overrides, register
-        from app.gui.player.transport import TransportBar
+        from app.gui.dialogs import apply_overrides, register
+        from app.gui.player import TransportBar
 
         for a in self._actions:
             register(a)
@@ -187,88 +169,6 @@ class MainWindow(QMainWindow):
         self.timeline.setFocus()
         if autoplay:
             QTimer.singleShot(0, self, self.player.play)
-
-    # ---- loading ----------------------------------------------------------------------------------------
-
-    def load_document(self, doc_id: int) -> None:
-        from app.gui.dialogs.identifiers import IdentifiersDialog
-
-        for d in self.findChildren(IdentifiersDialog):
-            d.close()  # it reviews the document that was shown
-        self.doc_id = doc_id
-        doc = get_document(self.store, doc_id)
-        with self.store.session() as s:
-            d = s.get(Document, doc_id)
-            title = d.name if d else str(doc_id)
-        from annotation.store.media_links import document_media
-
-        self.media = document_media(self.store, doc_id)
-        self._lay_out(doc)
-        self.setWindowTitle(f"Frontdoor — {title}")
-        self._remember(title)
-        self.coder.clear()
-        self._load_media()
-        self._show(document_segments(doc))
-
-    def _lay_out(self, doc: Any) -> None:
-        """The document's tiers: timeline rows, filters, coding tiers, the research tabs."""
-        from annotation.elan.tiers import tier_rows
-
-        self._tiers = tier_rows(doc)
-        self.timeline.set_tiers(self._tiers)
-        self.tier_filter.blockSignals(True)
-        self.tier_filter.clear()
-        self.tier_filter.addItem("all tiers", None)
-        for row in self._tiers:
-            self.tier_filter.addItem(row.tier_id, row.tier_id)
-        self.tier_filter.blockSignals(False)
-        self.coding_tier.blockSignals(True)
-        self.coding_tier.clear()
-        for row in self._tiers:
-            if row.parent is None and row.vocabulary:
-                self.coding_tier.addItem(row.tier_id, row.tier_id)
-        self.coding_tier.blockSignals(False)
-        self._show_coding_keys()
-        self.research.set_document(self.doc_id, self._tiers)
-
-    def _load_media(self) -> None:
-        from app.gui.player.media_loader import load_media
-
-        self.timeline.set_waveform(None)
-        self._waveforms.cancel()  # a waveform still coming for the previous document is dropped
-        primary, problems = load_media(self.player, self.media)
-        self.timeline.set_snap(None)
-        if primary is not None and primary.path is not None:
-            self.timeline.set_snap(self.player.nearest_frame_ms)  # frames as the video has them
-            self.timeline.set_duration(self.player.duration_ms)
-            if self.player.fps:
-                self._frame_ms = 1000.0 / self.player.fps
-                self.timeline.set_frame_ms(self._frame_ms)
-            self._waveforms.request(primary.path, primary.time_origin_ms)
-        if problems:
-            self.show_error("; ".join(problems))
-
-    def refresh(self, doc_id: int, touched: Touched | None = None) -> None:
-        """Show an edit: only the annotations it touched (``annotation.edits.display``: milliseconds however big
-        the document), or the whole document again when not told what changed."""
-        if doc_id != self.doc_id:
-            return
-        if touched is None:
-            self._show(document_display(self.store, doc_id))
-            return
-        if touched.tiers and not touched.tiers <= tier_ids(self.store, doc_id) & {r.tier_id for r in self._tiers}:
-            doc = get_document(self.store, doc_id)  # tiers came or went (a consensus and its undo)
-            self._lay_out(doc)
-            self._show(document_segments(doc))
-            return
-        patch = segments_patch(self.store, doc_id, touched)
-        self.timeline.apply_patch(patch)
-        self.table_model.apply_patch(patch)
-
-    def _show(self, display: dict[str, list[Segment]]) -> None:
-        for row in self._tiers:
-            self.timeline.set_segments(row.tier_id, display.get(row.tier_id, []))
-        self.table_model.set_segments(display)
 
     # ---- edits ------------------------------------------------------------------------------------------
 
@@ -314,7 +214,7 @@ class MainWindow(QMainWindow):
         self.timeline.open_editor(seg.tier_id, seg.ann_id)
 
     def open_export_dialog(self) -> None:
-        from app.gui.dialogs.export import ExportDialog
+        from app.gui.dialogs import ExportDialog
 
         d = ExportDialog(self.store, self)
         d.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
@@ -323,7 +223,7 @@ class MainWindow(QMainWindow):
     def open_review_station(self) -> None:
         """Hand the screen to one filmed member of staff (app/gui/review/station.py); this window stays hidden until
         the researcher's passphrase ends the review."""
-        from app.gui.review.station import ask_and_start_station
+        from app.gui.review import ask_and_start_station
 
         ask_and_start_station(self, self.store, self.doc_id, self.show_error)
 
@@ -425,112 +325,7 @@ class MainWindow(QMainWindow):
         vocab = self._vocabulary(self.coding_tier.currentData())
         self.coding_keys.setText("   ".join(f"{k} {v}" for k, v in zip(CODE_KEYS, vocab, strict=False)))
 
-    # ---- actions ----------------------------------------------------------------------------------------
-
-    def _action(
-        self, text: str, keys: str | QKeySequence.StandardKey, slot: Any, menu: Any, *, coding: bool = False
-    ) -> QAction:
-        a = QAction(text, self)
-        a.setShortcut(QKeySequence(keys))
-        a.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
-        a.triggered.connect(slot)
-        menu.addAction(a)
-        self.addAction(a)
-        self._actions.append(a)
-        if coding:
-            self._coding_actions.append(a)
-        return a
-
-    def _on_tab(self, index: int) -> None:
-        """The Coding tab's actions work only while it is shown: their keys (digits, S, M, Delete, Space, the
-        arrows) belong to the Referral records and Analysis tabs' own tables, lists and buttons there, and
-        would otherwise code, split, delete or play in the Coding tab out of sight."""
-        for a in self._coding_actions:
-            a.setEnabled(index == 0)
-
-    def _build_actions(self) -> None:
-        bar = self.menuBar()
-        f = bar.addMenu("&File")
-        self._action("Open ELAN file…", "Ctrl+O", self.open_eaf, f)
-        self._action("Export ELAN file…", "Ctrl+E", self.export_eaf, f)
-        self._action("Export clips (consent gate)…", "Ctrl+Shift+E", self.open_export_dialog, f)
-        self._action("Consent review station…", "Ctrl+Shift+R", self.open_review_station, f)
-        self._action("Search all documents…", "Ctrl+Shift+F", self.open_search, f)
-        self._action("Find sensitive identifiers…", "Ctrl+Shift+I", self.open_identifiers, f)
-        self._action("Relink media…", "Ctrl+Shift+L", self.relink_media, f)
-        from app.gui.recent_menu import RecentMenu
-
-        self.recent_menu = RecentMenu(self.store.label, lambda: self.doc_id, self._exists, f, self._describe)
-        self.recent_menu.openRequested.connect(lambda d: self.open_at(d, "", -1))
-        self.recent_menu.gone.connect(self.show_error)
-        f.addMenu(self.recent_menu)
-        self._action("Quit", "Ctrl+Q", self.close, f)
-        e = bar.addMenu("&Edit")
-        undo = self.undo_stack.createUndoAction(self, "Undo")
-        undo.setShortcut(QKeySequence("Ctrl+Z"))
-        redo = self.undo_stack.createRedoAction(self, "Redo")
-        redo.setShortcut(QKeySequence("Ctrl+Shift+Z"))
-        for a in (undo, redo):
-            e.addAction(a)
-            self.addAction(a)
-            self._actions.append(a)
-        self._action("Delete annotation", "Delete", self.delete_selected, e, coding=True)
-        self._action("Edit value…", "F2", self.edit_value, e, coding=True)
-        self._action("Split annotation at playhead", "S", self.split_at_playhead, e, coding=True)
-        self._action("Merge annotation with next", "M", self.merge_with_next, e, coding=True)
-        p = bar.addMenu("&Play")
-        self._action("Play / pause", "Space", self.player.toggle, p, coding=True)
-        self._action("Next frame", "Right", lambda: self.player.step(1), p, coding=True)
-        self._action("Previous frame", "Left", lambda: self.player.step(-1), p, coding=True)
-        self._action("Forward 1 s", "Shift+Right", lambda: self.player.jump(1000), p, coding=True)
-        self._action("Back 1 s", "Shift+Left", lambda: self.player.jump(-1000), p, coding=True)
-        self._action("Forward 5 s", "Ctrl+Right", lambda: self.player.jump(5000), p, coding=True)
-        self._action("Back 5 s", "Ctrl+Left", lambda: self.player.jump(-5000), p, coding=True)
-        self._action("Faster", "]", lambda: self.player.set_rate(self.player.rate * 1.25), p, coding=True)
-        self._action("Slower", "[", lambda: self.player.set_rate(self.player.rate / 1.25), p, coding=True)
-        self._action("Normal speed", "=", lambda: self.player.set_rate(1.0), p, coding=True)
-        self._action("Loop selection", "L", self.toggle_loop, p, coding=True)
-        self._action("Volume up", "Ctrl+Up", lambda: self.player.set_volume(self.player.volume + 10), p, coding=True)
-        self._action(
-            "Volume down", "Ctrl+Down", lambda: self.player.set_volume(self.player.volume - 10), p, coding=True
-        )
-        c = bar.addMenu("&Code")
-        for i, k in enumerate(CODE_KEYS, 1):
-            self._action(f"Code value {i} (start / end)", k, lambda _=False, i=i: self.code_key(i), c, coding=True)
-            self._action(
-                f"Point event, value {i}",
-                f"Shift+{k}",
-                lambda _=False, i=i: self.code_key(i, point=True),
-                c,
-                coding=True,
-            )
-        v = bar.addMenu("&View")
-        self._action("Zoom in", "Ctrl+=", lambda: self.timeline.zoom(2.0, self.player.position_ms()), v, coding=True)
-        self._action("Zoom out", "Ctrl+-", lambda: self.timeline.zoom(0.5, self.player.position_ms()), v, coding=True)
-        self._action("Coding tab", "Alt+1", lambda: self.tabs.setCurrentIndex(0), v)
-        self._action("Referral records tab", "Alt+2", lambda: self.tabs.setCurrentIndex(1), v)
-        self._action("Analysis tab", "Alt+3", lambda: self.tabs.setCurrentIndex(2), v)
-        self._action("Keyboard shortcuts", "F1", self.show_shortcuts, v)
-
-    def shortcuts(self) -> list[tuple[str, str]]:
-        return [(a.text(), a.shortcut().toString()) for a in self._actions if not a.shortcut().isEmpty()]
-
-    def show_shortcuts(self) -> None:
-        from app.gui.dialogs.shortcuts import CheatSheet
-
-        d = CheatSheet(self.shortcuts(), self)
-        d.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        d.changeRequested.connect(self.change_shortcuts)
-        d.show()
-
-    def change_shortcuts(self) -> None:
-        from app.gui.dialogs.shortcuts import ShortcutsDialog
-
-        d = ShortcutsDialog(self._actions, self, reserved=reserved_shortcuts())
-        d.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        d.show()
-
-    # ---- looping, search, recent documents, relinking ------------------------------------------------------
+    # ---- looping, search, identifiers -------------------------------------------------------------------
 
     def toggle_loop(self) -> None:
         """Loop the selected annotation (or stop looping)."""
@@ -563,30 +358,6 @@ class MainWindow(QMainWindow):
         """The annotation L loops and a referral record is linked to: the one the edit keys act on."""
         return self._edit_target()
 
-    def _remember(self, title: str) -> None:
-        from annotation.services import document_project
-        from app import prefs
-
-        if self.store.encrypted:  # the list is a plain file: an encrypted store's names stay in the store
-            prefs.remember_document(self.store.label, self.doc_id, None, None)
-        else:
-            project = document_project(self.store, self.doc_id)[1]
-            prefs.remember_document(self.store.label, self.doc_id, title, project)
-        self.recent_menu.fill()  # Ctrl+Alt+1-9 are the menu's actions: made now, not first when it is opened
-
-    def _exists(self, doc_id: int) -> bool:
-        with self.store.session() as s:
-            return s.get(Document, doc_id) is not None
-
-    def _describe(self, doc_id: int) -> tuple[str, str | None] | None:
-        """A recent document's name and project, read from the store (for entries kept by id only)."""
-        from annotation.services import document_project
-
-        with self.store.session() as s:
-            d = s.get(Document, doc_id)
-            name = d.name if d is not None else None
-        return None if name is None else (name, document_project(self.store, doc_id)[1])
-
     def _selected_annotation(self) -> tuple[int, str] | None:
         seg = self._selected_segment()
         return None if seg is None else (self.doc_id, seg.ann_id)
@@ -603,7 +374,7 @@ class MainWindow(QMainWindow):
 
     def open_identifiers(self) -> None:
         """Scan this document's transcripts for identifiers and confirm or reject each proposal (undoable)."""
-        from app.gui.dialogs.identifiers import IdentifiersDialog
+        from app.gui.dialogs import IdentifiersDialog
 
         for old in self.findChildren(IdentifiersDialog):
             old.close()  # one review at a time, of the document shown
@@ -615,70 +386,9 @@ class MainWindow(QMainWindow):
 
     def open_search(self) -> None:
         from annotation.services import document_project
-        from app.gui.dialogs.search import SearchDialog
+        from app.gui.dialogs import SearchDialog
 
         d = SearchDialog(self.store, document_project(self.store, self.doc_id)[0], self)
         d.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         d.openRequested.connect(self.open_at)
         d.show()
-
-    def open_at(self, doc_id: int, ann_id: str, start_ms: int) -> None:
-        """Open a document (if not the one shown) at an annotation: seek to it and select it."""
-        if doc_id != self.doc_id:
-            self.undo_stack.clear()  # edits are per document: undoing one of another document is confusing
-            self.load_document(doc_id)
-        if start_ms >= 0:
-            self.player.seek(start_ms)
-        for tier in (r.tier_id for r in self._tiers):
-            row = self.table_model.row_of(tier, ann_id)
-            if row is not None:
-                self.table.selectRow(self.table_filter.mapFromSource(self.table_model.index(row, 0)).row())
-                break
-
-    def relink_media(self) -> None:
-        """Find the recording's moved file by its SHA-256 under a folder the researcher picks."""
-        from annotation.services import recording_of, relink_recording
-
-        rec = recording_of(self.store, self.doc_id)
-        if rec is None:
-            self.show_error("this document has no recording to relink")
-            return
-        folder = QFileDialog.getExistingDirectory(self, f"Find {rec[1]} under…")
-        if not folder:
-            return
-        try:
-            path = relink_recording(self.store, rec[0], folder)
-        except AnnotationError as exc:
-            self.show_error(str(exc))
-            return
-        self.load_document(self.doc_id)
-        self.message.setText(f"relinked {rec[1]}: {path}")
-
-    # ---- files --------------------------------------------------------------------------------------------
-
-    def open_eaf(self) -> None:
-        from annotation.services import import_file
-
-        path, _ = QFileDialog.getOpenFileName(self, "Open ELAN file", "", "ELAN files (*.eaf)")
-        if not path:
-            return
-        try:
-            result = import_file(self.store, path)
-        except AnnotationError as exc:
-            self.show_error(str(exc))
-            return
-        self.undo_stack.clear()
-        self.load_document(result.doc_id)
-
-    def export_eaf(self) -> None:
-        from annotation.services import export_eaf
-
-        path, _ = QFileDialog.getSaveFileName(self, "Export ELAN file", "", "ELAN files (*.eaf)")
-        if not path:
-            return
-        try:
-            export_eaf(self.store, self.doc_id, path)
-        except AnnotationError as exc:
-            self.show_error(str(exc))
-            return
-        QMessageBox.information(self, "Exported", f"Wrote {path}")

@@ -7,10 +7,10 @@ from collections.abc import Callable
 
 from PySide6.QtGui import QUndoCommand
 
-from annotation.edits.commands import EditCommand, Touched
+from annotation.edits import EditCommand, Touched
 from annotation.errors import AnnotationError
 from annotation.services import apply_edit, revert_edit
-from annotation.store.engine import Store
+from annotation.store import Store
 
 
 class StoreEdit(QUndoCommand):

@@ -21,7 +21,7 @@ from annotation.report.builder import report_content
 from annotation.services import document_display, ensure_project, new_document
 from annotation.store.engine import Store
 from app.gui.undo import StoreEdit
-from tests.annotation.test_consensus import CODER_A, CODER_B, _doc
+from tests.fixtures.coding import CODER_A, CODER_B, coded_document
 
 
 def test_a_record_typed_into_the_form_is_stored_and_identifiers_are_warned_about(qtbot: QtBot, store: Store) -> None:
@@ -130,7 +130,7 @@ def test_the_analysis_tab_shows_the_reports_sections_and_writes_it(
 def test_two_coders_compared_and_a_consensus_built_and_undone(qtbot: QtBot, store: Store) -> None:
     from app.gui.research.agreement_view import AgreementView
 
-    doc = _doc(store, {"Coder A": CODER_A, "Coder B": CODER_B})
+    doc = coded_document(store, {"Coder A": CODER_A, "Coder B": CODER_B})
     stack = QUndoStack()
     errors: list[str] = []
 

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from app.cli.main import build_parser, main, parse_time
+from app.cli.main import build_parser, main
+from app.time_input import parse_time
 
 
 def _subparsers(p: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:

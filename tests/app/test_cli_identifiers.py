@@ -13,7 +13,7 @@ import pytest
 from annotation.services import ensure_project
 from annotation.store.engine import open_store, sqlite_url
 from app.cli.main import main
-from tests.annotation.transcripts import transcript_document, transcript_scheme
+from tests.fixtures.transcripts import transcript_document, transcript_scheme
 
 PROJECT = "Duty room study"
 TERMS = ["Kayden | Kaydan", "name: Wójcik", "case number: CN-2024-00123"]

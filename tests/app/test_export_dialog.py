@@ -7,7 +7,9 @@ from pathlib import Path
 
 from PySide6.QtCore import QTimer
 
-from consent import service
+from consent.clips import create_clip
+from consent.decisions import record_decision
+from consent.participants import add_appearance, add_participant
 from tests.consent import conftest as consent_world
 from tests.consent.conftest import PROJECT, World
 
@@ -20,14 +22,14 @@ def test_the_dialog_shows_why_and_exports_through_the_gate(qtbot: object, world:
     from app.gui.dialogs.export import ExportDialog
 
     for who in ("A", "B"):
-        service.add_participant(world.store, PROJECT, who)
-        service.add_appearance(world.store, who, world.recording_id, 0, 12_000)
+        add_participant(world.store, PROJECT, who)
+        add_appearance(world.store, who, world.recording_id, 0, 12_000)
     # the held-back clip comes first: the gate numbers progress by its whole plan, and the bars must follow
-    held = service.create_clip(world.store, world.recording_id, 3, 4, name="not yet").clip_id
-    ok = service.create_clip(world.store, world.recording_id, 1, 2, name="agreed").clip_id
+    held = create_clip(world.store, world.recording_id, 3, 4, name="not yet").clip_id
+    ok = create_clip(world.store, world.recording_id, 1, 2, name="agreed").clip_id
     for who in ("A", "B"):
-        service.record_decision(world.store, ok, who, "internal_training", "granted")
-    service.record_decision(world.store, held, "A", "internal_training", "granted")
+        record_decision(world.store, ok, who, "internal_training", "granted")
+    record_decision(world.store, held, "A", "internal_training", "granted")
     out = tmp_path / "out"
     out.mkdir()
     d = ExportDialog(world.store, folder=out)
@@ -53,11 +55,11 @@ def test_the_dialog_shows_why_and_exports_through_the_gate(qtbot: object, world:
 def test_cancel_stops_the_export_and_leaves_no_partial_file(qtbot: object, world: World, tmp_path: Path) -> None:
     from app.gui.dialogs.export import ExportDialog
 
-    service.add_participant(world.store, PROJECT, "A")
-    service.add_appearance(world.store, "A", world.recording_id, 0, 12_000)
-    clips = [service.create_clip(world.store, world.recording_id, 0, 12, name=f"long {i}").clip_id for i in range(3)]
+    add_participant(world.store, PROJECT, "A")
+    add_appearance(world.store, "A", world.recording_id, 0, 12_000)
+    clips = [create_clip(world.store, world.recording_id, 0, 12, name=f"long {i}").clip_id for i in range(3)]
     for c in clips:
-        service.record_decision(world.store, c, "A", "research_team", "granted")
+        record_decision(world.store, c, "A", "research_team", "granted")
     out = tmp_path / "out"
     out.mkdir()
     d = ExportDialog(world.store, folder=out)
@@ -91,11 +93,11 @@ def test_closing_the_dialog_while_it_exports_stops_quietly(qtbot: object, world:
 
     from app.gui.dialogs.export import ExportDialog
 
-    service.add_participant(world.store, PROJECT, "A")
-    service.add_appearance(world.store, "A", world.recording_id, 0, 12_000)
+    add_participant(world.store, PROJECT, "A")
+    add_appearance(world.store, "A", world.recording_id, 0, 12_000)
     for i in range(2):
-        c = service.create_clip(world.store, world.recording_id, 0, 12, name=f"long {i}").clip_id
-        service.record_decision(world.store, c, "A", "research_team", "granted")
+        c = create_clip(world.store, world.recording_id, 0, 12, name=f"long {i}").clip_id
+        record_decision(world.store, c, "A", "research_team", "granted")
     out = tmp_path / "out"
     out.mkdir()
     d = ExportDialog(world.store, folder=out)

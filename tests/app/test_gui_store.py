@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 
-from annotation.backup.rolling import list_backups
+from annotation.backup.catalogue import list_backups
 from annotation.errors import PassphraseRequired, WrongPassphrase
 from annotation.store.engine import open_store, sqlite_url
-from app.cli.store import open_store_for
+from app.cli.common import open_store_for
 from app.gui import launch as gui
-from tests.annotation.test_encryption import PASS
+from tests.fixtures.secrets import PASS
 
 
 def _args(db: str) -> argparse.Namespace:

@@ -13,14 +13,14 @@ import pytest
 from PySide6.QtGui import QUndoStack
 from pytestqt.qtbot import QtBot
 
-from annotation.edits.commands import EditCommand
+from annotation.edits.base import EditCommand
 from annotation.elan.scheme import SENSITIVE_TIER
 from annotation.identifiers.watch_list import WatchEntry, add_watch_terms
 from annotation.services import document_display, ensure_project
 from annotation.store.engine import Store, open_store, sqlite_url
 from app.gui.dialogs.identifiers import IdentifiersDialog
 from app.gui.undo import StoreEdit
-from tests.annotation.transcripts import transcript_document, transcript_scheme
+from tests.fixtures.transcripts import transcript_document, transcript_scheme
 
 
 @pytest.fixture

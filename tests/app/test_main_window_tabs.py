@@ -17,7 +17,7 @@ from annotation.records.sample import store_sample
 from annotation.services import document_display, new_document
 from annotation.store.engine import Store
 from app.gui.main_window import MainWindow
-from tests.annotation.test_consensus import CODER_A, CODER_B, _doc
+from tests.fixtures.coding import CODER_A, CODER_B, coded_document
 
 
 def _trigger(w: MainWindow, text: str) -> None:
@@ -44,7 +44,7 @@ def test_records_are_linked_to_the_annotation_selected_in_coding(qtbot: QtBot, s
 
 
 def test_the_analysis_tab_and_a_consensus_on_the_timeline(qtbot: QtBot, store: Store) -> None:
-    doc = _doc(store, {"Coder A": CODER_A, "Coder B": CODER_B})
+    doc = coded_document(store, {"Coder A": CODER_A, "Coder B": CODER_B})
     w = MainWindow(store, doc)
     qtbot.addWidget(w)
     rows_before = [r.tier_id for r in w._tiers]

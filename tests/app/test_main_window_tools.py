@@ -22,7 +22,8 @@ from annotation.edits.commands import CreateAnnotation
 from annotation.services import add_recording, apply_edit, ensure_project, new_document
 from annotation.store.engine import Store, open_store, sqlite_url, user_data_dir
 from app import prefs
-from app.gui.main_window import MainWindow, reserved_shortcuts
+from app.gui.main_window import MainWindow
+from app.gui.window_menus import reserved_shortcuts
 from media_tools.probe import probe
 from media_tools.synth import make_coded_recording
 

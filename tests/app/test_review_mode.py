@@ -28,9 +28,15 @@ from sqlalchemy import select
 
 from annotation.services import add_recording, ensure_project, new_document
 from annotation.store.engine import Store, open_store, sqlite_url
-from consent import service
+from consent.clips import create_clip, edit_clip
+from consent.decisions import record_decision
 from consent.errors import InvalidRequest, NoPassphrase
 from consent.models import Decision
+from consent.participants import add_appearance, add_participant, list_participants
+from consent.retention.withdrawal import withdraw
+from consent.rows import clip as find_clip
+from consent.rows import current_version
+from consent.rows import participant as find_participant
 from consent.station import passphrase, review
 from media_tools.probe import probe
 from media_tools.synth import make_coded_recording
@@ -67,14 +73,14 @@ def station(tmp_path: Path, media: Path, monkeypatch: pytest.MonkeyPatch) -> Ite
         rid = add_recording(st, ensure_project(st, PROJECT), media, duration_ms=info.duration_ms, fps=info.fps)
         doc = new_document(st, "referral", name="call 1", recording_id=rid)
         for who, lo, hi in ((ME, 0, 2600), (OTHER, 0, 1500), (OTHER, 3000, 4000), (THIRD, 3000, 4000)):
-            if who not in {p.pseudonym for p in service.list_participants(st, PROJECT)}:
-                service.add_participant(st, PROJECT, who)
-            service.add_appearance(st, who, rid, lo, hi)
-        shared = service.create_clip(st, rid, 0.5, 1.5, name="Taking the call").clip_id
-        mine = service.create_clip(st, rid, 1.6, 2.5, name="Writing it up").clip_id
-        theirs = service.create_clip(st, rid, 3.1, 3.9, name="Handover").clip_id
-        service.record_decision(st, shared, OTHER, "publication", "granted")
-        service.record_decision(st, theirs, THIRD, "research_team", "withheld")
+            if who not in {p.pseudonym for p in list_participants(st, PROJECT)}:
+                add_participant(st, PROJECT, who)
+            add_appearance(st, who, rid, lo, hi)
+        shared = create_clip(st, rid, 0.5, 1.5, name="Taking the call").clip_id
+        mine = create_clip(st, rid, 1.6, 2.5, name="Writing it up").clip_id
+        theirs = create_clip(st, rid, 3.1, 3.9, name="Handover").clip_id
+        record_decision(st, shared, OTHER, "publication", "granted")
+        record_decision(st, theirs, THIRD, "research_team", "withheld")
         passphrase.set_passphrase(st, PROJECT, SECRET)
         yield Station(st, media, shared, mine, theirs, doc)
     finally:
@@ -128,10 +134,10 @@ def test_no_station_without_a_passphrase_nor_for_a_withdrawn_participant(qtbot: 
     from app.gui.review.station import ReviewWindow
 
     ensure_project(station.store, "Another study")
-    service.add_participant(station.store, "Another study", "Solo worker")
+    add_participant(station.store, "Another study", "Solo worker")
     with pytest.raises(NoPassphrase, match='frontdoor consent passphrase set --project "Another study"'):
         ReviewWindow(station.store, "Solo worker")
-    service.withdraw(station.store, THIRD)
+    withdraw(station.store, THIRD)
     with pytest.raises(InvalidRequest, match="withdrew"):
         ReviewWindow(station.store, THIRD)
 
@@ -172,7 +178,7 @@ def test_recording_a_decision_through_the_widgets_lands_on_the_version_watched(q
     assert "internal training only: yes (not after" in w.confirmation.text()  # type: ignore[attr-defined]
     assert "external seminar: no" in w.confirmation.text()  # type: ignore[attr-defined]
     with station.store.session() as s:
-        me = service.participant(s, ME).id
+        me = find_participant(s, ME).id
         rows = list(s.scalars(select(Decision).where(Decision.participant_id == me).order_by(Decision.id)))
         assert [(d.scope, d.decision, d.method) for d in rows] == [
             ("internal_training", "granted", "in_app"),
@@ -182,7 +188,7 @@ def test_recording_a_decision_through_the_widgets_lands_on_the_version_watched(q
             {"kind": "not_after", "date": f"{until.year():04d}-{until.month():02d}-{until.day():02d}"},
             {"kind": "audience", "within": "authority"},
         ]
-        v = service.current_version(s, service.clip(s, station.shared))
+        v = current_version(s, find_clip(s, station.shared))
         assert {d.clip_version_id for d in rows} == {v.id} and v.version_hash == item.version_hash
     assert "Recorded so far: yes" in training.current.text()
     # "blur me": pause on a frame, draw a box round yourself, grant publication only with it
@@ -364,12 +370,12 @@ def test_a_clip_re_cut_while_it_is_watched_takes_no_decision_on_the_new_cut(qtbo
     w = _open(qtbot, station)
     _wait_preview(qtbot, w)
     watched = w.current_item()  # type: ignore[attr-defined]
-    service.edit_clip(station.store, station.shared, start=0.6, reason="tighter")
+    edit_clip(station.store, station.shared, start=0.6, reason="tighter")
     _tick(qtbot, w.rows["research_team"].yes)  # type: ignore[attr-defined]
     qtbot.mouseClick(w.record_button, Qt.MouseButton.LeftButton)  # type: ignore[attr-defined]
     assert "Nothing was recorded" in w.confirmation.text() and "superseded" in w.confirmation.text()  # type: ignore[attr-defined]
     with station.store.session() as s:
-        me = service.participant(s, ME).id
+        me = find_participant(s, ME).id
         assert list(s.scalars(select(Decision).where(Decision.participant_id == me))) == []
     now = w.current_item()  # type: ignore[attr-defined]
     assert now.clip_id == watched.clip_id and now.version_number == watched.version_number + 1

@@ -22,7 +22,9 @@ from annotation.elan.model import EafDocument, Tier
 from annotation.elan.scheme import PARTICIPANTS_TIER, SENSITIVE_TIER, scheme_documents
 from annotation.elan.tiers import TierRow, tier_rows
 from annotation.elan.timing import Segment
-from app.gui.timeline.view import ROW_H, TOP_H, TimelineView, format_time, tick_step
+from app.gui.timeline.ruler import format_time, tick_step
+from app.gui.timeline.style import ROW_H, TOP_H
+from app.gui.timeline.view import TimelineView
 from media_tools.waveform import Peaks
 
 HOUR = 3_600_000

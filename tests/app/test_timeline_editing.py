@@ -206,7 +206,7 @@ def test_an_edit_refreshes_only_the_tiers_and_rows_it_touched(
     def no_reload(*_args: Any) -> Any:
         raise AssertionError("an edit reloaded the whole document")
 
-    monkeypatch.setattr("app.gui.main_window.document_display", no_reload)
+    monkeypatch.setattr("app.gui.window_documents.document_display", no_reload)
     concern = w.timeline._data["Concern"]
     concern_segments = w.timeline.segments_in("Concern", 0, 6000)
     edits: list[Any] = [

@@ -13,16 +13,9 @@ os.environ.setdefault("FRONTDOOR_NO_AUDIO", "1")
 import pytest
 from pytestqt.qtbot import QtBot
 
-from annotation.edits.commands import (
-    CreateAnnotation,
-    CreateReferringAnnotation,
-    DeleteAnnotation,
-    EditCommand,
-    MergeAnnotations,
-    SetAnnotationTimes,
-    SetAnnotationValue,
-    SplitAnnotation,
-)
+from annotation.edits.base import EditCommand
+from annotation.edits.commands import CreateAnnotation, DeleteAnnotation, SetAnnotationTimes, SetAnnotationValue
+from annotation.edits.structure_edits import CreateReferringAnnotation, MergeAnnotations, SplitAnnotation
 from annotation.elan.tiers import tier_rows
 from annotation.elan.timing import Segment
 from annotation.services import document_display, get_document, import_file

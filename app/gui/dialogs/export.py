@@ -30,10 +30,10 @@ from PySide6.QtWidgets import (
 )
 
 from annotation.errors import AnnotationError
-from annotation.store.engine import Store, user_data_dir
+from annotation.store import Store, user_data_dir
 from consent.conditions import ExportContext
 from consent.errors import ConsentError
-from consent.export.gate import Planned, export_clips, plan
+from consent.export import Planned, export_clips, plan
 from consent.scopes import LABELS, SCOPES
 from media_tools.errors import MediaError
 from media_tools.ffmpeg_bin import Progress

@@ -30,11 +30,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from annotation.edits.commands import EditCommand
-from annotation.elan.exports import clock
+from annotation.edits import EditCommand
 from annotation.errors import AnnotationError
-from annotation.identifiers.models import CONFIRMED, PENDING, REJECTED
-from annotation.identifiers.proposals import (
+from annotation.identifiers import (
+    CONFIRMED,
+    PENDING,
+    REJECTED,
     ProposalView,
     ScanSummary,
     confirm_command,
@@ -43,7 +44,8 @@ from annotation.identifiers.proposals import (
     scan_document,
 )
 from annotation.services import apply_edit
-from annotation.store.engine import Store
+from annotation.store import Store
+from media_tools.clock import clock_text
 
 log = logging.getLogger(__name__)
 COLUMNS = ["Time", "Length", "Tier", "Kind", "Value", "Status", "Text"]
@@ -89,7 +91,7 @@ def _marked(text: str, marks: tuple[tuple[int, int], ...]) -> str:
 
 
 def _parse(text: str) -> int | None:
-    from app.cli.main import parse_time
+    from app.time_input import parse_time
 
     try:
         return parse_time(text)
@@ -216,7 +218,7 @@ class IdentifiersDialog(QDialog):
         for r, p in enumerate(self.rows):
             length = f"{(p.end - p.start) / 1000:.1f} s" + (" (long)" if p.long else "")
             text = _marked(p.context, p.marks) if p.context is not None else "(the annotation is gone)"
-            cells = [clock(p.start), length, p.tier_id, p.kind, p.value, p.status, text]
+            cells = [clock_text(p.start), length, p.tier_id, p.kind, p.value, p.status, text]
             for c, value in enumerate(cells):
                 item = QTableWidgetItem(value)
                 if c == 1 and p.long:
@@ -236,8 +238,8 @@ class IdentifiersDialog(QDialog):
         self.reject_button.setEnabled(p is not None and p.status == PENDING)
         self.play_button.setEnabled(p is not None)
         if p is not None:
-            self.start_edit.setText(clock(p.start))
-            self.end_edit.setText(clock(p.end))
+            self.start_edit.setText(clock_text(p.start))
+            self.end_edit.setText(clock_text(p.end))
 
     def select(self, row: int) -> None:
         # not selectRow: it reads the keyboard's modifiers, and a Ctrl held (or left over) would toggle the row

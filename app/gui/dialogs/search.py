@@ -19,9 +19,8 @@ from PySide6.QtWidgets import (
 )
 
 from annotation.errors import AnnotationError
-from annotation.store.engine import Store
-from annotation.store.search import SearchHit, search_annotations
-from app.gui.player.widget import format_time
+from annotation.store import SearchHit, Store, search_annotations
+from app.gui.player import format_time
 
 LIMIT = 500
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from annotation.store.media_links import DocumentMedia
+from annotation.store import DocumentMedia
 from app.gui.player.widget import PlayerWidget
 from media_tools.errors import MediaError
 

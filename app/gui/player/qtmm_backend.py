@@ -13,7 +13,10 @@ from __future__ import annotations
 import logging
 import os
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from app.gui.player.engine import PlayerEngine
 
 log = logging.getLogger(__name__)
 
@@ -146,3 +149,7 @@ def open_qt_multimedia(parent: Any, headless: bool) -> tuple[QtMediaEngine | Non
     except Exception as exc:  # a broken Qt multimedia plugin: stills only
         log.warning("QtMultimedia failed", exc_info=True)
         return None, f"QtMultimedia failed ({type(exc).__name__}: {exc})"
+
+
+if TYPE_CHECKING:  # mypy checks that the engine has the interface the widget is written against
+    _conforms: type[PlayerEngine] = QtMediaEngine

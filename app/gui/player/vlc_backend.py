@@ -9,7 +9,10 @@ import functools
 import logging
 import os
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from app.gui.player.engine import PlayerEngine
 
 log = logging.getLogger(__name__)
 
@@ -171,3 +174,7 @@ def release_vlc(backend: Any) -> None:
         backend.release()
     except Exception:  # nothing left to tell anyone
         log.debug("releasing libvlc", exc_info=True)
+
+
+if TYPE_CHECKING:  # mypy checks that the engine has the interface the widget is written against
+    _conforms: type[PlayerEngine] = VlcPlayer

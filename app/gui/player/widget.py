@@ -22,22 +22,22 @@ On the ``offscreen``/``minimal`` platforms (tests, headless runs) libvlc plays w
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import logging
-from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtCore import QElapsedTimer, QObject, QRect, QRunnable, QSize, Qt, QThreadPool, QTimer, Signal
-from PySide6.QtGui import QColor, QGuiApplication, QImage, QPainter, QPaintEvent, QPalette
+from PySide6.QtCore import QElapsedTimer, Qt, QThreadPool, QTimer, Signal
+from PySide6.QtGui import QGuiApplication, QImage
 from PySide6.QtWidgets import QStackedLayout, QWidget
 
-from annotation.elan.exports import clock
-from app.gui.player.qtmm_backend import QtMediaEngine, open_qt_multimedia
-from app.gui.player.vlc_backend import INSTALL_HINT, VlcPlayer, open_vlc, release_vlc
-from media_tools.errors import MediaError, ProbeError
+from app.gui.player.engine import PlayerEngine
+from app.gui.player.followers import Follower, FollowerSync
+from app.gui.player.qtmm_backend import open_qt_multimedia
+from app.gui.player.stills import StillOverlay, StillSink, StillView, paint_black
+from app.gui.player.vlc_backend import INSTALL_HINT, open_vlc, release_vlc
+from media_tools.clock import clock_text
+from media_tools.errors import ProbeError
 from media_tools.frame_times import FrameTimes, frame_times
-from media_tools.frames import Still, frame_at
 from media_tools.playhead import Playhead
 from media_tools.probe import ProbeResult, probe
 
@@ -48,98 +48,17 @@ __all__ = ["INSTALL_HINT", "FrameTimes", "PlayerWidget", "Playhead", "format_tim
 MIN_RATE, MAX_RATE = 0.1, 4.0
 TICK_MS = 33  # positionChanged about 30 times a second while playing
 IDLE_GRACE_MS = 2000  # how long libvlc may take to leave its idle state after being told to play
-SYNC_CHECK_MS = 1000  # how often followers are checked against the playhead while playing
-SYNC_TOLERANCE_MS = 150  # and how far one may drift before it is moved back (libvlc's clock steps ~250 ms)
-MAX_STILL_WIDTH = 1920  # stills of wider video are decoded at this width (the view scales them anyway)
 
 
 def format_time(ms: int) -> str:
-    """``ms`` as ``hh:mm:ss.mmm`` (the project's one clock format, from ``annotation.elan.exports``)."""
-    return clock(int(ms))
-
-
-Engine = VlcPlayer | QtMediaEngine
-
-
-@dataclass
-class _Follower:
-    path: str
-    origin: int  # its file time at document time 0
-    vlc: Engine
-    head: Playhead
-
-
-# ---- stills -----------------------------------------------------------------------------------------------
-
-
-class _StillSink(QObject):
-    """Carries a decoded still (or a one-line error) from a pool thread back to the GUI thread."""
-
-    done = Signal(int, object, object)  # request number, Still | None, error message | None
-
-
-class _StillJob(QRunnable):
-    def __init__(self, sink: _StillSink, gen: int, path: str, ms: int, width: int | None) -> None:
-        super().__init__()
-        self._sink, self._gen, self._path, self._ms, self._width = sink, gen, path, ms, width
-
-    def run(self) -> None:
-        still: Still | None = None
-        error: str | None = None
-        try:
-            still = frame_at(self._path, self._ms / 1000, width=self._width)
-        except MediaError as exc:
-            error = exc.message
-        except Exception as exc:  # a bug, or PyAV failing in a new way: logged, and one line for the user
-            log.exception("decoding the still at %d ms of %s", self._ms, self._path)
-            error = f"{self._path}: cannot decode the frame at {format_time(self._ms)} ({exc})"
-        with contextlib.suppress(RuntimeError):  # the widget went away while decoding
-            self._sink.done.emit(self._gen, still, error)
-
-
-def _qimage(still: Still) -> QImage:
-    image = QImage(still.data, still.width, still.height, 3 * still.width, QImage.Format.Format_RGB888)
-    return image.copy()  # own the pixels: ``still.data`` may go away
-
-
-def _fit(image: QSize, box: QSize) -> QRect:
-    """The largest rectangle of ``image``'s aspect ratio centred in ``box``."""
-    size = image.scaled(box, Qt.AspectRatioMode.KeepAspectRatio)
-    return QRect((box.width() - size.width()) // 2, (box.height() - size.height()) // 2, size.width(), size.height())
-
-
-class _StillView(QWidget):
-    """A still scaled to fit, keeping its aspect ratio, on black."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
-        self.image: QImage | None = None
-
-    def set_image(self, image: QImage | None) -> None:
-        self.image = image
-        self.update()
-
-    def paintEvent(self, event: QPaintEvent) -> None:
-        painter = QPainter(self)
-        painter.fillRect(self.rect(), Qt.GlobalColor.black)
-        if self.image is not None and not self.image.isNull():
-            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
-            painter.drawImage(_fit(self.image.size(), self.size()), self.image)
-        painter.end()
-
-
-def _black(widget: QWidget) -> None:
-    palette = widget.palette()
-    palette.setColor(QPalette.ColorRole.Window, QColor(0, 0, 0))
-    widget.setPalette(palette)
-    widget.setAutoFillBackground(True)
+    """``ms`` as ``hh:mm:ss.mmm`` (the project's one clock format, ``media_tools.clock``)."""
+    return clock_text(int(ms))
 
 
 # ---- the widget -------------------------------------------------------------------------------------------
 
 
-class PlayerWidget(QWidget):
+class PlayerWidget(FollowerSync, StillOverlay, QWidget):
     """The video of one recording, with a smooth playhead while playing and the exact frame when paused.
 
     Times are integer milliseconds from the start of the file. ``load`` raises on a file it cannot play;
@@ -162,7 +81,7 @@ class PlayerWidget(QWidget):
         self._times: FrameTimes | None = None
         self._duration = 0
         self._origin = 0  # the file time at document time 0 (ELAN's TIME_ORIGIN); the public API is in document time
-        self._followers: list[_Follower] = []
+        self._followers: list[Follower] = []
         self._sync_check = 0.0  # wall ms of the last follower drift check
         self._playing = False
         self._rate = 1.0
@@ -175,7 +94,7 @@ class PlayerWidget(QWidget):
         # Created before the sink, so it is destroyed first and waits for a running decode.
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(1)
-        self._sink = _StillSink(self)
+        self._sink = StillSink(self)
         self._sink.done.connect(self._on_still)
         self._still_gen = 0  # number of the latest still request; older results are dropped
         self._still_busy = False
@@ -185,8 +104,8 @@ class PlayerWidget(QWidget):
         self._still_wanted = False  # the overlay is to be shown when the still arrives
 
         self._surface = QWidget(self)
-        _black(self._surface)
-        self._view = _StillView(self)
+        paint_black(self._surface)
+        self._view = StillView(self)
         layout = QStackedLayout(self)
         layout.setStackingMode(QStackedLayout.StackingMode.StackAll)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -196,7 +115,7 @@ class PlayerWidget(QWidget):
 
         app = QGuiApplication.instance()
         platform = QGuiApplication.platformName() if app is not None else ""
-        self._engine: Engine | None
+        self._engine: PlayerEngine | None
         self._engine, self._how, self.backend_error = open_vlc(platform)
         """Why video cannot be played with libvlc (and what is done instead), or None."""
         if self._engine is None:
@@ -234,7 +153,7 @@ class PlayerWidget(QWidget):
             layout.removeWidget(self._surface)
             self._surface.deleteLater()
             self._surface = engine.widget
-            _black(self._surface)
+            paint_black(self._surface)
             layout.insertWidget(0, self._surface)
 
     # ---- state --------------------------------------------------------------------------------------------
@@ -565,142 +484,3 @@ class PlayerWidget(QWidget):
 
     def _emit(self, file_ms: int) -> None:
         self.positionChanged.emit(file_ms - self._origin)
-
-    # ---- followers: more media of the same recording -----------------------------------------------------
-
-    def add_follower(self, path: str, origin_ms: int = 0) -> None:
-        """Play the sound of another medium of this recording (a desk microphone) in step with the video.
-        ``origin_ms`` is where in that file document time 0 falls (its ELAN TIME_ORIGIN).
-
-        Raises:
-            ProbeError: the file is missing or not media.
-            MediaError: libvlc is not available (the follower would be silent).
-        """
-        info = probe(path)
-        if info.audio is None:
-            raise ProbeError(f"{path}: no audio stream to play alongside the video")
-        if self._engine is None:
-            raise MediaError(f"{path}: a second medium needs libvlc ({self.backend_error})")
-        clock = self._playhead_clock
-        f = _Follower(str(path), max(int(origin_ms), 0), self._engine.sibling(), Playhead(clock))
-        f.vlc.set_volume(self._volume)
-        f.vlc.set_rate(self._rate)
-        self._followers.append(f)
-        if self._playing:
-            self._follow_play(self._playhead.position())
-        else:
-            f.head.set(self._follower_time(f, self._playhead.position()))
-
-    def clear_followers(self) -> None:
-        followers, self._followers = self._followers, []
-        for f in followers:
-            release_vlc(f.vlc)
-
-    def follower_positions(self) -> list[tuple[str, int]]:
-        """Each follower's own file position (smoothed like the playhead), for checks and the status bar."""
-        return [(f.path, f.head.position()) for f in self._followers]
-
-    def follower_engine_times(self) -> list[int]:
-        """What libvlc reports for each follower (coarse while playing, exact after a seek)."""
-        return [f.vlc.time() for f in self._followers]
-
-    def _playhead_clock(self) -> float:
-        return self._wall.nsecsElapsed() / 1e6
-
-    def _follower_time(self, f: _Follower, file_ms: int) -> int:
-        return max(0, file_ms - self._origin + f.origin)
-
-    def _follow_play(self, file_ms: int) -> None:
-        for f in self._followers:
-            t = self._follower_time(f, file_ms)
-            if f.vlc.running():
-                f.vlc.seek(t)
-                f.vlc.resume()
-            else:
-                f.vlc.start(f.path, t, self._rate)
-            f.head.start(t, self._rate, f.vlc.time())
-        self._sync_check = self._wall.elapsed()
-
-    def _follow_pause(self, file_ms: int) -> None:
-        for f in self._followers:
-            t = self._follower_time(f, file_ms)
-            f.head.stop()
-            f.head.set(t)
-            if f.vlc.running():
-                f.vlc.pause()
-                f.vlc.seek(t)
-
-    def _follow_seek(self, file_ms: int) -> None:
-        if not self._playing:
-            self._follow_pause(file_ms)
-            return
-        self._follow_play(file_ms)
-
-    def _follow_tick(self, file_ms: int) -> None:
-        """Keep followers in step: their clocks are smoothed like the playhead's, and one that has drifted
-        more than ``SYNC_TOLERANCE_MS`` from where it should be (checked once a second, after it has had time
-        to settle) is moved back into place."""
-        if not self._followers:
-            return
-        for f in self._followers:
-            f.head.observe(f.vlc.time(), advancing=f.vlc.state() == "playing")
-        now = self._wall.elapsed()
-        if now - self._sync_check < SYNC_CHECK_MS:
-            return
-        self._sync_check = now
-        for f in self._followers:
-            want = self._follower_time(f, file_ms)
-            if f.vlc.state() == "ended":
-                continue
-            if abs(f.head.position() - want) > SYNC_TOLERANCE_MS:
-                log.info("%s: %d ms out of step, moved back into place", f.path, f.head.position() - want)
-                f.vlc.seek(want)
-                f.head.start(want, self._rate, f.vlc.time())
-
-    # ---- stills -------------------------------------------------------------------------------------------
-
-    def _show_still(self, ms: int) -> None:
-        """Lay the exact frame at ``ms`` over the video, decoding it off the GUI thread if need be."""
-        if self._path is None or self._times is None:
-            return
-        self._still_gen += 1
-        self._still_wanted = True
-        index = self._times.index_at(ms)
-        if index == self._still_index and self._still_for == self._path and self._view.image is not None:
-            self._still_pending = None
-            self._reveal(index)
-            return
-        self._still_pending = (self._still_gen, ms)
-        self._next_still()
-
-    def _next_still(self) -> None:
-        """Start the newest wanted decode, unless one is running (its result will call back here)."""
-        if self._still_busy or self._still_pending is None or self._path is None:
-            return
-        gen, ms = self._still_pending
-        self._still_pending = None
-        self._still_busy = True
-        width = None
-        v = self._info.video if self._info else None
-        if v is not None and v.width and v.width > MAX_STILL_WIDTH:
-            width = MAX_STILL_WIDTH
-        self._pool.start(_StillJob(self._sink, gen, self._path, ms, width))
-
-    def _on_still(self, gen: int, still: Still | None, error: str | None) -> None:
-        self._still_busy = False
-        if gen == self._still_gen:  # the newest request: anything older is stale
-            if error is not None:
-                self.errorOccurred.emit(error)
-            elif still is not None and self._times is not None and self._still_wanted:
-                index = self._times.index_at(still.pts_s * 1000)
-                self._still_index, self._still_for = index, self._path
-                self._view.set_image(_qimage(still))
-                self._reveal(index)
-        self._next_still()
-
-    def _reveal(self, index: int) -> None:
-        if self._playing and self._engine is not None:
-            return
-        self._view.show()
-        self._view.raise_()
-        self.stillShown.emit(index)

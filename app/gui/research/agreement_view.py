@@ -28,11 +28,18 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from annotation.coding.agreement import TierAgreement, elan_number, tier_agreement
-from annotation.coding.consensus import BuildConsensus, Comparison, Decision, disagreements
-from annotation.elan.exports import clock
+from annotation.coding import (
+    BuildConsensus,
+    Comparison,
+    Decision,
+    TierAgreement,
+    disagreements,
+    elan_number,
+    tier_agreement,
+)
 from annotation.errors import AnnotationError
-from annotation.store.engine import Store
+from annotation.store import Store
+from media_tools.clock import clock_text
 
 KINDS = {"value": "values differ", "boundaries": "boundaries differ", "only_a": "only A", "only_b": "only B"}
 TAKES = (("", "undecided"), ("a", "take A"), ("b", "take B"), ("neither", "neither"))
@@ -162,10 +169,10 @@ class AgreementView(QWidget):
         for i, d in enumerate(c.disagreements):
             cells = (
                 KINDS[d.kind],
-                clock(d.start),
-                clock(d.end),
-                "" if d.a is None else f"{d.a.value}  {clock(d.a.start)}–{clock(d.a.end)}",
-                "" if d.b is None else f"{d.b.value}  {clock(d.b.start)}–{clock(d.b.end)}",
+                clock_text(d.start),
+                clock_text(d.end),
+                "" if d.a is None else f"{d.a.value}  {clock_text(d.a.start)}–{clock_text(d.a.end)}",
+                "" if d.b is None else f"{d.b.value}  {clock_text(d.b.start)}–{clock_text(d.b.end)}",
             )
             for j, text in enumerate(cells):
                 item = QTableWidgetItem(text)

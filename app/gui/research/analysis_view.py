@@ -28,9 +28,9 @@ from PySide6.QtWidgets import (
 )
 
 from annotation.errors import AnnotationError
-from annotation.records.referrals import record_periods
-from annotation.report.builder import ReportContent, Table, build_report, report_content
-from annotation.store.engine import Store
+from annotation.records import record_periods
+from annotation.report import ReportContent, Table, build_report, report_content
+from annotation.store import Store
 
 ALL = "all records"
 NONE = "—"

@@ -33,10 +33,10 @@ from PySide6.QtWidgets import (
 )
 
 from annotation.errors import AnnotationError
-from annotation.identifiers.warnings import identifier_warnings
+from annotation.identifiers import identifier_warnings
+from annotation.records import RecordView, Vocabularies
 from annotation.records import referrals as records
-from annotation.records.referrals import RecordView, Vocabularies
-from annotation.store.engine import Store
+from annotation.store import Store
 
 COLUMNS = ("id", "received", "period", "referrer", "concern", "response", "IA", "feedback", "linked")
 SAVE_KEYS, NEW_KEYS = "Ctrl+Return", "Ctrl+N"  # the form's buttons (kept off the window's actions' keys)

@@ -9,9 +9,9 @@ from typing import Any
 
 from PySide6.QtWidgets import QLabel, QStackedWidget, QTabWidget, QWidget
 
-from annotation.elan.tiers import TierRow
+from annotation.elan import TierRow
 from annotation.services import document_project
-from annotation.store.engine import Store
+from annotation.store import Store
 from app.gui.research.agreement_view import AgreementView
 from app.gui.research.analysis_view import AnalysisView, ReportView
 from app.gui.research.records_view import RecordsView

@@ -45,12 +45,15 @@ from PySide6.QtWidgets import (
 )
 
 from annotation.errors import AnnotationError
-from annotation.store.engine import Store, user_data_dir
+from annotation.store import Store, user_data_dir
 from app.gui.review.widgets import AreaPicker, ScopeRow
-from consent import conditions, service
+from consent import conditions
+from consent.decisions import ScopeDecision, record_decisions
 from consent.errors import ConsentError
+from consent.participants import list_participants
 from consent.scopes import LABELS, SCOPES
 from consent.station import passphrase, review
+from media_tools.clock import clock_text
 from media_tools.errors import Cancelled, MediaError
 
 log = logging.getLogger(__name__)
@@ -58,8 +61,7 @@ _open_stations: list[ReviewWindow] = []  # kept alive while open (a hidden main 
 
 
 def _clock(seconds: float) -> str:
-    s = max(0.0, seconds)
-    return f"{int(s // 60)}:{s % 60:04.1f}"
+    return clock_text(max(0.0, seconds) * 1000, digits=1, hours="never", rounding="nearest")
 
 
 # ---- the preview on a worker thread -----------------------------------------------------------------------
@@ -120,7 +122,7 @@ class ReviewWindow(QWidget):
         me = review.reviewer(store, participant_ref, project=project)
         passphrase.require_passphrase(store, me.project)
         super().__init__(parent, Qt.WindowType.Window)
-        from app.gui.player.widget import PlayerWidget
+        from app.gui.player import PlayerWidget
 
         self.store, self.me = store, me
         self.items: list[review.ReviewItem] = []
@@ -355,7 +357,7 @@ class ReviewWindow(QWidget):
         item = self.current_item()
         if item is None:
             return
-        wanted: list[service.ScopeDecision] = []
+        wanted: list[ScopeDecision] = []
         for scope, r in self.rows.items():
             choice = r.decision()
             if choice is None:
@@ -375,12 +377,12 @@ class ReviewWindow(QWidget):
                     conds.append(review.not_after_condition(date(q.year(), q.month(), q.day())))
                 if r.internal.isChecked():
                     conds.append(review.internal_audience_condition())
-            wanted.append(service.ScopeDecision(scope, choice, tuple(conds)))
+            wanted.append(ScopeDecision(scope, choice, tuple(conds)))
         if not wanted:
             self._confirm("Choose yes or no for at least one use.", ok=False)
             return
         try:
-            done = service.record_decisions(
+            done = record_decisions(
                 self.store,
                 item.clip_id,
                 self.me.participant_id,
@@ -508,7 +510,7 @@ def _hand_over(station: ReviewWindow, main: QWidget | None) -> list[QWidget]:
     every document, the export plan naming who withheld, the cheat sheet with its way to the shortcuts) is a
     window of its own that hiding the main window leaves on screen, and a recording playing in the main window
     goes on sounding when it is hidden. Returns the windows to show again, in order."""
-    from app.gui.player.widget import PlayerWidget
+    from app.gui.player import PlayerWidget
 
     others = [x for x in QApplication.topLevelWidgets() if x.isVisible() and not isinstance(x, ReviewWindow)]
     windows = ([main] if main is not None else []) + [x for x in others if x is not main]
@@ -529,19 +531,14 @@ def _take_back(windows: list[QWidget]) -> None:
 def ask_and_start_station(window: QWidget, store: Store, doc_id: int, on_error: Any) -> ReviewWindow | None:
     """From the main window: ask which participant of the document's project is reviewing, then hand over."""
     from PySide6.QtWidgets import QInputDialog
-    from sqlalchemy import select
 
-    from annotation.store.tables import Document, Project, Recording
+    from annotation.services import document_project
 
-    with store.session() as s:
-        doc = s.get(Document, doc_id)
-        rec = s.get(Recording, doc.recording_id) if doc and doc.recording_id else None
-        pid = (doc.project_id if doc else None) or (rec.project_id if rec else None)
-        project = s.scalar(select(Project.name).where(Project.id == pid)) if pid else None
+    project = document_project(store, doc_id)[1]
     if project is None:
         on_error("this document belongs to no project: its participants are not known")
         return None
-    people = [p.pseudonym for p in service.list_participants(store, project) if p.withdrawn_at is None]
+    people = [p.pseudonym for p in list_participants(store, project) if p.withdrawn_at is None]
     if not people:
         on_error(f"project {project!r}: no participants to review (frontdoor participant add)")
         return None
@@ -561,11 +558,11 @@ def run_review_station(store: Store, participant_ref: str, *, project: str) -> i
     Raises:
         ConsentError: as ``start_station``, before any window opens.
     """
-    from app.gui.launch import _crash_hook
+    from app.gui.crash import crash_hook
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("Frontdoor")
-    sys.excepthook = _crash_hook
+    sys.excepthook = crash_hook
     w = start_station(store, participant_ref, project=project)
     w.finished.connect(app.quit)
     return int(app.exec())

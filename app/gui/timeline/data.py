@@ -9,7 +9,7 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
-from annotation.elan.timing import Segment
+from annotation.elan import Segment
 
 IntArray = npt.NDArray[np.int64]
 
