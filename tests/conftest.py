@@ -95,3 +95,17 @@ def store(db_url: str) -> Iterator[Store]:
         yield s
     finally:
         s.close()
+
+
+# ---- the quick inner loop: `make test-fast` runs `-m "not slow"` -------------------------------------------
+#: Tests measured at over 0.5 s each (``scripts/slow-tests.sh`` rewrites the list from a full run's durations),
+#: and whole folders or files whose every test starts processes, servers or tools.
+SLOW_TESTS = frozenset((Path(__file__).parent / "slow_tests.txt").read_text(encoding="utf-8").splitlines())
+SLOW_FILES = ("tests/faults/", "tests/test_architecture.py", "tests/test_docs.py", "test_corpus_roundtrip.py")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        node = item.nodeid
+        if node in SLOW_TESTS or "postgresql" in node or any(part in node for part in SLOW_FILES):
+            item.add_marker(pytest.mark.slow)
