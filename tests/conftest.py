@@ -1,4 +1,4 @@
-"""Shared fixtures: a store on a real SQLite file and on the real PostgreSQL server, the ELAN corpus.
+"""Shared fixtures: a store on a real SQLite file and on the real PostgreSQL server, the real ELAN files.
 
 PostgreSQL comes from ``FRONTDOOR_TEST_PG`` (``make test`` starts the server and sets it). Each test gets a
 fresh schema of its own, so tests can run in parallel on one database. On CI (``CI`` set) a missing server
@@ -21,9 +21,9 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from annotation.store.engine import Store, open_store, sqlite_url
+from tests.fixtures.elan_files import corpus_files
 
 ROOT = Path(__file__).resolve().parents[1]
-CORPUS = ROOT.parent / "shared" / "corpus"
 
 
 @pytest.fixture(autouse=True)
@@ -33,19 +33,15 @@ def _private_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
         monkeypatch.setenv("FRONTDOOR_HOME", str(tmp_path_factory.mktemp("home")))
 
 
-def corpus_files(*exts: str) -> list[Path]:
-    if not CORPUS.is_dir():
-        return []
-    return sorted(p for p in CORPUS.glob("*/*") if p.suffix.lstrip(".") in exts)
-
-
 @pytest.fixture(scope="session")
-def corpus() -> Path:
-    if not CORPUS.is_dir():
-        if os.environ.get("CI"):
-            pytest.fail(f"the ELAN corpus is missing at {CORPUS}")
-        pytest.skip(f"no ELAN corpus at {CORPUS}")
-    return CORPUS
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder laid out as ``../shared/corpus`` (``eaf/``, ``etf/``, ``ecv/``) holding the ELAN files kept in
+    the repository, and the shared corpus's others when it is there (``tests/fixtures/elan_files.py``)."""
+    folder = tmp_path_factory.mktemp("corpus")
+    for path in corpus_files("eaf", "etf", "ecv"):
+        (folder / path.suffix[1:]).mkdir(exist_ok=True)
+        (folder / path.suffix[1:] / path.name).symlink_to(path)
+    return folder
 
 
 def _pg_base_url() -> str | None:

@@ -21,10 +21,12 @@ from annotation.coding.agreement import (
     tier_agreement,
 )
 from annotation.edits.commands import CreateAnnotation
+from annotation.elan import Annotation, EafDocument, Tier, TimeSlot, write_eaf
 from annotation.elan.timing import Segment
 from annotation.errors import AnalysisError, NotFound
 from annotation.services import add_recording, apply_edit, ensure_project, import_file, new_document
 from annotation.store.engine import Store
+from tests.fixtures.elan_files import corpus_file, in_corpus
 
 
 def seg(tier: str, ann: str, start: int, end: int, value: str) -> Segment:
@@ -268,9 +270,34 @@ def test_real_file_gesture_tiers(store: Store, corpus: Path) -> None:
     assert round(r.cohen.kappa, 4) == 0.9869
 
 
-def test_real_file_scene_tiers_never_overlap_enough(store: Store, corpus: Path) -> None:
-    """SALEM's 'scene-1' and 'scene-2' code alternate scenes: nothing pairs, so nothing agrees."""
-    doc = import_file(store, corpus / "eaf" / "marc-hanheide__SALEM__VP01-face-1.eaf").doc_id
+def _alternate_scenes(path: Path) -> Path:
+    """An ELAN file whose 'scene-1' and 'scene-2' code alternate scenes, 13 each, as SALEM's VP01-face-1 does
+    (that file has no licence, so it is not kept in the repository)."""
+    slots = [TimeSlot(f"ts{i + 1}", i * 4_000) for i in range(27)]
+    scenes = [
+        Tier(
+            {"TIER_ID": f"scene-{t + 1}", "LINGUISTIC_TYPE_REF": "default-lt"},
+            [
+                Annotation(f"a{2 * i + t + 1}", f"scene {i % 4}", f"ts{2 * i + t + 1}", f"ts{2 * i + t + 2}")
+                for i in range(13)
+            ],
+        )
+        for t in range(2)
+    ]
+    doc = EafDocument(
+        time_slots=slots,
+        linguistic_types=[{"LINGUISTIC_TYPE_ID": "default-lt", "TIME_ALIGNABLE": "true"}],
+        tiers=scenes,
+    )
+    write_eaf(doc, path)
+    return path
+
+
+@pytest.mark.parametrize("name", ["generated", *in_corpus("marc-hanheide__SALEM__VP01-face-1.eaf")])
+def test_scene_tiers_never_overlap_enough(store: Store, tmp_path: Path, name: str) -> None:
+    """'scene-1' and 'scene-2' code alternate scenes: nothing pairs, so nothing agrees."""
+    path = _alternate_scenes(tmp_path / "scenes.eaf") if name == "generated" else corpus_file(name)
+    doc = import_file(store, path).doc_id
     r = tier_agreement(store, doc, "scene-1", "scene-2")
     assert r.matching.pairs == ()
     assert (len(r.matching.only_a), len(r.matching.only_b)) == (13, 13)
@@ -333,11 +360,26 @@ def test_two_documents_with_different_time_origins_are_compared_in_recording_tim
     assert c.disagreements == () and len(c.agreed) == 3
 
 
-def test_free_text_tiers_are_refused(store: Store, corpus: Path) -> None:
+FREE_TEXT = [
+    # pympi's sample: sentences and their words; its gesture tiers are coded
+    ("dopefishh__pympi__sample_3.0.eaf", ("text", "words-timesub"), ("gestures", "gest_included"), 1197 + 1197),
+    # teicorpo's TestElan1: two speakers' transcriptions; their stance tiers are coded
+    *[
+        (name, ("BRI", "LIN"), ("SpL affiliation_discordance", "SpR affiliation_discordance"), 156 + 133)
+        for name in in_corpus("christopheparisse__teicorpo__TestElan1.eaf")
+    ],
+]
+
+
+@pytest.mark.parametrize(("name", "free", "coded", "segments"), FREE_TEXT, ids=[c[0] for c in FREE_TEXT])
+def test_free_text_tiers_are_refused(
+    store: Store, name: str, free: tuple[str, str], coded: tuple[str, str], segments: int
+) -> None:
     """Two transcription tiers (hundreds of different utterances) are not codes: no kappa, one line."""
-    doc = import_file(store, corpus / "eaf" / "christopheparisse__teicorpo__TestElan1.eaf").doc_id
-    with pytest.raises(AnalysisError, match=r"tiers 'BRI' and 'LIN': \d+ different values; agreement is for coded"):
-        tier_agreement(store, doc, "BRI", "LIN")
-    # the same file's coded stance tiers of the two speakers compare fine
-    r = tier_agreement(store, doc, "SpL affiliation_discordance", "SpR affiliation_discordance")
-    assert sum(map(sum, r.modified.matrix)) == 156 + 133
+    doc = import_file(store, corpus_file(name)).doc_id
+    a, b = free
+    with pytest.raises(AnalysisError, match=rf"tiers '{a}' and '{b}': \d+ different values; agreement is for coded"):
+        tier_agreement(store, doc, a, b)
+    # the same file's coded tiers compare fine
+    r = tier_agreement(store, doc, *coded)
+    assert sum(map(sum, r.modified.matrix)) == segments

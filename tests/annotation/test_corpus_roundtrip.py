@@ -1,4 +1,5 @@
-"""Every real ELAN file in ../shared/corpus survives import and export unchanged, as an ELAN user sees it."""
+"""Every real ELAN file (those in tests/data/elan, and those of ../shared/corpus when it is there) survives
+import and export unchanged, as an ELAN user sees it."""
 
 from __future__ import annotations
 
@@ -14,14 +15,14 @@ from annotation.elan.reader import read_eaf
 from annotation.elan.writer import write_eaf
 from annotation.services import export_eaf, import_file
 from annotation.store.engine import Store
-from tests.conftest import corpus_files
+from tests.fixtures.elan_files import ELAN_DATA, ELAN_SUFFIXES, SHARED_CORPUS, corpus_file, corpus_files
 
 ELAN_FILES = corpus_files("eaf", "etf", "ecv")
 ids = [p.name for p in ELAN_FILES]
 
 
 @pytest.mark.parametrize("path", ELAN_FILES, ids=ids)
-def test_codec_roundtrip_is_lossless(corpus: Path, path: Path, tmp_path: Path) -> None:
+def test_codec_roundtrip_is_lossless(path: Path, tmp_path: Path) -> None:
     out = tmp_path / f"out{path.suffix}"
     write_eaf(read_eaf(path), out)
     assert compare_eaf(path, out) == []
@@ -32,15 +33,22 @@ def test_codec_roundtrip_is_lossless(corpus: Path, path: Path, tmp_path: Path) -
 
 
 @pytest.mark.parametrize("path", ELAN_FILES, ids=ids)
-def test_store_roundtrip_is_lossless(corpus: Path, path: Path, store: Store, tmp_path: Path) -> None:
+def test_store_roundtrip_is_lossless(path: Path, store: Store, tmp_path: Path) -> None:
     result = import_file(store, path)
     out = tmp_path / f"out {path.name}"
     export_eaf(store, result.doc_id, out)
     assert compare_eaf(path, out) == []
 
 
-def test_corpus_is_there(corpus: Path) -> None:
-    assert len(ELAN_FILES) >= 25
+def test_corpus_is_there() -> None:
+    """Every file kept in the repository is tested; so is every file of the shared corpus when it is there
+    (extra coverage only: no test needs it, on CI or anywhere)."""
+    kept = {p.name for p in ELAN_DATA.iterdir() if p.suffix in ELAN_SUFFIXES}
+    assert len(kept) >= 16
+    tested = {p.name for p in ELAN_FILES}
+    assert kept <= tested
+    if SHARED_CORPUS.is_dir():
+        assert {p.name for p in SHARED_CORPUS.glob("*/*") if p.suffix in ELAN_SUFFIXES} <= tested
 
 
 def _pympi_view(eaf: pympi.Elan.Eaf) -> dict[str, object]:
@@ -64,7 +72,7 @@ EAF_30 = [p for p in corpus_files("eaf") if 'VERSION="3.0"' in p.read_text(encod
 
 
 @pytest.mark.parametrize("path", EAF_30, ids=[p.name for p in EAF_30])
-def test_pympi_reads_our_output_as_it_reads_the_original(corpus: Path, path: Path) -> None:
+def test_pympi_reads_our_output_as_it_reads_the_original(path: Path) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         original = pympi.Elan.Eaf(str(path))
@@ -74,8 +82,8 @@ def test_pympi_reads_our_output_as_it_reads_the_original(corpus: Path, path: Pat
     assert ours.languages == original.languages
 
 
-def test_old_vocabularies_are_upgraded_like_elan(corpus: Path, tmp_path: Path) -> None:
-    old = corpus / "eaf" / "dopefishh__pympi__sample_2.7.eaf"
+def test_old_vocabularies_are_upgraded_like_elan(tmp_path: Path) -> None:
+    old = corpus_file("dopefishh__pympi__sample_2.7.eaf")
     doc = read_eaf(old)
     gesture = next(cv for cv in doc.vocabularies if cv.cv_id == "Gesture")
     assert gesture.descriptions == [("und", "Gesture phases")]

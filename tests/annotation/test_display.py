@@ -4,7 +4,6 @@ gives, on real ELAN files (unaligned slots, subdivisions, associations, time sub
 from __future__ import annotations
 
 import random
-from pathlib import Path
 
 import pytest
 
@@ -17,11 +16,14 @@ from annotation.elan.timing import Segment
 from annotation.errors import AnnotationError
 from annotation.services import apply_edit, document_display, get_document, import_file, revert_edit
 from annotation.store.engine import Store
+from tests.fixtures.elan_files import corpus_file, in_corpus
 
 FILES = [
     "dopefishh__pympi__sample_3.0.eaf",  # every constraint, 1,572 unaligned slots
-    "TheLanguageArchive__EAF-parser__example.eaf",  # children of one parent on several tiers
-    "christopheparisse__teicorpo__TestElan2.eaf",
+    "cidles__poio-api__example.eaf",  # children of one parent on several tiers
+    "cidles__poio-api__turkish.eaf",  # symbolic subdivisions three deep
+    # with the shared corpus beside the clone, two more
+    *in_corpus("TheLanguageArchive__EAF-parser__example.eaf", "christopheparisse__teicorpo__TestElan2.eaf"),
 ]
 
 
@@ -62,8 +64,8 @@ def _edits(store: Store, doc_id: int, rng: random.Random) -> list[EditCommand]:
 
 
 @pytest.mark.parametrize("name", FILES)
-def test_a_patch_after_each_edit_and_undo_equals_a_full_reload(store: Store, corpus: Path, name: str) -> None:
-    doc_id = import_file(store, corpus / "eaf" / name).doc_id
+def test_a_patch_after_each_edit_and_undo_equals_a_full_reload(store: Store, name: str) -> None:
+    doc_id = import_file(store, corpus_file(name)).doc_id
     shown = document_display(store, doc_id)
     rng = random.Random(name)
     done = 0
@@ -85,8 +87,12 @@ def test_a_patch_after_each_edit_and_undo_equals_a_full_reload(store: Store, cor
     assert _by_id(shown) == _by_id(document_display(store, doc_id))
 
 
-def test_a_patch_reads_only_what_the_edit_touched(store: Store, corpus: Path) -> None:
-    doc_id = import_file(store, corpus / "eaf" / "christopheparisse__teicorpo__0042.eaf").doc_id
+@pytest.mark.parametrize(
+    "name",
+    ["paul-shannon__IJAL-interlinear__AYA1_MonkeyandThunder.eaf", *in_corpus("christopheparisse__teicorpo__0042.eaf")],
+)
+def test_a_patch_reads_only_what_the_edit_touched(store: Store, name: str) -> None:
+    doc_id = import_file(store, corpus_file(name)).doc_id
     display = document_display(store, doc_id)
     total = sum(len(v) for v in display.values())
     seg = next(s for t in display for s in display[t] if s.parent is None)

@@ -10,7 +10,6 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
@@ -24,13 +23,14 @@ from annotation.elan.timing import Segment
 from annotation.errors import AnnotationError
 from annotation.services import apply_edit, document_display, export_eaf, get_document, import_file, revert_edit
 from annotation.store.engine import Store, open_store, sqlite_url
-from tests.conftest import CORPUS
+from tests.fixtures.elan_files import corpus_file, in_corpus
 
 FILES = [
     "dopefishh__pympi__sample_3.0.eaf",  # every constraint, long runs of unaligned slots
-    "TheLanguageArchive__EAF-parser__example.eaf",  # children of one parent on several tiers
-    "christopheparisse__teicorpo__TestElan2.eaf",
+    "cidles__poio-api__example.eaf",  # children of one parent on several tiers
     "paul-shannon__IJAL-interlinear__AYA1_MonkeyandThunder.eaf",  # interlinear symbolic subdivisions
+    # with the shared corpus beside the clone, two more
+    *in_corpus("TheLanguageArchive__EAF-parser__example.eaf", "christopheparisse__teicorpo__TestElan2.eaf"),
 ]
 _COUNTER = re.compile(r'\s*<PROPERTY NAME="lastUsedAnnotationId">\d+</PROPERTY>')
 _TEMPLATES: dict[str, tuple[Path, int]] = {}
@@ -42,7 +42,7 @@ def _template(name: str) -> tuple[Path, int]:
         folder = Path(tempfile.mkdtemp(prefix="display-machine-"))
         store = open_store(sqlite_url(folder / "template.sqlite"))
         try:
-            doc = import_file(store, CORPUS / "eaf" / name).doc_id
+            doc = import_file(store, corpus_file(name)).doc_id
         finally:
             store.close()
         _TEMPLATES[name] = (folder / "template.sqlite", doc)
@@ -209,8 +209,3 @@ TestDisplayMachine.settings = settings(
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
-
-
-@pytest.fixture(autouse=True)
-def _corpus(corpus: Path) -> None:
-    """Skips (or fails on CI) without the ELAN corpus."""

@@ -12,6 +12,7 @@ from annotation.elan.writer import eaf_to_string
 from annotation.errors import EafError
 from annotation.services import get_document, import_file, new_document
 from annotation.store.engine import Store
+from tests.fixtures.elan_files import corpus_file, in_corpus
 
 
 def test_shipped_files_match_the_definition() -> None:
@@ -69,9 +70,24 @@ def test_project_scheme_and_bad_scheme(store: Store, corpus: Path, tmp_path: Pat
         new_document(store, "notes.txt")
 
 
-def test_templates_and_vocabularies_import(store: Store, corpus: Path) -> None:
-    r = import_file(store, corpus / "ecv" / "borstell__borstell.github.io__test.ecv")
+VOCABULARIES = [
+    ("neocl__speach__fables_cv.ecv", 4),
+    *((n, 3597) for n in in_corpus("borstell__borstell.github.io__test.ecv")),
+]
+TEMPLATES = [
+    ("sillsdev__saymore__annotationTemplate.etf", 2),
+    *((n, 72) for n in in_corpus("christopheparisse__teicorpo__DL-2022-05-02-GEN-TPL.etf")),
+]
+
+
+@pytest.mark.parametrize(("name", "entries"), VOCABULARIES)
+def test_vocabularies_import(store: Store, name: str, entries: int) -> None:
+    r = import_file(store, corpus_file(name))
     assert r.kind == "ecv" and r.tiers == 0
-    assert len(get_document(store, r.doc_id).vocabularies[0].entries) == 3597
-    r = import_file(store, corpus / "etf" / "christopheparisse__teicorpo__DL-2022-05-02-GEN-TPL.etf")
-    assert r.kind == "etf" and r.tiers == 72
+    assert len(get_document(store, r.doc_id).vocabularies[0].entries) == entries
+
+
+@pytest.mark.parametrize(("name", "tiers"), TEMPLATES)
+def test_templates_import(store: Store, name: str, tiers: int) -> None:
+    r = import_file(store, corpus_file(name))
+    assert r.kind == "etf" and r.tiers == tiers

@@ -21,6 +21,7 @@ from annotation.elan.timing import Segment
 from annotation.errors import NotFound
 from annotation.services import add_recording, apply_edit, ensure_project, import_file, new_document
 from annotation.store.engine import Store
+from tests.fixtures.elan_files import corpus_file, in_corpus
 
 
 def seg(tier: str, start: int, end: int, value: str, n: int = 0) -> Segment:
@@ -200,10 +201,14 @@ def _independent_counts(path: Path, tier_id: str) -> dict[str, tuple[int, int]]:
 
 @pytest.mark.parametrize(
     ("name", "tier"),
-    [("dopefishh__pympi__sample_3.0.eaf", "gestures"), ("marc-hanheide__SALEM__VP01-face-1.eaf", "scene-1")],
+    [
+        ("dopefishh__pympi__sample_3.0.eaf", "gestures"),
+        ("LAAC-LSCP__ChildProject__example.eaf", "FA1"),
+        *((n, "scene-1") for n in in_corpus("marc-hanheide__SALEM__VP01-face-1.eaf")),
+    ],
 )
-def test_real_corpus_file_matches_an_independent_count(store: Store, corpus: Path, name: str, tier: str) -> None:
-    path = corpus / "eaf" / name
+def test_real_corpus_file_matches_an_independent_count(store: Store, name: str, tier: str) -> None:
+    path = corpus_file(name)
     doc = import_file(store, path).doc_id
     got = {s.value: (s.count, s.total_ms) for s in code_stats(store, doc, [tier])}
     assert got == _independent_counts(path, tier)

@@ -18,7 +18,7 @@ from annotation.store.engine import open_store, sqlite_url, user_data_dir
 from app.cli.main import main
 from media_tools.synth import make_test_recording
 from tests.faults.conftest import PASS, sqlite_problems
-from tests.fixtures.elan_files import SMALL_EAF
+from tests.fixtures.elan_files import SMALL_EAF, corpus_file
 from tests.fixtures.secrets import fd_with
 
 SmallFs = Callable[[str], Path]
@@ -107,14 +107,14 @@ def test_a_backup_that_does_not_fit(
 
 
 def test_a_postgresql_dump_that_does_not_fit(
-    pg_url: str, corpus: Path, small_fs: SmallFs, capsys: pytest.CaptureFixture[str]
+    pg_url: str, small_fs: SmallFs, capsys: pytest.CaptureFixture[str]
 ) -> None:
     disk = small_fs("300k")
     (user_data_dir() / "settings.json").write_text(json.dumps({"backup_dir": str(disk)}))
     store = open_store(pg_url)
     import_file(store, SMALL_EAF)
     older = make_backup(store)  # about 170 KB
-    import_file(store, corpus / "eaf" / "christopheparisse__teicorpo__TestElan1.eaf")  # the next, 220 KB
+    import_file(store, corpus_file("LAAC-LSCP__ChildProject__example.eaf"))  # the next, 190 KB
     store.close()
 
     assert main(["--db", pg_url, "backup"]) == 2
