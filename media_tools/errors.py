@@ -7,9 +7,15 @@ MediaError
 ├── SpecError          an edit spec is invalid (the message names the field)
 ├── Cancelled          a render was stopped by its cancel token
 └── ArchiveFailed      an encrypted transport archive cannot be written or does not read back
+
+A message names a path as :func:`short_name` shows it; :func:`os_problem` says in one line what the system
+refused about a path the user gave (a name too long for it, no permission ...).
 """
 
 from __future__ import annotations
+
+import errno
+import os
 
 
 class MediaError(Exception):
@@ -44,3 +50,19 @@ class Cancelled(MediaError):
 
 class ArchiveFailed(MediaError):
     """An encrypted archive could not be written, or did not read back whole with its passphrase."""
+
+
+def short_name(path: str | os.PathLike[str], limit: int = 100) -> str:
+    """A path as a message shows it: one longer than ``limit`` characters cut in the middle (``abc…xyz``)."""
+    text = os.fspath(path)
+    if len(text) <= limit:
+        return text
+    keep = max(limit - 1, 2)
+    return f"{text[: keep - keep // 3]}…{text[len(text) - keep // 3 :]}"
+
+
+def os_problem(path: str | os.PathLike[str], exc: OSError, doing: str = "read it") -> str:
+    """One line for an ``OSError`` on a path the user gave: the path (shortened) and what the system said."""
+    if exc.errno == errno.ENAMETOOLONG:
+        return f"{short_name(path)}: name too long for the file system ({len(os.fspath(path)):,} characters)"
+    return f"{short_name(path)}: cannot {doing} ({exc.strerror or type(exc).__name__})"

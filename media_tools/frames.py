@@ -32,6 +32,7 @@ from av.video.stream import VideoStream
 from media_tools import cache
 from media_tools.errors import ProbeError
 from media_tools.files import write_atomic
+from media_tools.probe import media_file
 
 log = logging.getLogger(__name__)
 
@@ -104,9 +105,7 @@ def thumbnails(path: str | os.PathLike[str], times: Sequence[float], width: int 
         ValueError: as ``frame_at``.
     """
     _check_width(width)
-    p = Path(path)
-    if not p.is_file():
-        raise ProbeError(f"{p}: media file not found")
+    p = media_file(path)
     ms = [round(_seconds(t) * 1000) for t in times]
     if not ms:
         return []
@@ -138,9 +137,7 @@ def open_media(path: str | os.PathLike[str]) -> InputContainer:
     Raises:
         ProbeError: the file is missing, not media, or truncated (an MP4 copied in part, say).
     """
-    path = Path(path)
-    if not path.is_file():
-        raise ProbeError(f"{path}: media file not found")
+    path = media_file(path)
     try:
         container = av.open(str(path))
     except av.error.FFmpegError as exc:

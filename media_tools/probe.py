@@ -9,15 +9,17 @@ seconds from the start of the file as a player shows it (the container's start t
 from __future__ import annotations
 
 import contextlib
+import errno
 import itertools
 import os
+import stat
 from dataclasses import asdict, dataclass, field
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 from media_tools import cache
-from media_tools.errors import ProbeError
+from media_tools.errors import ProbeError, os_problem
 
 # Bump when the probe's output changes shape, so old cache entries are not read.
 PROBE_VERSION = 3
@@ -126,6 +128,27 @@ class ProbeResult:
         return cls(**d)
 
 
+def media_file(path: str | os.PathLike[str]) -> Path:
+    """``path`` as a :class:`Path`, checked to name a file: the check every reader of media starts with.
+
+    Raises:
+        ProbeError: the file is missing or not a file, or the system refuses to look it up (a name too long
+            for it, a folder without permission), in one line with the name shortened.
+    """
+    p = Path(path)
+    try:
+        st = p.stat()
+    except ValueError:  # a NUL in the name: no such file can exist
+        raise ProbeError(f"{p}: media file not found") from None
+    except OSError as exc:
+        if exc.errno in (errno.ENOENT, errno.ENOTDIR, errno.ELOOP):
+            raise ProbeError(f"{p}: media file not found") from None
+        raise ProbeError(os_problem(p, exc, "look it up")) from exc
+    if not stat.S_ISREG(st.st_mode):
+        raise ProbeError(f"{p}: not a file")
+    return p
+
+
 def probe(path: str | os.PathLike[str], *, use_cache: bool = True) -> ProbeResult:
     """Describe a media file. The result is cached by the file's SHA-256, so a second call on the same
     bytes (under any name) reads nothing but the hash index.
@@ -133,11 +156,7 @@ def probe(path: str | os.PathLike[str], *, use_cache: bool = True) -> ProbeResul
     Raises:
         ProbeError: the file is missing, unreadable, truncated or not media.
     """
-    p = Path(path)
-    if not p.exists():
-        raise ProbeError(f"{p}: media file not found")
-    if not p.is_file():
-        raise ProbeError(f"{p}: not a file")
+    p = media_file(path)
     try:
         digest = cache.file_hash(p)
     except OSError as exc:

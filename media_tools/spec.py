@@ -25,7 +25,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
-from media_tools.errors import SpecError
+from media_tools.errors import SpecError, os_problem
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "resources" / "schemas" / "edit-spec.schema.json"
 
@@ -410,7 +410,9 @@ def load_spec(path: str | os.PathLike[str]) -> EditSpec:
         text = p.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise SpecError(f"{p}: spec file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:  # the name shortened: a system error would quote all of it again
+        raise SpecError(os_problem(p, exc, "read the spec")) from None
+    except UnicodeDecodeError as exc:
         raise SpecError(f"{p}: cannot read the spec ({exc})") from None
     try:
         data = json.loads(text, parse_constant=_no_constants)

@@ -10,7 +10,6 @@ import argparse
 import itertools
 import json
 from collections.abc import Callable
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -19,12 +18,23 @@ from app.cli.common import UserError, command_store, parse_time, progress_printe
 
 def _append_manifest(path: str | None, line: str) -> None:
     if path:
-        with open(path, "a", encoding="utf-8") as f:
-            f.write(line + "\n")
+        try:
+            with open(path, "a", encoding="utf-8") as f:
+                f.write(line + "\n")
+        except OSError as exc:
+            from media_tools.errors import os_problem
+
+            raise UserError(os_problem(path, exc, "append the manifest line to it")) from exc
 
 
 def _check_out(out: Path, force: bool) -> None:
-    if out.exists() and not force:
+    try:
+        exists = out.exists()
+    except OSError as exc:  # a name too long for the file system, a folder without permission
+        from media_tools.errors import os_problem
+
+        raise UserError(os_problem(out, exc, "write it")) from exc
+    if exists and not force:
         raise UserError(f"{out}: already exists (use --force to replace it)")
     if out.suffix.lower() not in (".mp4", ".m4v", ".mov"):
         raise UserError(f"{out}: use an .mp4, .m4v or .mov name")
@@ -55,8 +65,11 @@ def _not_a_stored_recording(args: argparse.Namespace, source: Path) -> None:
     the gate's (``consent.export.gate.refuse_stored_recording``)."""
     from consent.export import refuse_stored_recording
 
-    if not source.is_file():
-        return  # the render says what is wrong with it
+    try:
+        if not source.is_file():
+            return  # the render says what is wrong with it
+    except OSError:  # a name too long for the file system ...: the render says so too
+        return
     refuse_stored_recording(command_store(args), source)
 
 
@@ -65,6 +78,8 @@ def cmd_media(args: argparse.Namespace) -> int:
 
 
 def _probe(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
     from media_tools.probe import probe
 
     info = probe(args.file)
@@ -141,7 +156,12 @@ def _thumbnail(args: argparse.Namespace) -> int:
     from media_tools.frames import thumbnail
 
     data = thumbnail(args.file, args.time / 1000, width=args.width)
-    Path(args.out).write_bytes(data)
+    try:
+        Path(args.out).write_bytes(data)
+    except OSError as exc:
+        from media_tools.errors import os_problem
+
+        raise UserError(os_problem(args.out, exc, "write it")) from exc
     print(f"wrote {args.out}")
     return 0
 

@@ -10,6 +10,7 @@ import pytest
 
 from app.cli.main import main
 from media_tools import ffmpeg_bin
+from media_tools.errors import short_name
 from media_tools.render import render
 from media_tools.spec import parse_spec
 from media_tools.synth import make_coded_recording
@@ -51,6 +52,32 @@ def test_render_with_manifest_and_no_overwrite(
     assert line["output"] == "clip.mp4" and len(line["output_sha256"]) == 64 and line["spec"]["mode"] == "smart"
     assert main(["media", "render", str(spec), str(out)]) == 2
     assert capsys.readouterr().err == f"frontdoor: error: {out}: already exists (use --force to replace it)\n"
+
+
+def test_names_too_long_for_the_system_are_one_line(
+    source: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A name the system refuses to look up (ENAMETOOLONG) is a user's error, the name shortened, never an
+    internal error: the file probed, the frame's source and output, a render's output and manifest."""
+    long = tmp_path / ("x" * 5000)
+    spec = tmp_path / "clip.json"
+    spec.write_text(json.dumps({"source": str(source), "start": 1.5, "end": 2.0}))
+    runs = {
+        long: [["media", "probe", str(long)], ["media", "thumbnail", str(long), "1s", str(tmp_path / "t.jpg")]],
+        long.with_suffix(".jpg"): [["media", "thumbnail", str(source), "1s", str(long.with_suffix(".jpg"))]],
+        long.with_suffix(".mp4"): [["media", "render", str(spec), str(long.with_suffix(".mp4")), "--quiet"]],
+        long.with_suffix(".jsonl"): [
+            ["media", "render", str(spec), str(tmp_path / "c.mp4"), "--quiet", "--manifest", str(long) + ".jsonl"]
+        ],
+    }
+    for name, commands in runs.items():
+        for args in commands:
+            assert main(args) == 2, args
+            shown = short_name(name)
+            assert len(shown) == 100 and "…" in shown
+            length = f"{len(str(name)):,} characters"
+            err = capsys.readouterr().err
+            assert err == f"frontdoor: error: {shown}: name too long for the file system ({length})\n", args
 
 
 def test_bad_spec_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

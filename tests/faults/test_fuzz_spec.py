@@ -16,7 +16,7 @@ from hypothesis import event, example, given, settings
 from hypothesis import strategies as st
 
 from app.cli.main import main
-from media_tools.errors import SpecError
+from media_tools.errors import SpecError, short_name
 from media_tools.probe import probe
 from media_tools.spec import parse_spec
 from media_tools.synth import make_test_recording
@@ -171,6 +171,7 @@ def test_parse_spec(tmp_path: Path, data: Any) -> None:
 @example(data=FOUND[1], form="json", junk=b"")
 @example(data={"source": "a\nb.mp4", "start": 0, "end": 1}, form="json", junk=b"")  # a line break in a file name
 @example(data={"source": "x.mp4", "start": float("nan"), "end": 1}, form="json", junk=b"")
+@example(data={"source": "x" * 5000, "start": 0, "end": 1}, form="json", junk=b"")  # a name too long for the system
 def test_render_from_the_command_line_is_one_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], data: Any, form: str, junk: bytes
 ) -> None:
@@ -198,6 +199,37 @@ def test_values_nested_too_deeply(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert main(["media", "render", str(spec), str(tmp_path / "clip.mp4")]) == 2
     err = capsys.readouterr().err
     assert err == f"frontdoor: error: {spec}: not an edit spec (lists or objects nested too deeply)\n"
+
+
+@pytest.mark.parametrize("source", ["x" * 5000, "a/" * 3000 + "x.mp4", "b" * 256 + ".mp4"])
+@pytest.mark.parametrize("command", ["render", "reel"])
+def test_a_source_name_too_long_for_the_system_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], source: str, command: str
+) -> None:
+    """Found by fuzzing: the system refuses to look such a name up (ENAMETOOLONG), which was an internal error.
+    The line names the source shortened to 100 characters, and how long it is."""
+    spec = tmp_path / "long.json"
+    spec.write_text(json.dumps({"source": source, "start": 0, "end": 1}))
+    out = str(tmp_path / "clip.mp4")
+    args = ["render", str(spec), out] if command == "render" else ["reel", out, str(spec)]
+    assert main(["media", *args, "--quiet"]) == 2
+    full = tmp_path / source
+    shown = short_name(full)
+    assert len(shown) == 100 and shown.startswith(str(full)[:50]) and shown.endswith(str(full)[-20:]) and "…" in shown
+    assert capsys.readouterr().err == (
+        f"frontdoor: error: {shown}: name too long for the file system ({len(str(full)):,} characters)\n"
+    )
+    assert not Path(out).exists()
+
+
+def test_a_spec_name_too_long_for_the_system_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    spec = tmp_path / ("s" * 5000 + ".json")
+    assert main(["media", "render", str(spec), str(tmp_path / "clip.mp4")]) == 2
+    length = f"{len(str(spec)):,} characters"
+    assert (
+        capsys.readouterr().err
+        == f"frontdoor: error: {short_name(spec)}: name too long for the file system ({length})\n"
+    )
 
 
 @pytest.fixture(scope="module")
