@@ -13,7 +13,16 @@ from pathlib import Path
 from sqlalchemy import select
 
 from annotation.edits import EditCommand, take_document
-from annotation.elan import EafDocument, Segment, document_segments, export_document, load_scheme, read_eaf, write_eaf
+from annotation.elan import (
+    EafDocument,
+    Repair,
+    Segment,
+    document_segments,
+    export_document,
+    load_scheme,
+    read_eaf_report,
+    write_eaf,
+)
 from annotation.errors import EafError, NotFound
 from annotation.store import (
     DocumentInfo,
@@ -36,6 +45,8 @@ class ImportResult:
     tiers: int
     annotations: int
     notes: tuple[str, ...]
+    #: what the reader repaired, one per kind (empty for a valid file)
+    repairs: tuple[Repair, ...] = ()
 
 
 def import_file(
@@ -45,15 +56,17 @@ def import_file(
     recording_id: int | None = None,
     name: str | None = None,
     project_id: int | None = None,
+    strict: bool = False,
 ) -> ImportResult:
-    """Read an ELAN file (.eaf, .etf or .ecv) and store it in one transaction.
+    """Read an ELAN file (.eaf, .etf or .ecv), repairing what is recoverable (``strict``: refusing it
+    instead), and store it in one transaction.
 
     Raises:
-        EafError: the file is missing or is not a valid ELAN file (nothing is stored).
+        EafError: the file is missing or is not an ELAN file that can be read (nothing is stored).
         NotFound: ``recording_id`` names no recording.
     """
     p = Path(path)
-    doc = read_eaf(p)
+    doc, repairs = read_eaf_report(p, strict=strict)
     with store.session() as s:
         rec = get_or_not_found(s, Recording, recording_id, "recording") if recording_id is not None else None
         did = store_document(
@@ -70,7 +83,7 @@ def import_file(
             stored = s.get(Document, did)
             assert stored is not None
             stored.media_origin_ms = descriptor_origin(doc.media, rec.name)
-    return ImportResult(did, doc.kind, len(doc.tiers), doc.annotation_count(), tuple(doc.upgrade_notes))
+    return ImportResult(did, doc.kind, len(doc.tiers), doc.annotation_count(), tuple(doc.upgrade_notes), tuple(repairs))
 
 
 def get_document(store: Store, doc_id: int) -> EafDocument:

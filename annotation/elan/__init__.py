@@ -17,7 +17,8 @@ from annotation.elan.model import (
     Tier,
     TimeSlot,
 )
-from annotation.elan.reader import MAX_TIME_MS, read_eaf
+from annotation.elan.reader import MAX_TIME_MS, read_eaf, read_eaf_report
+from annotation.elan.repairs import Repair
 from annotation.elan.scheme import PARTICIPANTS_TIER, REFERRAL_SCHEME, SENSITIVE_TIER, load_scheme
 from annotation.elan.tiers import SYMBOLIC_ASSOCIATION, SYMBOLIC_SUBDIVISION, TierRow, tier_rows
 from annotation.elan.timing import Segment, chain_order, child_spans, document_segments, interpolate_slots
@@ -39,6 +40,7 @@ __all__ = [
     "EafDocument",
     "RefLink",
     "RefLinkSet",
+    "Repair",
     "Segment",
     "Tier",
     "TierRow",
@@ -52,6 +54,7 @@ __all__ = [
     "interpolate_slots",
     "load_scheme",
     "read_eaf",
+    "read_eaf_report",
     "tier_rows",
     "write_eaf",
 ]

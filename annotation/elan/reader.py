@@ -8,15 +8,21 @@ EAF 2.x vocabularies (``CV_ENTRY`` with a ``DESCRIPTION`` attribute) are upgrade
 them: to ``CV_ENTRY_ML`` with one ``CVE_VALUE`` in the "und" (undetermined) language.
 
 What the store cannot keep is refused here too, naming the file, rather than by the database half-way
-through an import: a time value must be a whole number of milliseconds from 0 to 2,147,483,647 (ELAN's
-``xsd:unsignedInt``, within the store's INTEGER column), and ids and references may not be longer than the
-store's columns (:data:`ID_LIMITS`; SQLite would keep them, PostgreSQL would not).
+through an import: a time value must lie within the store's INTEGER column (at most 2,147,483,647 ms either
+side of 0), and ids and references may not be longer than the store's columns (:data:`ID_LIMITS`; SQLite
+would keep them, PostgreSQL would not).
+
+A file that breaks the schema in a recoverable way (no HEADER, a negative or decimal time, an annotation id
+used twice ...) is repaired and each kind of repair reported once (:mod:`annotation.elan.repairs`,
+:func:`read_eaf_report`); ``strict=True`` refuses it instead, naming the first problem.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 from lxml import etree
@@ -36,6 +42,19 @@ from annotation.elan.model import (
     Tier,
     TimeSlot,
 )
+from annotation.elan.repairs import (
+    DECIMAL_TIME,
+    NEGATIVE_TIME,
+    NO_HEADER,
+    NON_NUMERIC_TIME,
+    SLOTS_OUT_OF_ORDER,
+    Repair,
+    RepairLog,
+    fill_cve_ids,
+    repair_type_refs,
+    resolve_annotation_ids,
+)
+from annotation.elan.xml_parser import parse_xml
 from annotation.errors import (
     DanglingReference,
     DuplicateId,
@@ -48,6 +67,10 @@ from annotation.errors import (
 _XSI = "{http://www.w3.org/2001/XMLSchema-instance}"
 #: The largest time value the store keeps (milliseconds; PostgreSQL's INTEGER, about 24.8 days).
 MAX_TIME_MS = 2**31 - 1
+#: The most negative one (a time before the media's start, which some tools write).
+MIN_TIME_MS = -(2**31)
+_INTEGER = re.compile(r"-?[0-9]+")
+_DECIMAL = re.compile(r"[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]{1,4})?")
 #: The longest ids and references the store keeps, by what they are (annotation.store.tables).
 ID_LIMITS = {
     "time slot id": 100,
@@ -64,15 +87,24 @@ ID_LIMITS = {
 }
 
 
-def read_eaf(path: str | os.PathLike[str], kind: DocKind | None = None) -> EafDocument:
-    """Read an ELAN file from disk.
+def read_eaf(path: str | os.PathLike[str], kind: DocKind | None = None, *, strict: bool = False) -> EafDocument:
+    """Read an ELAN file from disk, repairing what is recoverable (:func:`read_eaf_report` says what)."""
+    return read_eaf_report(path, kind, strict=strict)[0]
+
+
+def read_eaf_report(
+    path: str | os.PathLike[str], kind: DocKind | None = None, *, strict: bool = False
+) -> tuple[EafDocument, list[Repair]]:
+    """Read an ELAN file from disk; return it with the repairs made, one per kind (empty for a valid file).
 
     ``kind`` defaults to the file's extension (``.etf`` template, ``.ecv`` vocabulary, else ``.eaf``).
+    ``strict`` refuses a file that needs a repair, naming the first problem.
 
     Raises:
         EafFileNotFound: the path does not exist or is not a file.
         EafParseError: the bytes are not well-formed XML in a known encoding (a truncated file, say).
-        EafStructureError: the XML is not a valid ELAN document (wrong root, dangling or duplicate ids).
+        EafStructureError: the XML is not an ELAN document that can be read without guessing (wrong root,
+            a dangling reference, duplicate tier or time slot ids), or in strict mode needs any repair.
     """
     p = Path(path)
     if kind is None:
@@ -86,39 +118,26 @@ def read_eaf(path: str | os.PathLike[str], kind: DocKind | None = None) -> EafDo
         raise EafFileNotFound(f"{p}: is a directory, not an ELAN file") from exc
     except OSError as exc:
         raise EafFileNotFound(f"{p}: cannot read ({exc.strerror})") from exc
-    return parse_eaf_bytes(data, name=str(p), kind=kind)
+    log = RepairLog(str(p), strict)
+    return parse_eaf_bytes(data, name=str(p), kind=kind, log=log), log.repairs()
 
 
-def _parser() -> etree.XMLParser:
-    # No network, no entity expansion beyond the XML builtins, comments dropped (ELAN drops them too).
-    return etree.XMLParser(
-        resolve_entities=False, no_network=True, huge_tree=True, remove_comments=True, remove_pis=True
-    )
-
-
-def parse_eaf_bytes(data: bytes, name: str = "<bytes>", kind: DocKind = "eaf") -> EafDocument:
-    """Parse the bytes of an ELAN file; ``name`` is used in error messages. See :func:`read_eaf`."""
+def parse_eaf_bytes(
+    data: bytes, name: str = "<bytes>", kind: DocKind = "eaf", log: RepairLog | None = None
+) -> EafDocument:
+    """Parse the bytes of an ELAN file; ``name`` is used in error messages, ``log`` counts the repairs made
+    (strict when it is). See :func:`read_eaf_report`."""
     if not data.strip():
         raise EafParseError(f"{name}: file is empty")
     head = data.lstrip()[:4]
     if not head.startswith((b"<", b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")):
         raise EafParseError(f"{name}: not an XML file (an ELAN file begins with '<?xml' or '<ANNOTATION_DOCUMENT')")
-    try:
-        root = etree.fromstring(data, _parser())
-    except etree.XMLSyntaxError as exc:
-        msg = str(exc.msg if hasattr(exc, "msg") else exc).splitlines()[0]
-        low = msg.lower()
-        if "premature end" in low or "end of data" in low or "not properly terminated" in low:
-            msg = f"truncated or incomplete XML ({msg})"
-        elif "encoding" in low or "utf-8" in low or "bytes" in low or "char" in low:
-            msg = f"unreadable encoding or invalid characters ({msg})"
-        raise EafParseError(f"{name}: {msg}") from exc
-    except (LookupError, ValueError) as exc:
-        raise EafParseError(f"{name}: unreadable encoding ({exc})") from exc
+    root = parse_xml(data, name)  # nothing expanded or fetched; entities, too deep, not XML: refused in one line
+    log = log if log is not None else RepairLog(name)
     with gc_paused():
         if kind == "ecv":
-            return _read_ecv(root, name)
-        return _Reader(root, name, kind).read()
+            return _read_ecv(root, name, log)
+        return _Reader(root, name, kind, log).read()
 
 
 def _attrs(el: etree._Element) -> Attrs:
@@ -158,7 +177,7 @@ def _read_cv(el: etree._Element, doc_notes: list[str]) -> ControlledVocabulary:
     return cv
 
 
-def _read_ecv(root: etree._Element, name: str) -> EafDocument:
+def _read_ecv(root: etree._Element, name: str, log: RepairLog) -> EafDocument:
     _check_root(root, "CV_RESOURCE", name)
     doc = EafDocument(kind="ecv", root_attrs=_attrs(root), header_attrs={})
     for el in root:
@@ -169,6 +188,7 @@ def _read_ecv(root: etree._Element, name: str) -> EafDocument:
         elif el.tag == "EXTERNAL_REF":
             doc.external_refs.append(_attrs(el))
     _ensure_und_language(doc)
+    fill_cve_ids(doc, log)
     _check_sizes(doc, name)
     return doc
 
@@ -214,9 +234,10 @@ def _ensure_und_language(doc: EafDocument) -> None:
 
 
 class _Reader:
-    def __init__(self, root: etree._Element, name: str, kind: DocKind) -> None:
+    def __init__(self, root: etree._Element, name: str, kind: DocKind, log: RepairLog) -> None:
         self.root = root
         self.name = name
+        self.log = log
         self.doc = EafDocument(kind=kind, root_attrs=_attrs(root))
 
     def fail(self, cls: type[EafStructureError], what: str) -> EafStructureError:
@@ -239,17 +260,16 @@ class _Reader:
             "REF_LINK_SET": self._ref_link_set,
             "EXTERNAL_REF": lambda el: doc.external_refs.append(_attrs(el)),
         }
-        seen_header = False
+        if self.root.find("HEADER") is None:  # the model's default header: milliseconds, no media
+            self.log.repair(NO_HEADER, "no <HEADER> element")
         for el in self.root:
             handler = handlers.get(el.tag)
             if handler is None:
                 raise self.fail(EafStructureError, f"unexpected element <{el.tag}> in ANNOTATION_DOCUMENT")
-            seen_header |= el.tag == "HEADER"
             handler(el)
-        if not seen_header:
-            raise self.fail(EafStructureError, "no <HEADER> element")
         _ensure_und_language(doc)
         self._validate()
+        fill_cve_ids(doc, self.log)
         _check_sizes(doc, self.name)
         return doc
 
@@ -275,17 +295,39 @@ class _Reader:
             if tv is None:
                 slots.append(TimeSlot(sid, None))
                 continue
-            digits = tv.strip()
-            # int() alone would take "-5", "1_000" and other scripts' digits, which ELAN refuses
-            if not (digits.isascii() and digits.isdigit()):
-                raise self.fail(EafStructureError, f"time slot {sid!r} has a non-integer TIME_VALUE {tv!r}")
-            if len(digits) > 10 or int(digits) > MAX_TIME_MS:
-                raise self.fail(
-                    EafStructureError,
-                    f"time slot {sid!r} has TIME_VALUE {tv[:20]!r}, past the longest time the store keeps "
-                    f"({MAX_TIME_MS} ms)",
-                )
-            slots.append(TimeSlot(sid, int(digits)))
+            slots.append(TimeSlot(sid, self._time_value(sid, tv)))
+
+    def _time_value(self, sid: str, tv: str) -> int | None:
+        # a regular expression, not int() alone, which would take "1_000" and other scripts' digits
+        digits = tv.strip()
+        if _INTEGER.fullmatch(digits):
+            ms = int(digits) if len(digits) <= 12 else 2**32 * (-1 if digits[0] == "-" else 1)  # out of range
+        elif _DECIMAL.fullmatch(digits) and len(digits) <= 400:
+            self.log.repair(DECIMAL_TIME, f"time slot {sid!r} has a decimal TIME_VALUE {tv[:20]!r}")
+            exact = Decimal(digits)
+            ms = (
+                int(exact.to_integral_value(ROUND_HALF_UP))
+                if abs(exact) <= 2**32
+                else int(Decimal(2**32).copy_sign(exact))
+            )
+        else:
+            self.log.repair(NON_NUMERIC_TIME, f"time slot {sid!r} has a non-numeric TIME_VALUE {tv[:20]!r}")
+            return None
+        if ms > MAX_TIME_MS:
+            raise self.fail(
+                EafStructureError,
+                f"time slot {sid!r} has TIME_VALUE {tv[:20]!r}, past the longest time the store keeps "
+                f"({MAX_TIME_MS} ms)",
+            )
+        if ms < MIN_TIME_MS:
+            raise self.fail(
+                EafStructureError,
+                f"time slot {sid!r} has TIME_VALUE {tv[:20]!r}, before the earliest time the store keeps "
+                f"({MIN_TIME_MS} ms)",
+            )
+        if ms < 0:
+            self.log.repair(NEGATIVE_TIME, f"time slot {sid!r} has a negative TIME_VALUE {tv[:20]!r}")
+        return ms
 
     def _tier(self, el: etree._Element) -> None:
         attrs = _attrs(el)
@@ -355,52 +397,36 @@ class _Reader:
 
     def _validate(self) -> None:
         doc = self.doc
-        slot_ids: set[str] = set()
+        times: dict[str, int | None] = {}
         for s in doc.time_slots:
-            if s.slot_id in slot_ids:
+            if s.slot_id in times:
                 raise self.fail(DuplicateId, f"time slot id {s.slot_id!r} occurs twice")
-            slot_ids.add(s.slot_id)
-        type_ids = {lt.get("LINGUISTIC_TYPE_ID") for lt in doc.linguistic_types}
+            times[s.slot_id] = s.time
         tier_ids: set[str] = set()
         for t in doc.tiers:
             if t.tier_id in tier_ids:
                 raise self.fail(DuplicateId, f"tier id {t.tier_id!r} occurs twice")
             tier_ids.add(t.tier_id)
-        ann_ids: set[str] = set()
+        reversed_slots = 0  # an annotation ending before it begins: kept (ELAN tolerates it), reported
         for t in doc.tiers:
             parent = t.parent_ref
             if parent is not None and parent not in tier_ids:
                 raise self.fail(DanglingReference, f"tier {t.tier_id!r} has PARENT_REF {parent!r}, which is no tier")
-            ltr = t.attrs.get("LINGUISTIC_TYPE_REF")
-            if ltr is not None and ltr not in type_ids:
-                raise self.fail(
-                    DanglingReference,
-                    f"tier {t.tier_id!r} has LINGUISTIC_TYPE_REF {ltr!r}, which is no linguistic type",
-                )
             for a in t.annotations:
-                if a.ann_id in ann_ids:
-                    raise self.fail(DuplicateId, f"annotation id {a.ann_id!r} occurs twice")
-                ann_ids.add(a.ann_id)
                 if a.ref is None:
                     for ref in (a.ts1, a.ts2):
-                        if ref is None or ref not in slot_ids:
+                        if ref is None or ref not in times:
                             raise self.fail(
                                 DanglingReference,
                                 f"annotation {a.ann_id!r} on tier {t.tier_id!r} refers to time slot {ref!r}, "
                                 "which does not exist",
                             )
-        for t in doc.tiers:
-            for a in t.annotations:
-                if a.ref is not None and a.ref not in ann_ids:
-                    raise self.fail(
-                        DanglingReference,
-                        f"annotation {a.ann_id!r} refers to annotation {a.ref!r}, which does not exist",
-                    )
-                if a.prev is not None and a.prev not in ann_ids:
-                    raise self.fail(
-                        DanglingReference,
-                        f"annotation {a.ann_id!r} has PREVIOUS_ANNOTATION {a.prev!r}, which does not exist",
-                    )
+                    begin, end = times[a.ts1], times[a.ts2]  # type: ignore[index]
+                    if begin is not None and end is not None and end < begin:
+                        reversed_slots += 1
+        self.log.note(SLOTS_OUT_OF_ORDER, reversed_slots)
+        resolve_annotation_ids(doc, self.log)
+        repair_type_refs(doc, self.log)
         cv_ids = {cv.cv_id for cv in doc.vocabularies}
         for lt in doc.linguistic_types:
             ref = lt.get("CONTROLLED_VOCABULARY_REF")

@@ -64,6 +64,12 @@ class UserError(Exception):
     """A problem with what the user asked for, reported as one line (``frontdoor: error: ...``, exit 2)."""
 
 
+def one_line(message: str) -> str:
+    """A message as one line: line breaks and other control characters in it (a file name may hold them)
+    are written as escapes, so that the error is always exactly one line."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in message)
+
+
 class CliParser(argparse.ArgumentParser):
     """An argument parser whose usage errors are one ``frontdoor: error:`` line and exit status 2."""
 

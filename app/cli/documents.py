@@ -1,4 +1,4 @@
-"""``frontdoor import-eaf|export-eaf|roundtrip|export|new-document|documents|search|show|annotate|recording``:
+"""``frontdoor import-eaf|check-eaf|export-eaf|roundtrip|export|new-document|documents|search|show|annotate|recording``:
 stored ELAN documents and the recordings they are coded against, from the command line."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from annotation.errors import InvalidEdit
-from app.cli.common import PROG, UserError, command_store, doc_id, parse_time
+from app.cli.common import PROG, UserError, command_store, doc_id, one_line, parse_time
 
 # ---- commands -------------------------------------------------------------------------------------------
 
@@ -18,12 +18,33 @@ def cmd_import_eaf(args: argparse.Namespace) -> int:
     from annotation.services import import_file
 
     store = command_store(args)
-    r = import_file(store, args.file, recording_id=args.recording, name=args.name)
+    r = import_file(store, args.file, recording_id=args.recording, name=args.name, strict=args.strict)
+    for repair in r.repairs:
+        sys.stderr.write(f"{PROG}: warning: {one_line(str(repair))}\n")
     for note in r.notes:
         print(f"note: {note}")
     print(f"imported {args.file} ({r.kind}): {r.tiers} tiers, {r.annotations} annotations")
     print(r.doc_id)
     return 0
+
+
+def cmd_check_eaf(args: argparse.Namespace) -> int:
+    """List every repair and refusal of each file without importing: exit 0 when all are readable, else 2."""
+    from annotation.elan import read_eaf_report
+    from annotation.errors import EafError
+
+    refused = 0
+    for file in args.files:
+        try:
+            _doc, repairs = read_eaf_report(file)
+        except EafError as exc:
+            refused += 1
+            print(f"{PROG}: error: {one_line(str(exc))}", file=sys.stderr)
+            continue
+        for repair in repairs:
+            print(f"{PROG}: warning: {one_line(str(repair))}", file=sys.stderr)
+        print(f"{file}: readable" + (f", {len(repairs)} kinds of repair" if repairs else ", valid"))
+    return 2 if refused else 0
 
 
 def cmd_export_eaf(args: argparse.Namespace) -> int:
@@ -169,7 +190,7 @@ def cmd_recording(args: argparse.Namespace) -> int:
 def add_document_parsers(subs: Any, sub: Callable[..., argparse.ArgumentParser], parser_class: type) -> None:
     """Register the document and recording commands on ``subs`` (``sub`` adds one; nested actions use
     ``parser_class``)."""
-    from annotation.elan import formats
+    from app.cli.choices import EXPORT_FORMATS  # not annotation.elan: the parser loads no codec
 
     s = sub(
         subs,
@@ -181,6 +202,21 @@ def add_document_parsers(subs: Any, sub: Callable[..., argparse.ArgumentParser],
     s.add_argument("file")
     s.add_argument("--recording", type=int, metavar="ID", help="link the document to a stored recording")
     s.add_argument("--name", help="name to store it under (default: the file name)")
+    s.add_argument(
+        "--strict",
+        action="store_true",
+        help="refuse a file that breaks the EAF schema, naming the first problem (default: repair what is "
+        "recoverable and print a warning line per kind of repair)",
+    )
+
+    s = sub(
+        subs,
+        "check-eaf",
+        "list what reading ELAN files would repair or refuse, without importing (exit 2 if one is refused)",
+        "frontdoor check-eaf corpus/*.eaf",
+        cmd_check_eaf,
+    )
+    s.add_argument("files", nargs="+", metavar="FILE")
 
     s = sub(
         subs,
@@ -211,7 +247,7 @@ def add_document_parsers(subs: Any, sub: Callable[..., argparse.ArgumentParser],
     )
     s.add_argument("doc", type=doc_id)
     s.add_argument("out")
-    s.add_argument("--format", required=True, choices=formats())
+    s.add_argument("--format", required=True, choices=EXPORT_FORMATS)
     s.add_argument("--tier", action="append", metavar="TIER", help="only this tier (repeatable)")
 
     s = sub(

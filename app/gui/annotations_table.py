@@ -23,10 +23,12 @@ COLUMNS = ("Tier", "Start", "End", "Duration", "Value")
 
 
 def short_time(ms: int) -> str:
-    s, milli = divmod(ms, 1000)
+    """``m:ss.mmm`` (``h:mm:ss.mmm`` past an hour); a time before the media's start with a minus sign."""
+    sign = "-" if ms < 0 else ""
+    s, milli = divmod(abs(ms), 1000)
     m, s = divmod(s, 60)
     h, m = divmod(m, 60)
-    return f"{h}:{m:02d}:{s:02d}.{milli:03d}" if h else f"{m:02d}:{s:02d}.{milli:03d}"
+    return sign + (f"{h}:{m:02d}:{s:02d}.{milli:03d}" if h else f"{m:02d}:{s:02d}.{milli:03d}")
 
 
 class AnnotationsModel(QAbstractTableModel):

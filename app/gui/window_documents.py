@@ -175,6 +175,10 @@ class DocumentLoading:
             return
         self.undo_stack.clear()
         self.load_document(result.doc_id)
+        if result.repairs:  # shown once, here: the stored document is valid and opens with no repair again
+            lines = [str(r) for r in result.repairs]
+            self.message.setText("repaired while opening " + "; ".join(lines))
+            self.message.setToolTip("\n".join(lines))
 
     def export_eaf(self) -> None:
         from annotation.services import export_eaf

@@ -44,9 +44,9 @@ BAD: dict[str, tuple[bytes, str]] = {
         GOOD.replace('TIER_ID="Call phase"', 'TIER_ID="Call phase" PARENT_REF="Nope"').encode(),
         "PARENT_REF 'Nope', which is no tier",
     ),
-    "duplicate-id": (
-        GOOD.replace('ANNOTATION_ID="a2"', 'ANNOTATION_ID="a1"').encode(),
-        "annotation id 'a1' occurs twice",
+    "duplicate-id": (  # a repeated annotation id is repaired (tests/app/test_cli_repairs.py); a tier id is not
+        GOOD.replace("</TIER>", '</TIER>\n    <TIER LINGUISTIC_TYPE_REF="default" TIER_ID="Call phase"/>').encode(),
+        "tier id 'Call phase' occurs twice",
     ),
     "bad-encoding": (GOOD.replace("opening", "op\u00e9ning").encode("latin-1"), "encoding"),
     "empty": (b"", "file is empty"),
