@@ -15,6 +15,7 @@ from annotation.store.documents import (
     store_document,
 )
 from annotation.store.engine import (
+    HEAD_REVISION,
     Store,
     create_store_engine,
     default_db_url,
@@ -50,6 +51,7 @@ from annotation.store.tables import (
 )
 
 __all__ = [
+    "HEAD_REVISION",
     "MIN_LENGTH",
     "AnnotationRow",
     "Base",

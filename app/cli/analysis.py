@@ -9,7 +9,6 @@
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import math
 import sys
@@ -39,6 +38,8 @@ COOCCURRENCE_COLUMNS = ("tier_a", "value_a", "tier_b", "value_b", "count", "over
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
+    import csv
+
     from annotation.coding import co_occurrence, code_stats_with_length
 
     store = command_store(args)

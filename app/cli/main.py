@@ -10,17 +10,15 @@ The command modules import ``app.cli.common`` and never this module, so ``app.cl
 from __future__ import annotations
 
 import argparse
-import logging
+import functools
 import os
 import sys
-import traceback
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 from annotation.errors import AnnotationError
-from app.cli.common import PROG, CliParser, UserError, add_command, fd_number
-
-log = logging.getLogger("frontdoor")
+from app.cli.common import PROG, CliParser, UserError, add_command, fd_number, one_line
 
 
 def _version() -> str:
@@ -32,8 +30,41 @@ def _version() -> str:
         return "0+unknown"
 
 
+class VersionAction(argparse.Action):
+    """``--version``: argparse's own, except that the installed version is looked up only when it is asked
+    for (``importlib.metadata`` is a noticeable share of the command line's start)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS) -> None:
+        super().__init__(
+            option_strings, dest, nargs=0, default=argparse.SUPPRESS, help="show program's version number and exit"
+        )
+
+    def __call__(self, parser: argparse.ArgumentParser, *_args: object, **_kw: object) -> None:
+        sys.stdout.write(f"{PROG} {_version()}\n")
+        parser.exit()
+
+
+@contextmanager
+def _argparse_words_looked_up_once() -> Iterator[None]:
+    """argparse translates its own words ("options", "show this help message and exit"...) for every parser
+    and argument, and gettext searches the disk for a catalogue on each call: building the ~100 parsers of
+    ``frontdoor`` asked it the same few words hundreds of times, a good part of the start. While the parser is
+    built, each word is looked up once (the answer cannot change within a process)."""
+    original = argparse._
+    argparse._ = functools.lru_cache(maxsize=None)(original)
+    try:
+        yield
+    finally:
+        argparse._ = original
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``frontdoor`` parser with every subcommand, in the order ``frontdoor --help`` lists them."""
+    with _argparse_words_looked_up_once():
+        return _build_parser()
+
+
+def _build_parser() -> argparse.ArgumentParser:
     from app.cli.analysis import add_analysis_parsers
     from app.cli.consent import add_consent_parsers
     from app.cli.desktop import add_app_parser, add_demo_parser, add_doctor_parser
@@ -64,7 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="an encrypted store's passphrase: read from descriptor N (else the keyring, else asked)",
     )
-    p.add_argument("--version", action="version", version=f"{PROG} {_version()}")
+    p.add_argument("--version", action=VersionAction)
     subs = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=CliParser)
     for register in (
         add_document_parsers,
@@ -82,12 +113,6 @@ def build_parser() -> argparse.ArgumentParser:
     ):
         register(subs, add_command, CliParser)
     return p
-
-
-def one_line(message: str) -> str:
-    """A message as one line: line breaks and other control characters in it (a file name may hold them)
-    are written as escapes, so that the error is always exactly one line."""
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in message)
 
 
 def _log_path() -> Path:
@@ -122,6 +147,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             with path.open("a", encoding="utf-8") as f:
+                import traceback  # only a bug pays for it
+
                 f.write(traceback.format_exc())
         except OSError:
             path = Path(os.devnull)

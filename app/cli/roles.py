@@ -66,7 +66,7 @@ def cmd_db_user(args: argparse.Namespace) -> int:
 
 def add_db_parsers(db: argparse.ArgumentParser, parser_class: type) -> None:
     """``db upgrade|info`` (run by ``app.cli.main.cmd_db``), ``db roles`` and ``db user add|drop|list``."""
-    from consent.server import DEFAULT_PREFIX, KINDS
+    from consent.role_kinds import DEFAULT_PREFIX, KINDS  # not consent.server: it loads the database code
 
     acts: Any = db.add_subparsers(dest="action", metavar="ACTION", required=True, parser_class=parser_class)
     acts.add_parser("upgrade", help="migrate an older store to the newest schema")

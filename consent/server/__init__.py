@@ -3,7 +3,7 @@ may read, which the consent rules ask when a role may not read decisions itself.
 
 from __future__ import annotations
 
+from consent.role_kinds import DEFAULT_PREFIX, KINDS
 from consent.server import access, roles
-from consent.server.roles import DEFAULT_PREFIX, KINDS
 
 __all__ = ["DEFAULT_PREFIX", "KINDS", "access", "roles"]

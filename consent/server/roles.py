@@ -66,10 +66,9 @@ from sqlalchemy.orm import Session
 
 from annotation.store import Store
 from consent.errors import InvalidRequest, UnknownThing
+from consent.role_kinds import DEFAULT_PREFIX, KINDS
 from consent.rows import participant as find_participant
 
-KINDS = ("researcher", "reviewer", "presenter", "auditor")
-DEFAULT_PREFIX = "fd"
 MIN_PASSWORD = 12
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _MAX_PREFIX = 40  # + "_researcher" stays within PostgreSQL's 63-character names

@@ -9,6 +9,7 @@ import pytest
 
 from app.cli.main import build_parser, main
 from app.time_input import parse_time
+from tests.fixtures.elan_files import corpus_file
 
 
 def _subparsers(p: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
@@ -55,11 +56,11 @@ def test_db_option_and_environment(
     assert str(tmp_path / "home" / "frontdoor.sqlite") in capsys.readouterr().out
 
 
-def test_roundtrip_and_edit_session(tmp_path: Path, corpus: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_roundtrip_and_edit_session(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from annotation.elan.compare import compare_eaf
 
     db = f"sqlite:///{tmp_path}/s.sqlite"
-    src = corpus / "eaf" / "TheLanguageArchive__EAF-parser__example.eaf"
+    src = corpus_file("cidles__poio-api__example.eaf")  # two media, vocabularies, an unaligned slot
     out = tmp_path / "sub dir ü" / "out.eaf"
     out.parent.mkdir()
     assert main(["--db", db, "roundtrip", str(src), str(out)]) == 0
