@@ -250,8 +250,15 @@ def open_store(
             conn.execute(text("SELECT count(*) FROM sqlite_master" if path else "SELECT 1"))
             if path is not None and check:
                 _quick_check(conn, label)
-            behind = migrate and _stored_revisions(conn) != [HEAD_REVISION]
+            stored = _stored_revisions(conn)
+            behind = migrate and stored != [HEAD_REVISION]
         if behind:  # Alembic and its scripts are loaded only when there is work for them
+            unknown = sorted(set(stored) - known_revisions())
+            if unknown:
+                raise StoreUnavailable(
+                    f"{label}: its schema ({', '.join(unknown)}) is newer than this Frontdoor knows "
+                    f"(up to {HEAD_REVISION}): open it with the Frontdoor that wrote it, or a newer one"
+                )
             upgrade_schema(engine)
     except (OperationalError, DBAPIError) as exc:
         engine.dispose()

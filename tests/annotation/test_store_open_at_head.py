@@ -8,9 +8,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from alembic.util.exc import CommandError
 from sqlalchemy import text
 
+from annotation.errors import StoreUnavailable
 from annotation.store import HEAD_REVISION
 from annotation.store.engine import create_store_engine, head_revision, open_store, schema_revision, upgrade_schema
 from tests.fixtures.secrets import PASS
@@ -68,11 +68,28 @@ def test_an_empty_database_has_no_revision_and_is_brought_to_the_head(db_url: st
     engine.dispose()
 
 
-def test_a_newer_store_is_still_refused(db_url: str) -> None:
+def test_a_newer_store_is_refused_in_one_line_and_left_as_it_was(db_url: str) -> None:
     open_store(db_url).close()
     engine, _ = create_store_engine(db_url)
     with engine.begin() as conn:
         conn.execute(text("UPDATE alembic_version SET version_num = '9999'"))
     engine.dispose()
-    with pytest.raises(CommandError, match="Can't locate revision identified by '9999'"):
+    with pytest.raises(StoreUnavailable, match=r"schema \(9999\) is newer than this Frontdoor knows \(up to 0010\)"):
         open_store(db_url)
+    engine, _ = create_store_engine(db_url)
+    assert schema_revision(engine) == "9999"  # nothing was migrated or stamped
+    engine.dispose()
+
+
+def test_the_command_line_says_so_in_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from app.cli.main import main
+
+    url = f"sqlite:///{tmp_path / 'newer.db'}"
+    open_store(url).close()
+    engine, _ = create_store_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '9999'"))
+    engine.dispose()
+    assert main(["--db", url, "documents"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "is newer than this Frontdoor knows" in err[0], err
