@@ -10,6 +10,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
+from app.gui.worker import deliver
 from media_tools.errors import MediaError
 from media_tools.waveform import Peaks, peaks
 
@@ -29,13 +30,13 @@ class _Job(QRunnable):
         try:
             result: Any = peaks(self._path)
         except MediaError as exc:
-            self._sink.done.emit(self._n, None, str(exc))
+            deliver(self._sink.done, self._n, None, str(exc))
             return
         except Exception as exc:  # a bug: logged, the waveform stays empty
             log.exception("waveform of %s", self._path)
-            self._sink.done.emit(self._n, None, f"{self._path}: waveform failed ({type(exc).__name__})")
+            deliver(self._sink.done, self._n, None, f"{self._path}: waveform failed ({type(exc).__name__})")
             return
-        self._sink.done.emit(self._n, result, None)
+        deliver(self._sink.done, self._n, result, None)
 
 
 class WaveformLoader(QObject):

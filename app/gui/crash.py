@@ -5,6 +5,7 @@ the review station, so it lives apart from both."""
 from __future__ import annotations
 
 import sys
+import threading
 import traceback
 from types import TracebackType
 
@@ -12,7 +13,8 @@ from annotation.store import user_data_dir
 
 
 def crash_hook(exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
-    """A bug: log the traceback, tell the user in one line where it is."""
+    """A bug: log the traceback, tell the user in one line where it is (a dialog on the GUI thread; from a
+    worker thread, a line on standard error)."""
     log = user_data_dir() / "frontdoor.log"
     try:
         log.parent.mkdir(parents=True, exist_ok=True)
@@ -22,7 +24,9 @@ def crash_hook(exc_type: type[BaseException], exc: BaseException, tb: TracebackT
         pass
     from PySide6.QtWidgets import QApplication, QMessageBox
 
-    if QApplication.instance() is not None:
+    # A dialog belongs to the GUI thread: from a worker thread it would hang the app (on exit, for good).
+    on_gui_thread = threading.current_thread() is threading.main_thread()
+    if QApplication.instance() is not None and on_gui_thread:
         QMessageBox.critical(None, "Frontdoor", f"Something went wrong: {exc_type.__name__}: {exc}\n\nDetails: {log}")
     else:
         sys.stderr.write(f"frontdoor: internal error: {exc_type.__name__}: {exc} (traceback in {log})\n")

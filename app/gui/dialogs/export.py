@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 
 from annotation.errors import AnnotationError
 from annotation.store import Store, user_data_dir
+from app.gui.worker import deliver
 from consent.conditions import ExportContext
 from consent.errors import ConsentError
 from consent.export import Planned, export_clips, plan
@@ -53,20 +54,20 @@ class _ExportJob(QRunnable):
 
     def run(self) -> None:
         def on_progress(i: int, p: Progress) -> None:
-            self.signals.progress.emit(i, p.fraction)
+            deliver(self.signals.progress, i, p.fraction)
 
         try:
             report = export_clips(self._store, progress=on_progress, cancel=self._cancel, **self._kwargs)
         except (ConsentError, MediaError, AnnotationError) as exc:
-            self.signals.failed.emit(str(exc))
+            deliver(self.signals.failed, str(exc))
             return
         except Exception as exc:  # a bug: logged with its traceback; the dialog must not wait for ever
             log = user_data_dir() / "frontdoor.log"
             with contextlib.suppress(OSError), log.open("a", encoding="utf-8") as f:
                 f.write(traceback.format_exc())
-            self.signals.failed.emit(f"internal error: {type(exc).__name__}: {exc} (traceback in {log})")
+            deliver(self.signals.failed, f"internal error: {type(exc).__name__}: {exc} (traceback in {log})")
             return
-        self.signals.finished.emit(report)
+        deliver(self.signals.finished, report)
 
 
 class ExportDialog(QDialog):

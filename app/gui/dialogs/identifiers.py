@@ -45,6 +45,7 @@ from annotation.identifiers import (
 )
 from annotation.services import apply_edit
 from annotation.store import Store
+from app.gui.worker import deliver
 from media_tools.clock import clock_text
 
 log = logging.getLogger(__name__)
@@ -66,7 +67,7 @@ class _Scan(QRunnable):
         try:
             result = scan_document(self.store, self.doc_id, guess_names=self.guess_names)
         except AnnotationError as exc:
-            self.signals.failed.emit(str(exc))
+            deliver(self.signals.failed, str(exc))
             return
         except Exception as exc:  # a bug: where it happened goes to the log, not the message (it may quote text)
             log.error(
@@ -75,9 +76,9 @@ class _Scan(QRunnable):
                 type(exc).__name__,
                 "".join(traceback.format_tb(exc.__traceback__)),
             )
-            self.signals.failed.emit(f"document {self.doc_id}: the scan failed ({type(exc).__name__}; see the log)")
+            deliver(self.signals.failed, f"document {self.doc_id}: the scan failed ({type(exc).__name__}; see the log)")
             return
-        self.signals.done.emit(result)
+        deliver(self.signals.done, result)
 
 
 def _marked(text: str, marks: tuple[tuple[int, int], ...]) -> str:

@@ -15,6 +15,7 @@ from PySide6.QtGui import QColor, QImage, QPainter, QPaintEvent, QPalette
 from PySide6.QtWidgets import QWidget
 
 from app.gui.player.engine import PlayerEngine
+from app.gui.worker import deliver
 from media_tools.clock import clock_text
 from media_tools.errors import MediaError
 from media_tools.frame_times import FrameTimes
@@ -50,7 +51,7 @@ class StillJob(QRunnable):
             log.exception("decoding the still at %d ms of %s", self._ms, self._path)
             error = f"{self._path}: cannot decode the frame at {clock_text(self._ms)} ({exc})"
         with contextlib.suppress(RuntimeError):  # the widget went away while decoding
-            self._sink.done.emit(self._gen, still, error)
+            deliver(self._sink.done, self._gen, still, error)
 
 
 def still_qimage(still: Still) -> QImage:

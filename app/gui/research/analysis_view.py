@@ -31,6 +31,7 @@ from annotation.errors import AnnotationError
 from annotation.records import record_periods
 from annotation.report import ReportContent, Table, build_report, report_content
 from annotation.store import Store
+from app.gui.worker import deliver
 
 ALL = "all records"
 NONE = "—"
@@ -51,13 +52,13 @@ class _Job(QRunnable):
         try:
             result = self.fn()
         except AnnotationError as exc:
-            self.signals.failed.emit(self.n, str(exc))
+            deliver(self.signals.failed, self.n, str(exc))
             return
         except Exception as exc:  # a bug: one line here, the traceback in the log
             traceback.print_exc()
-            self.signals.failed.emit(self.n, f"internal error: {type(exc).__name__}: {exc}")
+            deliver(self.signals.failed, self.n, f"internal error: {type(exc).__name__}: {exc}")
             return
-        self.signals.done.emit(self.n, result)
+        deliver(self.signals.done, self.n, result)
 
 
 def table_widget(t: Table) -> QTableWidget:

@@ -47,6 +47,7 @@ from PySide6.QtWidgets import (
 from annotation.errors import AnnotationError
 from annotation.store import Store, user_data_dir
 from app.gui.review.widgets import AreaPicker, ScopeRow
+from app.gui.worker import deliver
 from consent import conditions
 from consent.decisions import ScopeDecision, record_decisions
 from consent.errors import ConsentError
@@ -87,23 +88,23 @@ class _PreviewJob(QRunnable):
                 pid,
                 item.version_hash,
                 clip_id=item.clip_id,
-                on_progress=lambda done, total: self.signals.progress.emit(gen, done / total if total else 0.0),
+                on_progress=lambda done, total: deliver(self.signals.progress, gen, done / total if total else 0.0),
                 cancel=cancel,
             )
         except Cancelled:
             return
         except ConsentError as exc:  # PreviewFailed's message names no file; its detail went to the log
-            self.signals.failed.emit(gen, exc.message)
+            deliver(self.signals.failed, gen, exc.message)
         except (MediaError, AnnotationError) as exc:  # their messages may name files or the database
             log.warning("review preview: %s", exc)
-            self.signals.failed.emit(gen, "the clip cannot be shown now; tell the researcher")
+            deliver(self.signals.failed, gen, "the clip cannot be shown now; tell the researcher")
         except Exception as exc:  # a bug: logged with its traceback; the station must not wait for ever
             path_log = user_data_dir() / "frontdoor.log"
             with contextlib.suppress(OSError), path_log.open("a", encoding="utf-8") as f:
                 f.write(traceback.format_exc())
-            self.signals.failed.emit(gen, f"internal error ({type(exc).__name__}); tell the researcher")
+            deliver(self.signals.failed, gen, f"internal error ({type(exc).__name__}); tell the researcher")
         else:
-            self.signals.done.emit(gen, str(path))
+            deliver(self.signals.done, gen, str(path))
 
 
 # ---- the station ------------------------------------------------------------------------------------------
