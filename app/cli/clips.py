@@ -7,37 +7,11 @@ from __future__ import annotations
 import argparse
 import json
 from collections.abc import Callable
-from datetime import date
 from pathlib import Path
 from typing import Any
 
+from app.cli.common import command_store, date_arg, fd_number, seconds_arg
 from consent.scopes import SCOPES
-
-
-def _store(args: argparse.Namespace) -> Any:
-    from app.cli.common import command_store as open_
-
-    return open_(args)
-
-
-def _date(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from None
-
-
-def _fd(text: str) -> int:
-    from app.cli.common import fd_number
-
-    return fd_number(text)
-
-
-def seconds_arg(text: str) -> float:
-    """argparse type: seconds from any time ``parse_time`` reads (``62.04s``, ``01:02.5``...)."""
-    from app.cli.common import parse_time
-
-    return parse_time(text) / 1000
 
 
 def _json_arg(text: str) -> dict[str, Any]:
@@ -58,7 +32,7 @@ def _json_arg(text: str) -> dict[str, Any]:
 def cmd_clip(args: argparse.Namespace) -> int:
     from consent import clips
 
-    store = _store(args)
+    store = command_store(args)
     if args.action == "create":
         start, end = args.start, args.end
         if args.annotation:
@@ -178,7 +152,7 @@ def cmd_export_clips(args: argparse.Namespace) -> int:
     from app.cli.common import progress_printer
     from consent.export import export_clips
 
-    store = _store(args)
+    store = command_store(args)
     archive_passphrase = _archive_passphrase(args, store) if args.encrypt else None
     show = progress_printer("export", args.quiet)
     report = export_clips(
@@ -269,7 +243,7 @@ def add_export_parser(subs: Any, sub: Callable[..., argparse.ArgumentParser]) ->
     s.add_argument("--clip", type=int, action="append", metavar="ID")
     s.add_argument("--audience", help="the audience or event, written on every frame")
     s.add_argument("--internal", action="store_true", help="the audience is inside the authority")
-    s.add_argument("--expires", type=_date, metavar="YYYY-MM-DD", help="written on every frame; use ends then")
+    s.add_argument("--expires", type=date_arg, metavar="YYYY-MM-DD", help="written on every frame; use ends then")
     s.add_argument("--quiet", action="store_true")
     s.add_argument(
         "--encrypt",
@@ -277,5 +251,8 @@ def add_export_parser(subs: Any, sub: Callable[..., argparse.ArgumentParser]) ->
         help="one AES-256 7z archive (clips and manifest) for transport; asks a passphrase",
     )
     s.add_argument(
-        "--archive-passphrase-fd", type=_fd, metavar="N", help="scripts: the archive's passphrase from descriptor N"
+        "--archive-passphrase-fd",
+        type=fd_number,
+        metavar="N",
+        help="scripts: the archive's passphrase from descriptor N",
     )

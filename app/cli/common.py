@@ -20,6 +20,7 @@ import os
 import sys
 import threading
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -106,6 +107,23 @@ def doc_id(text: str) -> int:
     if not text.isdigit():
         raise argparse.ArgumentTypeError(f"{text!r} is not a document id (a number; see 'frontdoor documents')")
     return int(text)
+
+
+def seconds_arg(text: str) -> float:
+    """argparse type: seconds from any time ``parse_time`` reads (``62.04s``, ``01:02.5``...)."""
+    return parse_time(text) / 1000
+
+
+def date_arg(text: str) -> date:
+    """argparse type: a day as ``YYYY-MM-DD``.
+
+    Raises:
+        argparse.ArgumentTypeError: not such a date.
+    """
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from None
 
 
 def fd_number(text: str) -> int:

@@ -9,15 +9,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from app.cli.clips import add_clip_parser, add_export_parser, print_version, seconds_arg
+from app.cli.clips import add_clip_parser, add_export_parser, print_version
+from app.cli.common import command_store, seconds_arg
 from consent.scopes import SCOPES
-
-
-def _store(args: argparse.Namespace) -> Any:
-    from app.cli.common import command_store as open_
-
-    return open_(args)
-
 
 # ---- participant --------------------------------------------------------------------------------------
 
@@ -25,7 +19,7 @@ def _store(args: argparse.Namespace) -> Any:
 def cmd_participant(args: argparse.Namespace) -> int:
     from consent import participants
 
-    store = _store(args)
+    store = command_store(args)
     if args.action == "add":
         pid = participants.add_participant(
             store, args.project, args.pseudonym, real_name=args.real_name, role=args.role, contact=args.contact
@@ -68,7 +62,7 @@ def cmd_consent(args: argparse.Namespace) -> int:
     from consent.decisions import record_decision
     from consent.retention import confirm_destroyed, destruction_list, withdraw
 
-    store = _store(args)
+    store = command_store(args)
     if args.action == "record":
         if not args.version and not args.form_ref:
             from app.cli.common import UserError
@@ -150,7 +144,7 @@ def cmd_review(args: argparse.Namespace) -> int:
 
     if importlib.util.find_spec("PySide6") is None:
         raise UserError("the review station needs PySide6: pip install 'frontdoor[gui]'")
-    store = _store(args)
+    store = command_store(args)
     me = review.reviewer(store, args.participant, project=args.project)  # unknown or withdrawn: refused here
     passphrase.require_passphrase(store, me.project)
     if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or os.environ.get("QT_QPA_PLATFORM")):
@@ -206,7 +200,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
     from consent.rows import participant
     from consent.server import access
 
-    store = _store(args)
+    store = command_store(args)
     with store.session() as s:
         if args.action == "verify":
             problem = access.records_problem(s)  # an auditor's check runs in the database

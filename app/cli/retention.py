@@ -4,21 +4,9 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
-from datetime import date
 from typing import Any
 
-
-def _store(args: argparse.Namespace) -> Any:
-    from app.cli.common import command_store as open_
-
-    return open_(args)
-
-
-def _date(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from None
+from app.cli.common import command_store, date_arg
 
 
 def _line(item: Any) -> str:
@@ -30,7 +18,7 @@ def _line(item: Any) -> str:
 def cmd_retention(args: argparse.Namespace) -> int:
     from consent.retention import policy as retention
 
-    store = _store(args)
+    store = command_store(args)
     if args.action == "policy":
         changes = {k: getattr(args, k) for k in ("recordings", "clips", "exports", "documents")}
         if any(v is not None for v in changes.values()):
@@ -163,7 +151,7 @@ def add_retention_parsers(subs: Any, sub: Callable[..., argparse.ArgumentParser]
     a.add_argument("--project")
     a = acts.add_parser("due", help="what must be destroyed (nothing is destroyed), and backups that hold it")
     a.add_argument("--project")
-    a.add_argument("--on", type=_date, metavar="YYYY-MM-DD", help="as of this day (default today)")
+    a.add_argument("--on", type=date_arg, metavar="YYYY-MM-DD", help="as of this day (default today)")
     a = acts.add_parser("destroy", help="destroy what is due: a dry run unless --yes")
     a.add_argument("--project")
     a.add_argument("--ids", nargs="+", metavar="KIND:ID", help="only these (as 'due' prints them, e.g. version:4)")
