@@ -6,7 +6,7 @@ Backups are named ``<store>-<UTC time>.sqlite`` (``.dump``) in the store's backu
 with a small JSON sidecar recording its size, SHA-256 and schema revision. Making a backup
 (:mod:`annotation.backup.rolling`, :mod:`annotation.backup.postgres`) ends in :func:`commit_backup`, which
 writes the sidecar and renames the checked file into place; listing and pruning only read names and
-sidecars. The message of a damaged store names the latest good backup (:func:`naming_latest_backup`):
+sidecars. The message of a damaged store names the latest good backup (:func:`open_store_naming_backup`):
 the store itself knows nothing of backups, so the front ends open it through that.
 """
 
@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import json
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -248,30 +247,6 @@ def latest_good_backup(url: str) -> BackupInfo | None:
 # ---- a damaged store ------------------------------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def naming_latest_backup(url: str | None = None) -> Iterator[None]:
-    """Within the block, a :class:`StoreCorrupt` for the store at ``url`` (default: the default store) is
-    raised again with what to do about it: restore the latest good backup (named by its time), or that
-    there is none.
-
-    Raises:
-        StoreCorrupt: the block raised it (the message now names the latest good backup).
-    """
-    try:
-        yield
-    except StoreCorrupt as exc:
-        try:
-            latest = latest_good_backup(url or default_db_url())
-        except Exception:  # naming a backup is a courtesy: never let it hide the real problem
-            latest = None
-        offer = (
-            f"; restore the latest good backup: frontdoor restore --latest ({latest.created_display})"
-            if latest is not None
-            else "; no backup of it was found"
-        )
-        raise StoreCorrupt(f"{exc.message}{offer}", exc.detail) from exc
-
-
 def open_store_naming_backup(
     url: str | None = None, *, migrate: bool = True, passphrase: str | None = None, check: bool = True
 ) -> Store:
@@ -284,5 +259,16 @@ def open_store_naming_backup(
         StoreCorrupt: it fails its integrity check (the message names the latest good backup).
         StoreUnavailable: the database cannot be reached, opened or migrated.
     """
-    with naming_latest_backup(url):
+    try:
         return open_store(url, migrate=migrate, passphrase=passphrase, check=check)
+    except StoreCorrupt as exc:
+        try:
+            latest = latest_good_backup(url or default_db_url())
+        except Exception:  # naming a backup is a courtesy: never let it hide the real problem
+            latest = None
+        offer = (
+            f"; restore the latest good backup: frontdoor restore --latest ({latest.created_display})"
+            if latest is not None
+            else "; no backup of it was found"
+        )
+        raise StoreCorrupt(f"{exc.message}{offer}", exc.detail) from exc
