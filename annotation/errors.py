@@ -25,6 +25,7 @@ Front ends print exactly that line; ``detail`` (optional) is for the log.
     │   ├── ConflictError              someone else changed the row since it was read (row versioning)
     │   ├── ValueOutOfRange            a value the database cannot hold (a text too long, a number too large)
     │   └── InvalidEdit                an edit that would break ELAN's rules (end before start, ...)
+    │       └── OverlapError           two annotations of one tier would overlap in time
     ├── AnalysisError                  an analysis of coded time cannot be computed as asked (bad threshold, ...)
     ├── ExportError                    an export format cannot represent the document
     └── RecordError                    referral records (records.py, record_import.py, report.py)
@@ -132,6 +133,15 @@ class ValueOutOfRange(StoreError):
 
 class InvalidEdit(StoreError):
     """An edit that would break the document's rules."""
+
+
+class OverlapError(InvalidEdit):
+    """An edit would make two annotations of one tier overlap in time (ELAN's model has no overlaps on a
+    tier). ``neighbour`` is the id of the annotation it runs into."""
+
+    def __init__(self, message: str, neighbour: str, detail: str | None = None) -> None:
+        super().__init__(message, detail)
+        self.neighbour = neighbour
 
 
 class AnalysisError(AnnotationError):

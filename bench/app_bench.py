@@ -44,10 +44,14 @@ def _edits(doc: int, segs: list[Any], i: int) -> list[tuple[str, Any]]:
     a = segs[10 + 7 * i]
     nxt = segs[11 + 7 * i]
     b = segs[14 + 7 * i]
+    # a move stays in the room before the next annotation (annotations on one tier never overlap)
+    room = segs[15 + 7 * i].start - b.end
+    shift = min(40, room)
+    moved = (b.start + shift, b.end + shift) if shift > 0 else (b.start + 40, b.end)
     out: list[tuple[str, Any]] = [
         ("create", commands.CreateAnnotation(doc, "activity", 5 + 30 * i, 25 + 30 * i, "x")),
         ("set value", commands.SetAnnotationValue(doc, a.ann_id, f"edited {i}")),
-        ("move", commands.SetAnnotationTimes(doc, b.ann_id, b.start + 40, b.end + 40)),
+        ("move", commands.SetAnnotationTimes(doc, b.ann_id, *moved)),
         ("undo", "undo"),
         ("redo", "redo"),
         ("delete", commands.DeleteAnnotation(doc, b.ann_id)),

@@ -11,7 +11,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from annotation.elan import PARTICIPANTS_TIER
+from annotation.elan import PARTICIPANTS_TIER, is_participants_tier
 from annotation.store import Document, Recording, Store, get_or_not_found
 from consent import audit
 from consent.errors import InvalidRequest, UnknownThing
@@ -137,8 +137,9 @@ def list_participants(store: Store, project: str | None = None) -> list[Particip
 
 
 def appearances_from_tier(store: Store, doc_id: int, *, tier: str = PARTICIPANTS_TIER) -> int:
-    """Replace the appearances taken from ``doc_id``'s participants tier (values are pseudonyms); returns
-    how many there are now.
+    """Replace the appearances taken from ``doc_id``'s participants tiers (values are pseudonyms); returns
+    how many there are now. By default these are the Participants tier and every person's own tier
+    (``Participants: <pseudonym>``, ELAN's tier per participant); ``tier`` names another one.
 
     Raises:
         UnknownThing: the document has no recording or no such tier, or names an unknown participant.
@@ -146,9 +147,10 @@ def appearances_from_tier(store: Store, doc_id: int, *, tier: str = PARTICIPANTS
     from annotation.services import document_display
 
     display = document_display(store, doc_id)
-    if tier not in display:
+    tiers = [t for t in display if is_participants_tier(t)] if tier == PARTICIPANTS_TIER else [tier]
+    if not tiers or tiers[0] not in display:
         raise UnknownThing(f"document {doc_id}: no tier {tier!r}")
-    segments = [seg for seg in display[tier] if seg.value.strip()]
+    segments = [seg for t in tiers for seg in display[t] if seg.value.strip()]
 
     def do(s: Session) -> int:
         doc = s.get(Document, doc_id)
@@ -167,7 +169,8 @@ def appearances_from_tier(store: Store, doc_id: int, *, tier: str = PARTICIPANTS
                 )
                 if pid is None:
                     raise UnknownThing(
-                        f"document {doc_id}: tier {tier!r} names {name!r}, who is not a participant (add them first)"
+                        f"document {doc_id}: tier {seg.tier_id!r} names {name!r}, who is not a participant "
+                        "(add them first)"
                     )
                 ids[name] = pid
         old = s.scalars(select(Appearance).where(Appearance.document_id == doc_id, Appearance.origin == "tier"))

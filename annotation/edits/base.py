@@ -80,12 +80,28 @@ def mark_modified(session: Session, doc_id: int) -> None:
     session.execute(update(Document).where(Document.id == doc_id).values(modified_at=datetime.now(UTC)))
 
 
+#: ``session.info`` key: document id -> its ``modified_at`` when the edit took it (before the edit changed it)
+TAKEN = "frontdoor.taken"
+
+
 def take_document(session: Session, doc_id: int) -> None:
     """Begin an edit's unit of work by writing its document's row, so that edits of one document take turns:
     SQLite takes its write lock here and PostgreSQL locks the row until commit, and everything the edit reads
     afterwards includes what the edit before it committed. Without this, two writers adding to one tier at
-    the same moment both took the same next time slot and annotation ids, and one failed on a unique key."""
+    the same moment both took the same next time slot and annotation ids, and one failed on a unique key.
+
+    The document's ``modified_at`` as the edit found it (read once the row is taken, so nobody can change it
+    meanwhile) is kept in ``session.info[TAKEN]``: every edit changes it, so it tells whether what a process
+    remembers of the document (:mod:`annotation.edits.overlaps`) is still so."""
+    session.execute(update(Document).where(Document.id == doc_id).values(modified_at=Document.modified_at))
+    before = session.scalar(select(Document.modified_at).where(Document.id == doc_id))
+    session.info.setdefault(TAKEN, {})[doc_id] = before
     mark_modified(session, doc_id)
+
+
+def document_stamp(session: Session, doc_id: int) -> Any:
+    """The document's ``modified_at`` as this unit of work has left it so far."""
+    return session.scalar(select(Document.modified_at).where(Document.id == doc_id))
 
 
 def tier_row(session: Session, doc_id: int, tier_id: str) -> TierRow:

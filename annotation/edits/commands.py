@@ -34,7 +34,8 @@ from annotation.edits.base import (
     tier_row,
     touched_of,
 )
-from annotation.edits.journal import child_tiers, slot_rows
+from annotation.edits.journal import child_tiers, slot_rows, tier_ids
+from annotation.edits.overlaps import new_overlaps, overlap_error, overlapping
 from annotation.errors import ConflictError, InvalidEdit
 from annotation.store import AnnotationRow, LinguisticType, TimeSlotRow, get_document_row
 
@@ -75,12 +76,38 @@ class CreateAnnotation:
     end: int
     value: str = ""
     cve_ref: str | None = None
+    trim: bool = False
     ann_id: str | None = field(default=None, init=False)
     touched: Touched = field(default_factory=Touched, init=False, repr=False, compare=False)
+    #: with ``trim``: the annotation it started inside, ended at its start (undone with it)
+    trims: list[SetAnnotationTimes] = field(default_factory=list, init=False, repr=False, compare=False)
+    #: the end stored (with ``trim``, where the next annotation begins when it ran into one)
+    stored_end: int | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def description(self) -> str:
         return f"add annotation on {self.tier_id}"
+
+    def _fit(self, session: Session, tier_pk: int) -> int:
+        """Keep the tier free of overlaps: refuse (naming the annotation in the way), or with ``trim`` end
+        the annotation the new one starts inside at its start and stop the new one where the next begins (as
+        starting a state in an observation tool stops the one running). Returns the end to store."""
+        over = overlapping(session, self.doc_id, tier_pk, self.start, self.end)
+        self.trims = []
+        if not over:
+            return self.end
+        if not self.trim:
+            raise overlap_error(self.tier_id, self.start, self.end, over[0])
+        later = [n for n in over if n.start >= self.start]
+        end = min((n.start for n in later), default=self.end)
+        if end <= self.start:
+            raise overlap_error(self.tier_id, self.start, self.end, later[0], what="nothing to code at")
+        for n in over:
+            if n.start < self.start:
+                trim = SetAnnotationTimes(self.doc_id, n.ann_id, n.start, self.start)
+                trim.apply(session)
+                self.trims.append(trim)
+        return end
 
     def apply(self, session: Session) -> None:
         get_document_row(session, self.doc_id)
@@ -95,8 +122,9 @@ class CreateAnnotation:
         for t in lt:
             if t.attr("LINGUISTIC_TYPE_ID") == tier.linguistic_type_ref and t.attr("TIME_ALIGNABLE") == "false":
                 raise InvalidEdit(f"tier {self.tier_id!r}: its type is not time-alignable")
+        end = self.stored_end = self._fit(session, tier.id)
         ts1, pos1 = new_slot(session, self.doc_id, self.start)
-        ts2, pos2 = new_slot(session, self.doc_id, self.end)
+        ts2, pos2 = new_slot(session, self.doc_id, end)
         # Keep the id across undo/redo so that later commands naming it still work.
         aid = self.ann_id or new_annotation_id(session, self.doc_id)
         max_pos = session.scalar(select(func.max(AnnotationRow.pos)).where(AnnotationRow.tier_pk == tier.id))
@@ -113,14 +141,19 @@ class CreateAnnotation:
             )
         )
         self.ann_id = aid
-        self.touched = Touched(frozenset({self.tier_id}), frozenset({aid}), frozenset({pos1, pos2}))
+        self.touched = _joined(
+            Touched(frozenset({self.tier_id}), frozenset({aid}), frozenset({pos1, pos2})),
+            *(t.touched for t in self.trims),
+        )
         mark_modified(session, self.doc_id)
 
     def revert(self, session: Session) -> None:
         assert self.ann_id is not None
         undo = DeleteAnnotation(self.doc_id, self.ann_id)
         undo.apply(session)
-        self.touched = undo.touched
+        for trim in reversed(self.trims):
+            trim.revert(session)
+        self.touched = _joined(undo.touched, *(t.touched for t in self.trims))
 
 
 @dataclass
@@ -181,17 +214,17 @@ class SetAnnotationTimes:
             raise InvalidEdit(f"annotation {self.ann_id!r}: a referring annotation takes its times from its parent")
         slots = slot_rows(session, self.doc_id, [a.ts1, a.ts2])
         old_slots = {sid: r["time_ms"] for sid, r in slots.items()}
+        was = (old_slots.get(a.ts1), old_slots.get(a.ts2))
+        old_span = (was[0], was[1]) if was[0] is not None and was[1] is not None else None
+        clash = new_overlaps(session, self.doc_id, a.tier_pk, a.ann_id, old_span, (self.start, self.end))
+        if clash:
+            tier = tier_ids(session, [a.tier_pk]).get(a.tier_pk, "?")
+            raise overlap_error(tier, self.start, self.end, clash[0], what=f"{self.ann_id} at")
         positions = {sid: r["pos"] for sid, r in slots.items()}
         self._old = {"ts1": a.ts1, "ts2": a.ts2, "times": old_slots, "new_slots": [], "positions": positions}
         new_refs: dict[str, str] = {}
         for key, slot, t in (("ts1", a.ts1, self.start), ("ts2", a.ts2, self.end)):
-            users = session.scalar(
-                select(func.count()).where(
-                    AnnotationRow.document_id == self.doc_id,
-                    (AnnotationRow.ts1 == slot) | (AnnotationRow.ts2 == slot),
-                )
-            )
-            if users and users > 1:
+            if _slot_users(session, self.doc_id, slot) > 1:
                 sid, pos = new_slot(session, self.doc_id, t)
                 self._old["new_slots"].append(sid)
                 self._old["positions"][sid] = pos
@@ -231,6 +264,24 @@ class SetAnnotationTimes:
                 )
             )
         mark_modified(session, self.doc_id)
+
+
+def _slot_users(session: Session, doc_id: int, slot: str) -> int:
+    """How many annotations hang from a time slot. Two counts, not one with ``ts1 = x OR ts2 = x``: SQLite
+    serves each from its own index, where the OR made it read every annotation of the document (most of a
+    move's time at 100,000 annotations)."""
+    n = 0
+    for col in (AnnotationRow.ts1, AnnotationRow.ts2):
+        n += session.scalar(select(func.count()).where(AnnotationRow.document_id == doc_id, col == slot)) or 0
+    return n
+
+
+def _joined(*parts: Touched) -> Touched:
+    return Touched(
+        frozenset().union(*(p.tiers for p in parts)),
+        frozenset().union(*(p.annotations for p in parts)),
+        frozenset().union(*(p.slots for p in parts)),
+    )
 
 
 def _row_dict(row: Any) -> dict[str, Any]:

@@ -19,7 +19,14 @@ from annotation.elan.model import (
 )
 from annotation.elan.reader import MAX_TIME_MS, read_eaf, read_eaf_report
 from annotation.elan.repairs import Repair
-from annotation.elan.scheme import PARTICIPANTS_TIER, REFERRAL_SCHEME, SENSITIVE_TIER, load_scheme
+from annotation.elan.scheme import (
+    PARTICIPANTS_TIER,
+    REFERRAL_SCHEME,
+    SENSITIVE_TIER,
+    is_participants_tier,
+    load_scheme,
+    participant_tier,
+)
 from annotation.elan.tiers import SYMBOLIC_ASSOCIATION, SYMBOLIC_SUBDIVISION, TierRow, tier_rows
 from annotation.elan.timing import Segment, chain_order, child_spans, document_segments, interpolate_slots
 from annotation.elan.writer import ILLEGAL_XML, write_eaf
@@ -52,7 +59,9 @@ __all__ = [
     "formats",
     "gc_paused",
     "interpolate_slots",
+    "is_participants_tier",
     "load_scheme",
+    "participant_tier",
     "read_eaf",
     "read_eaf_report",
     "tier_rows",

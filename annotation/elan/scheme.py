@@ -39,6 +39,17 @@ SENSITIVE_TIER = "Sensitive identifier"
 PARTICIPANTS_TIER = "Participants"
 
 
+def participant_tier(pseudonym: str) -> str:
+    """The tier of one filmed person (ELAN's usual layout: a tier per participant, so that two people
+    present at once never overlap on one tier): ``Participants: Duty worker A``."""
+    return f"{PARTICIPANTS_TIER}: {pseudonym}"
+
+
+def is_participants_tier(tier_id: str) -> bool:
+    """The scheme's Participants tier or one person's (:func:`participant_tier`)."""
+    return tier_id == PARTICIPANTS_TIER or tier_id.startswith(f"{PARTICIPANTS_TIER}: ")
+
+
 @dataclass(frozen=True)
 class TierSpec:
     tier_id: str

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from annotation.edits import CreateAnnotation
+from annotation.elan import participant_tier
 from annotation.services import (
     add_recording,
     apply_edit,
@@ -26,6 +27,9 @@ from media_tools.synth import make_test_recording
 DEMO_PROJECT = "Demo: duty room"
 DEMO_NAME = "duty-room-demo"
 
+#: The filmed staff, each on their own participant tier.
+DEMO_PARTICIPANTS = (("Duty worker A", "social worker"), ("Team manager B", "team manager"))
+
 #: (tier, start ms, end ms, value): one referral call, coded with the referral scheme.
 EXAMPLE_CODES: list[tuple[str, int, int, str]] = [
     ("Call phase", 0, 4000, "opening"),
@@ -41,8 +45,8 @@ EXAMPLE_CODES: list[tuple[str, int, int, str]] = [
     ("Response", 24000, 27000, "initial assessment"),
     ("Feedback to referrer", 27000, 29000, "feedback given"),
     ("Initial assessment after professional referral", 24000, 27000, "initial assessment agreed"),
-    ("Participants", 0, 30000, "Duty worker A"),
-    ("Participants", 20000, 24000, "Team manager B"),
+    (participant_tier("Duty worker A"), 0, 30000, "Duty worker A"),  # a tier per person: present at once,
+    (participant_tier("Team manager B"), 20000, 24000, "Team manager B"),  # never overlapping on one tier
     ("Sensitive identifier", 7200, 8100, "child name"),
     ("Notes", 11000, 20000, "Worker reads back the school's concerns and checks previous contacts."),
 ]
@@ -60,7 +64,7 @@ def _demo_consent(store: Store, doc_id: int, recording_id: int) -> None:
 
     if list_participants(store, DEMO_PROJECT):
         return
-    for who, role in (("Duty worker A", "social worker"), ("Team manager B", "team manager")):
+    for who, role in DEMO_PARTICIPANTS:
         add_participant(store, DEMO_PROJECT, who, role=role)
     appearances_from_tier(store, doc_id)
     face = {
@@ -156,7 +160,14 @@ def run_demo(db: str | None = None, open_app: bool = True) -> int:
             fps=info.fps,
             mime_type=info.mime_type,
         )
-        doc_id = new_document(store, "referral", name=DEMO_NAME, recording_id=rid, project_id=pid)
+        doc_id = new_document(
+            store,
+            "referral",
+            name=DEMO_NAME,
+            recording_id=rid,
+            project_id=pid,
+            participants=[who for who, _ in DEMO_PARTICIPANTS],
+        )
         for tier, start, end, value in EXAMPLE_CODES:
             apply_edit(store, CreateAnnotation(doc_id, tier, start, end, value))
         print(f"demo:       created document {doc_id} from the referral scheme with {len(EXAMPLE_CODES)} annotations")

@@ -21,6 +21,8 @@ def cmd_import_eaf(args: argparse.Namespace) -> int:
     r = import_file(store, args.file, recording_id=args.recording, name=args.name, strict=args.strict)
     for repair in r.repairs:
         sys.stderr.write(f"{PROG}: warning: {one_line(str(repair))}\n")
+    for line in r.overlaps:
+        sys.stderr.write(f"{PROG}: warning: {line}\n")
     for note in r.notes:
         print(f"note: {note}")
     print(f"imported {args.file} ({r.kind}): {r.tiers} tiers, {r.annotations} annotations")
@@ -75,7 +77,9 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_new_document(args: argparse.Namespace) -> int:
     from annotation.services import new_document
 
-    did = new_document(command_store(args), args.scheme, name=args.name, recording_id=args.recording)
+    did = new_document(
+        command_store(args), args.scheme, name=args.name, recording_id=args.recording, participants=args.participant
+    )
     print(f"created document {did} from scheme {args.scheme}")
     print(did)
     return 0
@@ -142,7 +146,7 @@ def cmd_annotate(args: argparse.Namespace) -> int:
     store = command_store(args)
     cmd: Any
     if args.action == "add":
-        cmd = CreateAnnotation(args.doc, args.tier, args.start, args.end, args.value)
+        cmd = CreateAnnotation(args.doc, args.tier, args.start, args.end, args.value, trim=args.trim)
     elif args.action == "set":
         cmd = SetAnnotationValue(args.doc, args.annotation, args.value, expected_version=args.expect_version)
     elif args.action == "move":
@@ -154,6 +158,13 @@ def cmd_annotate(args: argparse.Namespace) -> int:
     apply_edit(store, cmd)
     ann = getattr(cmd, "ann_id", None)
     print(f"{cmd.description}: saved")
+    if isinstance(cmd, CreateAnnotation):
+        from media_tools.clock import clock_text
+
+        for trim in cmd.trims:
+            print(f"ended {trim.ann_id} at {clock_text(trim.end)}, where the new annotation starts")
+        if cmd.stored_end is not None and cmd.stored_end != cmd.end:
+            print(f"stopped the new annotation at {clock_text(cmd.stored_end)}, where the next one begins")
     if ann:
         print(ann)
     return 0
@@ -260,6 +271,13 @@ def add_document_parsers(subs: Any, sub: Callable[..., argparse.ArgumentParser],
     s.add_argument("--scheme", default="referral", help="'referral' (default) or a path to an ELAN template .etf")
     s.add_argument("--name")
     s.add_argument("--recording", type=int, metavar="ID")
+    s.add_argument(
+        "--participant",
+        action="append",
+        default=[],
+        metavar="PSEUDONYM",
+        help="a tier 'Participants: PSEUDONYM' for this person (repeat it: one tier each, as ELAN lays them out)",
+    )
 
     sub(subs, "documents", "list the stored documents", "frontdoor documents", cmd_documents)
 
@@ -293,6 +311,11 @@ def add_document_parsers(subs: Any, sub: Callable[..., argparse.ArgumentParser],
     a.add_argument("start", type=parse_time)
     a.add_argument("end", type=parse_time)
     a.add_argument("value")
+    a.add_argument(
+        "--trim",
+        action="store_true",
+        help="fit it in instead of refusing: end the annotation it starts inside, stop where the next begins",
+    )
     a = acts.add_parser("set", help="change an annotation's value: DOC ANNOTATION VALUE")
     a.add_argument("doc", type=doc_id)
     a.add_argument("annotation")

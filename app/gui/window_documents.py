@@ -42,8 +42,10 @@ class DocumentLoading:
         self.setWindowTitle(f"Frontdoor — {title}")
         self._remember(title)
         self.coder.clear()
-        self._load_media()
+        opened = self._load_media()
         self._show(document_segments(doc))
+        if not opened:  # no recording, or its file is missing: the document's own time span is navigable
+            self.player.show_without_media(self.timeline.extent_ms())
 
     def _lay_out(self, doc: Any) -> None:
         """The document's tiers: timeline rows, filters, coding tiers, the research tabs."""
@@ -66,8 +68,9 @@ class DocumentLoading:
         self._show_coding_keys()
         self.research.set_document(self.doc_id, self._tiers)
 
-    def _load_media(self) -> None:
-        from app.gui.player import load_media
+    def _load_media(self) -> bool:
+        """Open the document's media; False when no recording could be opened."""
+        from app.gui.player import DEFAULT_FPS, load_media
 
         self.timeline.set_waveform(None)
         self._waveforms.cancel()  # a waveform still coming for the previous document is dropped
@@ -80,8 +83,13 @@ class DocumentLoading:
                 self._frame_ms = 1000.0 / self.player.fps
                 self.timeline.set_frame_ms(self._frame_ms)
             self._waveforms.request(primary.path, primary.time_origin_ms)
+        else:
+            self.timeline.set_duration(0)  # the annotations' span (a previous document's recording is gone)
+            self._frame_ms = 1000.0 / DEFAULT_FPS
+            self.timeline.set_frame_ms(self._frame_ms)
         if problems:
             self.show_error("; ".join(problems))
+        return primary is not None and primary.path is not None
 
     def refresh(self, doc_id: int, touched: Touched | None = None) -> None:
         """Show an edit: only the annotations it touched (``annotation.edits.display``: milliseconds however big
@@ -178,6 +186,10 @@ class DocumentLoading:
         if result.repairs:  # shown once, here: the stored document is valid and opens with no repair again
             lines = [str(r) for r in result.repairs]
             self.message.setText("repaired while opening " + "; ".join(lines))
+            self.message.setToolTip("\n".join(lines))
+        if result.overlaps:  # kept as the file has them (lossless); edits never add to them
+            lines = list(result.overlaps)
+            self.message.setText("; ".join(lines))
             self.message.setToolTip("\n".join(lines))
 
     def export_eaf(self) -> None:

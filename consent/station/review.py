@@ -83,6 +83,7 @@ class ReviewItem:
     end_s: float
     title_s: float  # the title card's length: the preview shows clip time t at title_s + t
     decisions: Mapping[str, OwnDecision]  # scope -> the participant's own latest decision on this version
+    hidden: tuple[str, ...] = ()  # what the version already hides, in plain words (see ``hidden_in``)
 
 
 # ---------------------------------------------------------------------------------------------- the list
@@ -150,7 +151,41 @@ def _item(s: Session, c: Clip, v: ClipVersion, pid: int) -> ReviewItem:
         end_s=end,
         title_s=title_s,
         decisions=own,
+        hidden=hidden_in(spec, _later_bleeps(s, c.recording_id, start, end, spec)),
     )
+
+
+def _later_bleeps(s: Session, recording_id: int, start: float, end: float, spec: Mapping[str, Any]) -> int:
+    """Sensitive identifiers coded since the version was made, which the gate bleeps too (its notes say so)."""
+    from annotation.identifiers import standing_sensitive_redactions
+
+    own = [(float(a["start"]), float(a["end"])) for a in spec.get("audio") or ()]
+    later = standing_sensitive_redactions(s, recording_id, start, end)
+    return sum(1 for r in later if not any(a < r.end and r.start < b for a, b in own))
+
+
+def hidden_in(spec: Mapping[str, Any], later_bleeps: int = 0) -> tuple[str, ...]:
+    """What a version's edit hides, for the person in it: blurred or covered areas (with their notes), bleeps
+    and silences, captions (whose names are taken out). Counts and notes only, never a name."""
+    out: list[str] = []
+    boxes = list(spec.get("redactions") or ())
+    if boxes:
+        notes = sorted({str(r["note"]) for r in boxes if r.get("note")})
+        out.append(_count(len(boxes), "blurred area") + (f" ({', '.join(notes)})" if notes else ""))
+    sounds = list(spec.get("audio") or ())
+    bleeps = sum(1 for a in sounds if a.get("kind") == "bleep") + later_bleeps
+    if bleeps:
+        out.append(_count(bleeps, "bleep") + " over a name or other identifying word")
+    mutes = sum(1 for a in sounds if a.get("kind") == "mute")
+    if mutes:
+        out.append(_count(mutes, "silenced stretch", "silenced stretches"))
+    if spec.get("captions"):
+        out.append("captions of what is said, with names taken out")
+    return tuple(out)
+
+
+def _count(n: int, one: str, many: str | None = None) -> str:
+    return f"{n} {one if n == 1 else many or one + 's'}"
 
 
 def _participant(s: Session, ref: str | int, project: str | None) -> Participant:

@@ -278,7 +278,7 @@ def test_split_and_merge_refusals_name_the_annotation(store: Store) -> None:
 def test_merging_free_text_joins_the_values_as_elan_does(store: Store) -> None:
     doc = new_document(store, "referral")
     apply_edit(store, CreateAnnotation(doc, "Notes", 0, 1000, "caller hesitant"))
-    apply_edit(store, CreateAnnotation(doc, "Notes", 800, 2000, "names the school"))  # overlapping
+    apply_edit(store, CreateAnnotation(doc, "Notes", 1000, 2000, "names the school"))
     apply_edit(store, MergeAnnotations(doc, "a1", "a2"))
     assert _ids_values(store, doc, "Notes") == [("a1", 0, 2000, "caller hesitant names the school")]
 

@@ -230,6 +230,8 @@ def test_leaving_needs_the_passphrase_and_clears_the_previews(qtbot: object, sta
     folder = review.preview_dir()
     assert any(folder.iterdir())
     qtbot.keyClick(w.clips, Qt.Key.Key_Escape)  # type: ignore[attr-defined]
+    assert w.pages.currentIndex() == 2  # type: ignore[attr-defined]  # nothing decided: asked first
+    qtbot.mouseClick(w.leave_check.leave_button, Qt.MouseButton.LeftButton)  # type: ignore[attr-defined]
     assert w.pages.currentIndex() == 1  # type: ignore[attr-defined]
     _leave(qtbot, w, "not the passphrase")
     assert w.isVisible() and w.pages.currentIndex() == 1  # type: ignore[attr-defined]
@@ -240,6 +242,7 @@ def test_leaving_needs_the_passphrase_and_clears_the_previews(qtbot: object, sta
     qtbot.mouseClick(w.back_button, Qt.MouseButton.LeftButton)  # type: ignore[attr-defined]
     assert w.pages.currentIndex() == 0  # type: ignore[attr-defined]
     qtbot.mouseClick(w.finish_button, Qt.MouseButton.LeftButton)  # type: ignore[attr-defined]
+    qtbot.mouseClick(w.leave_check.leave_button, Qt.MouseButton.LeftButton)  # type: ignore[attr-defined]
     with qtbot.waitSignal(w.finished, timeout=10_000):  # type: ignore[attr-defined]
         _leave(qtbot, w, SECRET)
     assert not w.isVisible()  # type: ignore[attr-defined]
@@ -273,7 +276,7 @@ def test_the_main_window_hands_over_and_gets_the_screen_back(
     qtbot.addWidget(w, before_close_func=_let_go)  # type: ignore[attr-defined]
     assert not main.isVisible() and w.isFullScreen()
     _wait_preview(qtbot, w)
-    w.request_leave()
+    w.request_leave(asked=True)
     with qtbot.waitSignal(w.finished, timeout=10_000):  # type: ignore[attr-defined]
         _leave(qtbot, w, SECRET)
     assert main.isVisible()
@@ -308,7 +311,7 @@ def test_the_station_hides_every_window_of_the_session_and_silences_its_player(
     assert [x.windowTitle() for x in QApplication.topLevelWidgets() if x.isVisible() and x is not w] == []
     assert not main.player.is_playing()
     _wait_preview(qtbot, w)
-    w.request_leave()
+    w.request_leave(asked=True)
     with qtbot.waitSignal(w.finished, timeout=10_000):  # type: ignore[attr-defined]
         _leave(qtbot, w, SECRET)
     assert main.isVisible() and all(d.isVisible() for d in dialogs)
@@ -334,7 +337,7 @@ def test_leaving_while_the_store_is_away_says_one_line_that_names_nothing(
         yield
 
     monkeypatch.setattr(station.store, "session", away)
-    w.request_leave()  # type: ignore[attr-defined]
+    w.request_leave(asked=True)  # type: ignore[attr-defined]
     _leave(qtbot, w, SECRET)  # pytest-qt fails the test on an exception raised in the slot
     assert w.isVisible() and w.pages.currentIndex() == 1  # type: ignore[attr-defined]
     said = w.leave_message.text()  # type: ignore[attr-defined]

@@ -22,9 +22,12 @@ def test_from_tier_annotation_clips_and_forms(world: World, capsys: pytest.Captu
 
     for who in ("Duty worker A", "Manager B"):
         run("participant", "add", who, "--project", "Duty room study")
-    doc = run("new-document", "--name", "call coding", "--recording", str(world.recording_id)).strip().splitlines()[-1]
-    run("annotate", "add", doc, "Participants", "0s", "12s", "Duty worker A")
-    run("annotate", "add", doc, "Participants", "3s", "5s", "Manager B")
+    doc = run(
+        "new-document", "--name", "call coding", "--recording", str(world.recording_id),
+        "--participant", "Duty worker A", "--participant", "Manager B",
+    ).strip().splitlines()[-1]  # fmt: skip
+    run("annotate", "add", doc, "Participants: Duty worker A", "0s", "12s", "Duty worker A")
+    run("annotate", "add", doc, "Participants: Manager B", "3s", "5s", "Manager B")  # both present: two tiers
     run("annotate", "add", doc, "Call phase", "2s", "4.5s", "reason for call")
     run("annotate", "add", doc, "Sensitive identifier", "3.2s", "3.6s", "child name")
     assert "2 appearances taken" in run("participant", "from-tier", doc)

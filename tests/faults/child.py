@@ -40,14 +40,15 @@ def plan_edits(seed: int, n: int) -> list[Edit]:
     for i in range(n):
         kinds = ["create"] if len(live) < 3 else ["create", "value", "move", "delete", "split"]
         kind = rng.choice(kinds)
-        if kind == "create":
-            start = rng.randrange(0, 600_000, 10)
-            e = Edit("create", start=start, end=start + rng.randrange(200, 20_000, 10), value=f"e{i}")
-        elif kind == "value":
+        span = _free_span(rng, live, skip=None) if kind == "create" else None
+        if kind == "create" and span is not None:
+            e = Edit("create", start=span[0], end=span[1], value=f"e{i}")
+        elif kind in ("create", "value"):  # a create that found no room: a value change keeps the plan's length
             e = Edit("value", index=rng.randrange(len(live)), value=f"e{i}")
         elif kind == "move":
-            start = rng.randrange(0, 600_000, 10)
-            e = Edit("move", index=rng.randrange(len(live)), start=start, end=start + rng.randrange(200, 20_000, 10))
+            j = rng.randrange(len(live))
+            span = _free_span(rng, live, skip=j)
+            e = Edit("move", index=j, start=span[0], end=span[1]) if span else Edit("value", index=j, value=f"e{i}")
         elif kind == "delete":
             e = Edit("delete", index=rng.randrange(len(live)))
         else:
@@ -58,6 +59,17 @@ def plan_edits(seed: int, n: int) -> list[Edit]:
         plan.append(e)
         live = _step(live, e)
     return plan
+
+
+def _free_span(rng: random.Random, live: list[Segment], skip: int | None) -> tuple[int, int] | None:
+    """A random span that overlaps no live annotation but the one at ``skip`` (annotations on one tier never
+    overlap), or None when a few tries find no room."""
+    for _ in range(20):
+        start = rng.randrange(0, 600_000, 10)
+        end = start + rng.randrange(200, 20_000, 10)
+        if all(not (start < t and s < end) for k, (s, t, _) in enumerate(live) if k != skip):
+            return start, end
+    return None
 
 
 def _step(live: list[Segment], e: Edit) -> list[Segment]:

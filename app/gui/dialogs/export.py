@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QLineEdit,
     QProgressBar,
@@ -31,6 +32,7 @@ from PySide6.QtWidgets import (
 
 from annotation.errors import AnnotationError
 from annotation.store import Store, user_data_dir
+from app.gui.dates import show_days
 from app.gui.worker import deliver
 from consent.conditions import ExportContext
 from consent.errors import ConsentError
@@ -38,6 +40,8 @@ from consent.export import Planned, export_clips, plan
 from consent.scopes import LABELS, SCOPES
 from media_tools.errors import MediaError
 from media_tools.ffmpeg_bin import Progress
+
+_FIT = QHeaderView.ResizeMode.ResizeToContents
 
 
 class _Signals(QObject):
@@ -87,11 +91,19 @@ class ExportDialog(QDialog):
         self.expires_on = QCheckBox("use ends on")
         self.expires = QDateEdit(date.today())
         self.expires.setCalendarPopup(True)
+        show_days(self.expires)  # 6 Dec 2026, not 6 12 2026
         self.folder = QLineEdit(str(folder or ""))
         browse = QPushButton("Choose…")
         browse.clicked.connect(self._choose_folder)
         self.clips = QTreeWidget()
         self.clips.setHeaderLabels(["Clip", "Version", "Usable", "Why not", "Progress"])
+        self.clips.setRootIsDecorated(False)
+        self.clips.setWordWrap(True)
+        head = self.clips.header()
+        head.setStretchLastSection(False)
+        for col, mode in enumerate((_FIT, _FIT, _FIT, QHeaderView.ResizeMode.Stretch, QHeaderView.ResizeMode.Fixed)):
+            head.setSectionResizeMode(col, mode)
+        head.resizeSection(4, 110)  # a bar needs no more; the reasons get the room
         self.status = QLabel()
         self.export_button = QPushButton("Export usable clips")
         self.cancel_button = QPushButton("Cancel")
@@ -126,7 +138,7 @@ class ExportDialog(QDialog):
         self.expires.dateChanged.connect(self.refresh)
         self.export_button.clicked.connect(self.start)
         self.cancel_button.clicked.connect(self.cancel_event.set)
-        self.resize(900, 520)
+        self.resize(1000, 520)
         self.refresh()
 
     def context(self) -> ExportContext:
@@ -148,6 +160,8 @@ class ExportDialog(QDialog):
                 ]
             )
             item.setForeground(2, Qt.GlobalColor.darkGreen if p.usable else Qt.GlobalColor.darkRed)
+            for col in (0, 3):
+                item.setToolTip(col, item.text(col))
             self.clips.addTopLevelItem(item)
             if p.usable:
                 bar = QProgressBar()

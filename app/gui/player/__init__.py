@@ -7,6 +7,6 @@ from __future__ import annotations
 from app.gui.player import qtmm_backend, vlc_backend
 from app.gui.player.media_loader import load_media
 from app.gui.player.transport import TransportBar
-from app.gui.player.widget import PlayerWidget, format_time
+from app.gui.player.widget import DEFAULT_FPS, PlayerWidget, format_time
 
-__all__ = ["PlayerWidget", "TransportBar", "format_time", "load_media", "qtmm_backend", "vlc_backend"]
+__all__ = ["DEFAULT_FPS", "PlayerWidget", "TransportBar", "format_time", "load_media", "qtmm_backend", "vlc_backend"]

@@ -46,6 +46,7 @@ log = logging.getLogger(__name__)
 __all__ = ["INSTALL_HINT", "FrameTimes", "PlayerWidget", "Playhead", "format_time", "frame_times"]
 
 MIN_RATE, MAX_RATE = 0.1, 4.0
+DEFAULT_FPS = 25.0  # frames a step moves by when there is no recording to take real frame times from
 TICK_MS = 33  # positionChanged about 30 times a second while playing
 IDLE_GRACE_MS = 2000  # how long libvlc may take to leave its idle state after being told to play
 
@@ -81,6 +82,7 @@ class PlayerWidget(FollowerSync, StillOverlay, QWidget):
         self._times: FrameTimes | None = None
         self._duration = 0
         self._origin = 0  # the file time at document time 0 (ELAN's TIME_ORIGIN); the public API is in document time
+        self._nominal_frame_ms = 1000.0 / DEFAULT_FPS  # a step without a recording (show_without_media)
         self._followers: list[Follower] = []
         self._sync_check = 0.0  # wall ms of the last follower drift check
         self._playing = False
@@ -233,6 +235,11 @@ class PlayerWidget(FollowerSync, StillOverlay, QWidget):
     def still_frame_index(self) -> int | None:
         return self._still_index
 
+    @property
+    def still_view(self) -> StillView:
+        """The view the still is painted in (``StillView.overlays`` draw over it: the face boxes)."""
+        return self._view
+
     def is_still_visible(self) -> bool:
         """Whether the still lies over the video (on screen whenever the player itself is)."""
         return not self._view.isHidden()
@@ -265,6 +272,23 @@ class PlayerWidget(FollowerSync, StillOverlay, QWidget):
         self.durationChanged.emit(self.duration_ms)
         self.positionChanged.emit(0)
         self._show_still(self._origin)
+
+    def show_without_media(self, span_ms: int, fps: float = DEFAULT_FPS) -> None:
+        """No recording (none linked, or its file missing): forget any loaded one, and let the playhead move
+        over the document's own time span ``[0, span_ms]``, a frame step being ``1000 / fps`` ms."""
+        if self._playing:
+            self._set_playing(False)
+        if self._engine is not None and self._path is not None:
+            self._engine.stop()
+        self.clear_followers()
+        self._path, self._info, self._times = None, None, None
+        self._origin, self._duration = 0, max(0, int(span_ms))
+        self._nominal_frame_ms = 1000.0 / fps if fps > 0 else 1000.0 / DEFAULT_FPS
+        self._playhead.set(0)
+        self._still_index = self._still_for = None
+        self._view.set_image(None)
+        self.durationChanged.emit(self._duration)
+        self.positionChanged.emit(0)
 
     # ---- transport ----------------------------------------------------------------------------------------
 
@@ -323,6 +347,10 @@ class PlayerWidget(FollowerSync, StillOverlay, QWidget):
     def _seek(self, ms: int) -> None:
         """``seek`` in file time."""
         if self._path is None:
+            if self._duration > 0:  # no recording: the playhead still moves over the document's span
+                ms = min(max(int(ms), 0), self._duration)
+                self._playhead.set(ms)
+                self._emit(ms)
             return
         ms = min(max(int(ms), self._origin), self._duration)
         self._follow_seek(ms)
@@ -347,6 +375,9 @@ class PlayerWidget(FollowerSync, StillOverlay, QWidget):
     def step(self, frames: int) -> None:
         """Pause and move exactly ``frames`` frames (negative: back), by the source's real frame times."""
         if self._times is None:
+            if self._path is None and self._duration > 0:  # no recording: steps of the default frame rate
+                frame = self._nominal_frame_ms
+                self._seek(round((round(self._playhead.position() / frame) + int(frames)) * frame))
             return
         self.pause()
         index = self._times.index_at(self._playhead.position()) + int(frames)

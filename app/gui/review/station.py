@@ -26,9 +26,6 @@ from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QApplication,
-    QDoubleSpinBox,
-    QGridLayout,
-    QGroupBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -46,14 +43,16 @@ from PySide6.QtWidgets import (
 
 from annotation.errors import AnnotationError
 from annotation.store import Store, user_data_dir
-from app.gui.review.widgets import AreaPicker, ScopeRow
+from app.gui.review.decision_panel import DecisionPanel, LeaveCheck
+from app.gui.review.receipt_panel import ReceiptPanel
 from app.gui.worker import deliver
 from consent import conditions
 from consent.decisions import ScopeDecision, record_decisions
 from consent.errors import ConsentError
 from consent.participants import list_participants
+from consent.retention import policy as retention
 from consent.scopes import LABELS, SCOPES
-from consent.station import passphrase, review
+from consent.station import explain, passphrase, review
 from media_tools.clock import clock_text
 from media_tools.errors import Cancelled, MediaError
 
@@ -151,38 +150,23 @@ class ReviewWindow(QWidget):
         self.progress.hide()
         self.status = QLabel()
         self.status.setWordWrap(True)
-        self.picker = AreaPicker()
-        self.blur_from = QDoubleSpinBox()
-        self.blur_to = QDoubleSpinBox()
-        for s in (self.blur_from, self.blur_to):
-            s.setDecimals(1)
-            s.setSuffix(" s")
-        self.rows = {scope: ScopeRow(scope) for scope in SCOPES}
+        self.panel = DecisionPanel(_policy(store, me.project))
+        self.picker, self.blur_from, self.blur_to = self.panel.picker, self.panel.blur_from, self.panel.blur_to
+        self.rows = self.panel.rows
+        self._recorded = False  # a decision recorded in this visit (else leaving asks first)
         self.record_button = QPushButton("Record my decision")
         self.confirmation = QLabel()
         self.confirmation.setWordWrap(True)
+        self.receipt = ReceiptPanel()
 
         transport = QHBoxLayout()
         transport.addWidget(self.play_button)
         transport.addWidget(self.position, 1)
         transport.addWidget(self.time_label)
-        blur_box = QGroupBox("Where you are, if you want to be blurred: pause the clip on yourself, draw a box")
-        bl = QGridLayout(blur_box)
-        bl.addWidget(self.picker, 0, 0, 3, 1)
-        bl.addWidget(QLabel("from"), 0, 1)
-        bl.addWidget(self.blur_from, 0, 2)
-        bl.addWidget(QLabel("to"), 1, 1)
-        bl.addWidget(self.blur_to, 1, 2)
-        clear_box = QPushButton("Clear the box")
-        clear_box.clicked.connect(self.picker.clear_box)
-        bl.addWidget(clear_box, 2, 1, 1, 2)
         decide = QWidget()
         dl = QVBoxLayout(decide)
-        dl.addWidget(blur_box)
-        for row in self.rows.values():
-            dl.addWidget(row)
-        dl.addWidget(self.record_button)
-        dl.addWidget(self.confirmation)
+        dl.addWidget(self.panel)
+        dl.addWidget(self.receipt)
         dl.addStretch(1)
         scroll = QScrollArea()
         scroll.setWidget(decide)
@@ -194,10 +178,16 @@ class ReviewWindow(QWidget):
         rl.addWidget(self.progress)
         rl.addWidget(self.status)
         rl.addWidget(scroll, 4)
+        rl.addWidget(self.record_button)  # outside the scrolling: always in sight
+        rl.addWidget(self.confirmation)
+        rl.addWidget(self.panel.mind)  # how to change one's mind, in sight too
         split = QSplitter(Qt.Orientation.Horizontal)
+        self.clips.setWordWrap(True)  # clip titles are sentences: shown whole, not cut off
+        self.clips.setMinimumWidth(300)
         split.addWidget(self.clips)
         split.addWidget(right)
         split.setStretchFactor(1, 4)
+        split.setSizes([340, 1100])
         top = QHBoxLayout()
         top.addWidget(heading, 1)
         top.addWidget(self.finish_button)
@@ -229,9 +219,13 @@ class ReviewWindow(QWidget):
         ll.addLayout(buttons)
         ll.addStretch(2)
 
+        self.leave_check = LeaveCheck()
+        self.leave_check.back.connect(self._back)
+        self.leave_check.leave.connect(lambda: self.request_leave(asked=True))
         self.pages = QStackedWidget()
         self.pages.addWidget(review_page)
         self.pages.addWidget(leave_page)
+        self.pages.addWidget(self.leave_check)  # 2: asked before leaving with nothing recorded
         QVBoxLayout(self).addWidget(self.pages)
 
         self.finish_button.clicked.connect(self.request_leave)
@@ -264,7 +258,7 @@ class ReviewWindow(QWidget):
         self.clips.blockSignals(True)
         self.clips.clear()
         for it in self.items:
-            label = f"{it.label}\nversion {it.version_number} · {_clock(it.duration_s)}"
+            label = f"{explain.clip_title(it)}\nversion {it.version_number} · {_clock(it.duration_s)}"
             if it.decisions:
                 label += " · decided: " + ", ".join(LABELS[s] for s in SCOPES if s in it.decisions)
             QListWidgetItem(label, self.clips)
@@ -298,12 +292,11 @@ class ReviewWindow(QWidget):
             s.setRange(0.0, clip_s)
         self.blur_from.setValue(0.0)
         self.blur_to.setValue(clip_s)
-        for scope, r in self.rows.items():
-            r.reset(item.decisions.get(scope))
+        self.panel.show_item(item)
         self.record_button.setEnabled(False)  # until the participant can see the clip
         self.progress.setValue(0)
         self.progress.show()
-        self.status.setText(f"Preparing “{item.label}” exactly as it would be shown…")
+        self.status.setText(f"Preparing “{explain.clip_title(item)}” exactly as it would be shown…")
         job = _PreviewJob(self.store, self.me.participant_id, item, self._gen, self._cancel)
         job.signals.progress.connect(self._on_progress)
         job.signals.done.connect(self._on_ready)
@@ -326,7 +319,7 @@ class ReviewWindow(QWidget):
             self.status.setText("This clip cannot be played here; tell the researcher.")
             return
         item = self.current_item()
-        self.status.setText(f"“{item.label}”, version {item.version_number}." if item else "")
+        self.status.setText(f"“{explain.clip_title(item)}”, version {item.version_number}." if item else "")
         self._shown = gen
         self.record_button.setEnabled(True)
         self.previewReady.emit(path)
@@ -409,17 +402,18 @@ class ReviewWindow(QWidget):
                 + (f" ({conds_text})" if conds_text else "")
             )
         text = (
-            f"Recorded at {datetime.now().strftime('%H:%M')} for “{item.label}”, version {item.version_number}: "
-            + "; ".join(said)
-            + "."
+            f"Recorded at {datetime.now().strftime('%H:%M')} for “{explain.clip_title(item)}”, "
+            f"version {item.version_number}: " + "; ".join(said) + "."
         )
         if done.new_version is not None:
             text += (
                 f" Your blur makes a new version of this clip (version {done.new_version.number}): "
                 "it is shown now; please watch it and decide on it again."
             )
+        self._recorded = True
         self.reload(keep_clip=item.clip_id)
         self._confirm(text, ok=True)
+        self.receipt.show_recorded(self.me, item, wanted, done)
 
     def _confirm(self, text: str, *, ok: bool) -> None:
         self.confirmation.setText(text)
@@ -429,16 +423,21 @@ class ReviewWindow(QWidget):
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         if event.key() == Qt.Key.Key_Escape:
-            if self.pages.currentIndex() == 1:
+            if self.pages.currentIndex() != 0:
                 self._back()
             else:
                 self.request_leave()
             return
         super().keyPressEvent(event)
 
-    def request_leave(self) -> None:
-        """Ask for the researcher's passphrase (the clips are hidden meanwhile)."""
+    def request_leave(self, *, asked: bool = False) -> None:
+        """Ask for the researcher's passphrase (the clips are hidden meanwhile); with nothing recorded in this
+        visit, or answers chosen but not recorded, first ask whether to leave at all."""
         self.player.pause()
+        if not asked and self.items and (not self._recorded or self.panel.unrecorded()):
+            self.leave_check.ask(self.panel.unrecorded())
+            self.pages.setCurrentIndex(2)
+            return
         self.leave_message.clear()
         self.passphrase_field.clear()
         self.pages.setCurrentIndex(1)
@@ -486,6 +485,15 @@ class ReviewWindow(QWidget):
 
 
 # ---- starting a station -----------------------------------------------------------------------------------
+
+
+def _policy(store: Store, project: str) -> retention.Policy | None:
+    """The project's retention policy, for how long each use lasts (None when it cannot be read now)."""
+    try:
+        return retention.get_policy(store, project)
+    except (ConsentError, AnnotationError) as exc:
+        log.warning("review station: reading the retention policy: %s", exc)
+        return None
 
 
 def start_station(

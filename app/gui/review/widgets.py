@@ -1,5 +1,5 @@
 """The review station's own widgets: the box a participant draws round themselves ("blur me") and the
-yes / no / not now row for one use (scope) with the conditions of a yes."""
+yes / no / not now row for one use (scope), explained, with the conditions of a yes that fit the use."""
 
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from consent.scopes import LABELS
-from consent.station import review
+from app.gui.dates import show_days
+from consent.station import explain, review
 
 # ---- "blur me": a box drawn on the picture ----------------------------------------------------------------
 
@@ -104,32 +104,41 @@ class AreaPicker(QWidget):
 
 
 class ScopeRow(QGroupBox):
-    """Yes / no / not now for one use, and the conditions of a yes."""
+    """One use: its question, a sentence on who sees the clip, where and for how long, yes / no / not now, and
+    the conditions of a yes that make sense for this use."""
 
-    def __init__(self, scope: str) -> None:
-        super().__init__(f"May the clip be used for: {LABELS[scope]}?")
+    def __init__(self, scope: str, text: explain.UseText | None = None) -> None:
+        text = text or explain.use_text(scope)
+        super().__init__(text.question)
         self.scope = scope
+        self.sentence = QLabel(text.sentence)
+        self.sentence.setWordWrap(True)
         self.yes, self.no, self.later = QRadioButton("Yes"), QRadioButton("No"), QRadioButton("Not now")
         self.group = QButtonGroup(self)
         for b in (self.yes, self.no, self.later):
             self.group.addButton(b)
         self.later.setChecked(True)
-        self.blur = QCheckBox("only with me blurred (the area I marked)")
-        self.not_after = QCheckBox("not after")
+        self.blur = QCheckBox("only with me blurred (mark where I am, below)")
+        self.not_after = QCheckBox(text.not_after or "not after")
         self.until = QDateEdit(QDate.currentDate().addYears(1))
+        show_days(self.until)
         self.until.setCalendarPopup(True)
         self.until.setMinimumDate(QDate.currentDate())
-        self.internal = QCheckBox("only for audiences inside the authority")
+        self.internal = QCheckBox("only if everyone watching works for the authority")
         self.current = QLabel()
         grid = QGridLayout(self)
-        grid.addWidget(self.yes, 0, 0)
-        grid.addWidget(self.no, 0, 1)
-        grid.addWidget(self.later, 0, 2)
-        grid.addWidget(self.current, 0, 3, 1, 2)
-        grid.addWidget(self.blur, 1, 0, 1, 2)
-        grid.addWidget(self.not_after, 1, 2)
-        grid.addWidget(self.until, 1, 3)
-        grid.addWidget(self.internal, 2, 0, 1, 3)
+        grid.addWidget(self.sentence, 0, 0, 1, 5)
+        grid.addWidget(self.yes, 1, 0)
+        grid.addWidget(self.no, 1, 1)
+        grid.addWidget(self.later, 1, 2)
+        grid.addWidget(self.current, 1, 3, 1, 2)
+        grid.addWidget(self.blur, 2, 0, 1, 2)
+        grid.addWidget(self.not_after, 2, 2)
+        grid.addWidget(self.until, 2, 3)
+        grid.addWidget(self.internal, 3, 0, 1, 3)
+        self.not_after.setVisible(text.not_after is not None)
+        self.until.setVisible(text.not_after is not None)
+        self.internal.setVisible(text.audience_inside)
         self.yes.toggled.connect(self._enable)
         self.not_after.toggled.connect(self._enable)
         self._enable()
@@ -152,3 +161,7 @@ class ScopeRow(QGroupBox):
 
     def decision(self) -> str | None:
         return "granted" if self.yes.isChecked() else "withheld" if self.no.isChecked() else None
+
+    def touched(self) -> bool:
+        """Whether a choice is made here that is not recorded yet."""
+        return self.decision() is not None

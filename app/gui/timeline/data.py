@@ -68,6 +68,18 @@ class TierData:
             i += 1
         return i if i < len(self.segments) else None
 
+    def free_around(self, start: float, end: float) -> tuple[int, int | None]:
+        """The free stretch of the tier around ``[start, end)``: the latest end at or before ``start`` and the
+        first start at or after ``end`` (None: nothing after). What overlaps the span itself is left out, so
+        a drag stops at the neighbours (annotations on one tier never overlap)."""
+        k = int(np.searchsorted(self.starts, np.int64(math.floor(start)), side="right"))
+        before = self.ends[:k]
+        before = before[before <= start]
+        lo = int(before.max()) if len(before) else 0
+        j = int(np.searchsorted(self.starts, np.int64(math.ceil(end)), side="left"))
+        hi = int(self.starts[j]) if j < len(self.starts) else None
+        return lo, hi
+
     def patch(self, removed: set[str], upserts: Sequence[Segment]) -> None:
         """Drop the segments with these ids (and those ``upserts`` replace), then add ``upserts``."""
         gone = removed | {s.ann_id for s in upserts}

@@ -45,6 +45,7 @@ class Drag:
     t: float
     moved: bool = False
     result: tuple[int, int] | None = None  # the snapped (start, end) the gesture would request
+    free: tuple[int, int | None] = (0, None)  # the free stretch around it: a drag stops at the neighbours
 
 
 class TimelineInteraction:
@@ -239,6 +240,9 @@ class TimelineInteraction:
                 self.splitRequested.emit(tier_id, inside.ann_id, at)
             return
         self._drag = Drag(kind, tier_id, row, seg, pos.x(), t)
+        data = self._data.get(tier_id)
+        if data is not None and kind != "ruler":
+            self._drag.free = data.free_around(*((seg.start, seg.end) if seg is not None else (t, t)))
         if kind == "ruler":
             self.seekRequested.emit(self._clamp_ms(t))
         elif seg is not None and self._selected != (tier_id, seg.ann_id):
@@ -264,21 +268,29 @@ class TimelineInteraction:
         self.viewport().update(QRect(0, TOP_H + drag.row * ROW_H - self.verticalScrollBar().value(), 10**6, ROW_H))
 
     def _drag_result(self, drag: Drag, t: float) -> tuple[int, int] | None:
+        """The span a gesture asks for, snapped to frames and kept inside the free stretch around it: a drag
+        stops at the neighbouring annotations (an edit never makes a tier overlap) and at the media's end."""
+        lo, after = drag.free
         limit = self._duration or int(self._extent)
+        hi = min(limit, after) if after is not None else limit
         least = max(1, round(self._frame_ms))
         seg = drag.segment
         if drag.kind == "empty":
-            s, e = sorted((self.snap(max(0.0, drag.t)), self.snap(min(t, limit))))
-            return (s, e) if e > s else (s, self.snap(s + max(self._frame_ms, 1)))
+            s, e = sorted((self.snap(max(lo, drag.t)), self.snap(min(max(t, lo), hi))))
+            s, e = max(s, lo), min(e, hi)
+            if e > s:
+                return s, e
+            e = min(self.snap(s + max(self._frame_ms, 1)), hi)
+            return (s, e) if e > s else None
         if seg is None:
             return None
         dt = t - drag.t
         if drag.kind == "start":
-            return min(max(0, self.snap(seg.start + dt)), seg.end - least), seg.end
+            return max(lo, min(self.snap(seg.start + dt), seg.end - least)), seg.end
         if drag.kind == "end":
-            return seg.start, max(min(limit, self.snap(seg.end + dt)), seg.start + least)
+            return seg.start, min(hi, max(self.snap(seg.end + dt), seg.start + least))
         length = seg.end - seg.start
-        start = min(max(0, self.snap(seg.start + dt)), max(0, limit - length))
+        start = max(lo, min(self.snap(seg.start + dt), max(lo, hi - length)))
         return start, start + length
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:

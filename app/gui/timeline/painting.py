@@ -74,8 +74,15 @@ def _box_pixels(
     cover = np.cumsum(crowd - np.bincount(q1, minlength=width + 1)[:width]) > 0
     owner = np.full(width, -1, dtype=np.int64)
     owner[np.minimum(q0, width - 1)] = np.arange(len(p0))  # later starts overwrite: the last box to start owns
-    owner = np.maximum.accumulate(owner)
-    own_color = colors[np.maximum(owner, 0)]
+    owner = np.maximum(np.maximum.accumulate(owner), 0)
+    # ... while it lasts: past its end a column belongs to the box started before it that reaches furthest
+    # (a file from elsewhere may nest one annotation in another: the outer one's rest keeps its own colour)
+    if len(p1):
+        far = np.maximum.accumulate(p1)
+        furthest = np.maximum.accumulate(np.where(p1 == far, np.arange(len(p1)), 0))
+        cols = np.arange(width)
+        owner = np.where(p1[owner] > cols, owner, furthest[owner])
+    own_color = colors[owner]
     edge = np.zeros(width, dtype=bool)
     edge[p0[(p0 >= 0) & (p0 < width)]] = True
     last = p1 - 1

@@ -174,6 +174,10 @@ class TimelineView(TimelineInteraction, TimelinePainting, QGraphicsView):
         self._duration = max(0, int(ms))
         self._data_changed()
 
+    def extent_ms(self) -> int:
+        """How far the timeline reaches: the recording's length, or further where annotations do."""
+        return round(self._extent)
+
     def set_waveform(self, peaks: Peaks | None) -> None:
         self._peaks = peaks
         self.viewport().update()
