@@ -10,10 +10,11 @@ others (which made the store import the records and identifiers above it). It si
 
 from __future__ import annotations
 
+from annotation.faces import models as face_models
 from annotation.identifiers import models as identifier_models
 from annotation.records import models as record_models
 from annotation.store import Base, tables
 
 metadata = Base.metadata
 
-__all__ = ["Base", "identifier_models", "metadata", "record_models", "tables"]
+__all__ = ["Base", "face_models", "identifier_models", "metadata", "record_models", "tables"]

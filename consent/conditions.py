@@ -3,6 +3,10 @@
 ``{"kind": "redact", "redaction": {"kind": "blur", "start": S, "end": S, "keyframes": [...]}}``
     "blur my face": the picture must carry this redaction. It changes the edit, so recording it makes a
     new clip version with the redaction added, which everyone present must consent to afresh.
+``{"kind": "blur_face", "participant": ID}``
+    "blur my face", through the person's face tracks (``consent.faces``): met by a version whose edit carries
+    redactions noted as that person's face (``frontdoor clip edit --blur-face``); the export gate checks
+    that they cover every frame of the person's tracks (``consent.export.face_coverage``).
 ``{"kind": "mute", "start": S, "end": S}``
     "not my voice here": the sound must be muted over this range (also a new version).
 ``{"kind": "not_after", "date": "YYYY-MM-DD"}``
@@ -10,7 +14,7 @@
 ``{"kind": "audience", "within": "authority"}``
     only for audiences inside the authority: exports must be declared internal.
 
-From the command line: ``blur:X,Y,W,H@START-END`` (or ``pixelate:``/``box:``), ``mute:START-END``,
+From the command line: ``blur:X,Y,W,H@START-END`` (or ``pixelate:``/``box:``), ``blur-face:ID``, ``mute:START-END``,
 ``not-after:2027-12-31``, ``audience:internal`` (times in seconds of the recording).
 """
 
@@ -39,6 +43,12 @@ class ExportContext:
 _NUM = r"-?\d+(?:\.\d+)?"
 _BOX = re.compile(rf"^(blur|pixelate|box):({_NUM}),({_NUM}),({_NUM}),({_NUM})@({_NUM})-({_NUM})$")
 _RANGE = re.compile(rf"^mute:({_NUM})-({_NUM})$")
+_FACE = re.compile(r"^blur-face:(\d{1,9})$")
+
+
+def face_note(participant_id: int) -> str:
+    """The note on the redactions that blur a participant's face through their tracks."""
+    return f"face of participant {participant_id}"
 
 
 def parse(text: str, spec: EditSpec) -> dict[str, Any]:
@@ -60,6 +70,8 @@ def parse(text: str, spec: EditSpec) -> dict[str, Any]:
                 "keyframes": [{"t": float(a), "x": float(x), "y": float(y), "w": float(w), "h": float(h)}],
             },
         }
+    elif m := _FACE.match(t):
+        cond = {"kind": "blur_face", "participant": int(m.group(1))}
     elif m := _RANGE.match(t):
         cond = {"kind": "mute", "start": float(m.group(1)), "end": float(m.group(2))}
     elif t.startswith("not-after:"):
@@ -68,7 +80,7 @@ def parse(text: str, spec: EditSpec) -> dict[str, Any]:
         cond = {"kind": "audience", "within": "authority"}
     else:
         raise InvalidRequest(
-            f"condition {text!r}: use blur|pixelate|box:X,Y,W,H@START-END, mute:START-END, "
+            f"condition {text!r}: use blur|pixelate|box:X,Y,W,H@START-END, blur-face:ID, mute:START-END, "
             "not-after:YYYY-MM-DD or audience:internal"
         )
     validate(cond, spec)
@@ -86,6 +98,9 @@ def validate(cond: dict[str, Any], spec: EditSpec) -> None:
     elif kind == "audience":
         if cond.get("within") != "authority":
             raise InvalidRequest("condition audience: only 'internal' (inside the authority) is known")
+    elif kind == "blur_face":
+        if not isinstance(cond.get("participant"), int) or isinstance(cond.get("participant"), bool):
+            raise InvalidRequest("condition blur-face: names a participant by id (blur-face:ID)")
     elif kind in ("redact", "mute"):
         try:
             apply(cond, spec)
@@ -135,6 +150,8 @@ def met_by_spec(cond: dict[str, Any], spec: EditSpec) -> bool:
             (x.kind, x.start, x.end, x.keyframes) == (want.kind, want.start, want.end, want.keyframes)
             for x in spec.redactions
         )
+    if cond["kind"] == "blur_face":
+        return any(r.note == face_note(int(cond["participant"])) for r in spec.redactions)
     if cond["kind"] == "mute":
         return any(
             a.kind == "mute" and a.start <= cond["start"] and a.end >= cond["end"] for a in spec.audio
@@ -167,6 +184,12 @@ def violation(cond: dict[str, Any], spec: EditSpec, ctx: ExportContext) -> str |
         return None if ctx.internal_audience else "only for audiences inside the authority (export with --internal)"
     if kind in ("redact", "mute"):
         return None if met_by_spec(cond, spec) else f"asks for a {describe(cond)} this version does not have"
+    if kind == "blur_face":
+        return (
+            None
+            if met_by_spec(cond, spec)
+            else f"asks for the {describe(cond)} through their face tracks (frontdoor clip edit --blur-face)"
+        )
     return f"unknown condition {kind!r}"
 
 
@@ -175,6 +198,8 @@ def describe(cond: dict[str, Any]) -> str:
     if kind == "redact":
         r = cond["redaction"]
         return f"{r['kind']} over {r['start']:g}-{r['end']:g} s"
+    if kind == "blur_face":
+        return f"face of participant {cond['participant']} blurred"
     if kind == "mute":
         return f"mute over {cond['start']:g}-{cond['end']:g} s"
     if kind == "not_after":

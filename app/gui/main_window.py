@@ -131,6 +131,9 @@ class MainWindow(WindowMenus, DocumentLoading, QMainWindow):
             say=self.show_error,
         )
         self.statusBar().addWidget(self.message, 1)
+        from app.gui.faces import add_faces_dock
+
+        self.faces_dock, self.faces = add_faces_dock(self)  # View > Faces panel
 
         self._actions: list[QAction] = []
         self._coding_actions: list[QAction] = []  # enabled only while the Coding tab is shown
@@ -219,6 +222,10 @@ class MainWindow(WindowMenus, DocumentLoading, QMainWindow):
         d = ExportDialog(self.store, self)
         d.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         d.show()
+
+    def toggle_faces(self) -> None:
+        """Open or close the Faces panel (the face tracks of the recording, and their boxes over the video)."""
+        self.faces_dock.setVisible(not self.faces_dock.isVisible())
 
     def open_review_station(self) -> None:
         """Hand the screen to one filmed member of staff (app/gui/review/station.py); this window stays hidden until

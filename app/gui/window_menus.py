@@ -113,6 +113,7 @@ class WindowMenus:
         self._action("Coding tab", "Alt+1", lambda: self.tabs.setCurrentIndex(0), v)
         self._action("Referral records tab", "Alt+2", lambda: self.tabs.setCurrentIndex(1), v)
         self._action("Analysis tab", "Alt+3", lambda: self.tabs.setCurrentIndex(2), v)
+        self._action("Faces panel", "Ctrl+Shift+K", self.toggle_faces, v)
         self._action("Keyboard shortcuts", "F1", self.show_shortcuts, v)
 
     def shortcuts(self) -> list[tuple[str, str]]:

@@ -30,14 +30,16 @@ from sqlalchemy.orm import Session
 
 from annotation.identifiers import standing_sensitive_captions, standing_sensitive_redactions
 from annotation.store import Recording, Store, user_data_dir
-from consent import audit, scopes
+from consent import anchors, audit, scopes
 from consent.conditions import ExportContext
 from consent.errors import InvalidRequest, UnknownThing
 from consent.export import files as export_files
+from consent.export.face_coverage import check_face_coverage
 from consent.models import Clip, ClipVersion, Export, ExportItem, Participant
 from consent.rows import current_version, version_spec, write
 from consent.server import access
 from consent.usability import evaluate
+from consent.verification import verify_records
 from media_tools import cache
 from media_tools.archive import write_encrypted_archive
 from media_tools.errors import MediaError
@@ -224,13 +226,14 @@ def export_clips(
 
     Raises:
         UnknownThing: unknown scope or clip.
-        InvalidRequest: the folder is missing, or an expiry date in the past.
+        InvalidRequest: the folder is a file or cannot be made, an expiry date in the past, or the consent
+            records fail their audit (their chain, or a head anchored outside the store).
         ArchiveFailed: the encrypted archive cannot be written (the private copies are removed).
     """
     scopes.check(scope)
     out = Path(folder)
-    if not out.is_dir():
-        raise InvalidRequest(f"{out}: output folder does not exist")
+    if out.exists() and not out.is_dir():
+        raise InvalidRequest(f"{out}: is a file, not a folder")
     on = today or datetime.now(UTC).date()
     if expires is not None and expires < on:
         raise InvalidRequest(f"--expires {expires.isoformat()}: is in the past")
@@ -238,10 +241,11 @@ def export_clips(
     with store.session() as s:
         if recording_id is not None and s.scalar(select(Recording.id).where(Recording.id == recording_id)) is None:
             raise UnknownThing(f"recording {recording_id}: not found (see 'frontdoor recording add')")
-        problem = access.records_problem(s)
+    problem = verify_records(store).problem  # the chain, the records, and every head anchored outside the store
     if problem is not None:
         raise InvalidRequest(f"the consent records fail their audit ({problem.message}): nothing exported")
     planned = plan(store, ctx, recording_id=recording_id, clip_ids=clip_ids)
+    _make_folder(out)
 
     def start(s: Session) -> int:
         first = s.get(Clip, planned[0].clip_id) if planned else None
@@ -284,6 +288,18 @@ def export_clips(
         if work is not out:
             shutil.rmtree(work, ignore_errors=True)
     return report
+
+
+def _make_folder(out: Path) -> None:
+    """Make the output folder (and its parents) when it does not exist yet.
+
+    Raises:
+        InvalidRequest: it cannot be made.
+    """
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InvalidRequest(f"{out}: the output folder cannot be made ({exc.strerror or exc})") from exc
 
 
 def _private_workdir() -> Path:
@@ -382,6 +398,10 @@ def _finish(
         "clips": report.exported,
         "skipped": report.skipped,
     }
+    with store.session() as s:
+        head = anchors.current_head(s)
+    if head is not None:  # the chain as it stood when the clips were recorded as given out
+        manifest["audit_head"] = head.text
     data = json.dumps(manifest, indent=2, ensure_ascii=False).encode("utf-8")
     write_atomic(report.manifest, data, make_parents=True)
     digest = sha256_file(report.manifest)
@@ -435,6 +455,8 @@ def _export_one(
         v = s.get(ClipVersion, p.version_id)
         assert v is not None
     spec = export_spec(v, source, mark, store=store)
+    with store.session() as s:  # a person blurred through face tracks: every frame of theirs covered
+        check_face_coverage(s, v, spec)
     target = out / export_files.clip_name(export_id, p.clip_id, p.version_number, p.version_hash)
     pending = out / scratch_name(PENDING, ".mp4")  # its final name only once the export is recorded
     result = render(spec, pending, progress=progress, cancel=cancel)
@@ -484,7 +506,7 @@ def _export_one(
                 {"participant": pid, "pseudonym": names[pid], "decisions": verdict.decision_ids[pid]}
                 for pid in sorted(verdict.present)
             ],
-            "render": result.manifest,
+            "render": dict(result.manifest, output=target.name),  # the file delivered, not its pending name
         }
 
     try:

@@ -41,6 +41,7 @@ from typing import Any
 from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
+from annotation.faces import FaceScan
 from annotation.store import Document, Recording, Store, get_or_not_found
 from consent import audit
 from consent.errors import InvalidRequest, UnknownThing
@@ -388,6 +389,8 @@ def _destroy_recording(
         {**base, "sha256": rec.sha256, "file": state, "documents_unlinked": documents, "appearances": len(appeared)},
     )
     s.execute(delete(Recording).where(Recording.id == it.id))  # appearances go, documents are unlinked
+    if s.scalar(select(func.count()).select_from(Recording).where(Recording.sha256 == rec.sha256)) == 0:
+        s.execute(delete(FaceScan).where(FaceScan.recording_sha256 == rec.sha256))  # its face tracks go too
     return set(appeared)
 
 
@@ -529,15 +532,17 @@ def _before(named: datetime, path: Path, latest: datetime) -> bool:
 
 def _replace_backups(store: Store, result: Destroyed) -> None:
     """A fresh backup first (so there is always one), then the stale ones deleted, each audited."""
-    from annotation.backup import make_backup
     from annotation.errors import AnnotationError
+    from consent.anchors import backup
+    from consent.errors import AnchorLogError
 
     stale = stale_backups(store)
     if not stale:
         return
     try:
-        fresh = make_backup(store)
-    except AnnotationError as exc:
+        fresh = backup(store)
+        assert fresh is not None
+    except (AnnotationError, AnchorLogError) as exc:
         result.backup_problem = f"no fresh backup could be made ({exc.message}); no backup was deleted"
         return
     result.fresh_backup = fresh.path

@@ -23,8 +23,14 @@ presenter       plans and runs exports: reads clips, versions, presence, pseudon
                 participant's consent rests on comes from ``frontdoor_grants(version, scope)``, and a
                 recording's path from ``frontdoor_clip_source(version, scope)`` only when everyone present
                 in that current version has granted the use
-auditor         reads the audit log (and asks the database to check it); nothing else
+auditor         reads the audit log and the server's anchors (and asks the database to check it); nothing
+                else
 ==============  ===================================================================================
+
+``audit_anchor`` (migration 0012, ``consent.server_anchors``) keeps each audit entry's head on the server:
+researchers, stations and presenters may add rows (the database checks each against the log), nobody may
+change or delete one (no grant for it, and the triggers refuse it), researchers, presenters and auditors
+read them.
 
 Where each rule is enforced:
 
@@ -92,6 +98,7 @@ _GRANTS: dict[str, tuple[tuple[str, str, tuple[str, ...] | None], ...]] = {
         ("SELECT, INSERT", "decision", None),
         ("SELECT", "audit_log", _HEAD_COLUMNS),
         ("INSERT", "audit_log", None),
+        ("INSERT", "audit_anchor", None),  # each entry's head, kept by the server (never changed or deleted)
         ("SELECT, UPDATE", "consent_lock", None),
     ),
     "presenter": (
@@ -103,13 +110,21 @@ _GRANTS: dict[str, tuple[tuple[str, str, tuple[str, ...] | None], ...]] = {
         ("SELECT", "presence", None),
         ("SELECT, INSERT", "export", None),
         ("SELECT, INSERT", "export_item", None),
+        # the gate checks that a person blurred through face tracks is covered on every frame
+        ("SELECT", "face_scan", None),
+        ("SELECT", "face_track", None),
+        ("SELECT", "face_box", None),
         ("SELECT", "audit_log", _HEAD_COLUMNS),
         ("INSERT", "audit_log", None),
+        # the server's anchors: written with each entry; read to check them and to know a rollback acknowledged
+        ("SELECT, INSERT", "audit_anchor", None),
         ("SELECT, UPDATE", "consent_lock", None),
     ),
-    "auditor": (("SELECT", "audit_log", None),),
+    "auditor": (("SELECT", "audit_log", None), ("SELECT", "audit_anchor", None)),
 }
-_SEQUENCES = {"reviewer": ("decision",), "presenter": ("export", "export_item")}
+_SEQUENCES = {"reviewer": ("decision", "audit_anchor"), "presenter": ("export", "export_item", "audit_anchor")}
+# tables a researcher may read and add to but not change or delete from (the triggers refuse it as well)
+_APPEND_ONLY_FOR_RESEARCHERS = ("audit_anchor",)
 
 
 @dataclass(frozen=True)
@@ -191,7 +206,9 @@ def _grant(conn: Connection, schema: str, role: str, kind: str) -> None:
     conn.exec_driver_sql(f"GRANT SELECT ON {s}.alembic_version TO {r}")
     if kind == "researcher":
         for table in _tables(conn, schema):
-            if table not in _ADMIN_TABLES:
+            if table in _APPEND_ONLY_FOR_RESEARCHERS:
+                conn.exec_driver_sql(f"GRANT SELECT, INSERT ON {s}.{_q(table)} TO {r}")
+            elif table not in _ADMIN_TABLES:
                 conn.exec_driver_sql(f"GRANT SELECT, INSERT, UPDATE, DELETE ON {s}.{_q(table)} TO {r}")
         conn.exec_driver_sql(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA {s} TO {r}")
         return

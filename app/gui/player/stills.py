@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Callable
 
 from PySide6.QtCore import QObject, QRect, QRunnable, QSize, Qt, QThreadPool, Signal, SignalInstance
 from PySide6.QtGui import QColor, QImage, QPainter, QPaintEvent, QPalette
@@ -73,6 +74,8 @@ class StillView(QWidget):
         super().__init__(parent)
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
         self.image: QImage | None = None
+        self.overlays: list[Callable[[QPainter, QRect], None]] = []
+        """Drawn over the still, with the rectangle it fills (the face boxes of ``app.gui.faces``)."""
 
     def set_image(self, image: QImage | None) -> None:
         self.image = image
@@ -83,7 +86,10 @@ class StillView(QWidget):
         painter.fillRect(self.rect(), Qt.GlobalColor.black)
         if self.image is not None and not self.image.isNull():
             painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
-            painter.drawImage(_fit(self.image.size(), self.size()), self.image)
+            target = _fit(self.image.size(), self.size())
+            painter.drawImage(target, self.image)
+            for paint in self.overlays:
+                paint(painter, target)
         painter.end()
 
 

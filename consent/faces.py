@@ -1,0 +1,142 @@
+"""Whose face a track is, and the redactions that blur a person through their face tracks.
+
+A track found by ``frontdoor faces detect`` is assigned to a participant of the recording's project
+(recorded in the audit log: it decides what the export gate checks). :func:`face_redactions` turns a
+person's tracks inside a clip into keyframed blur redactions, noted ``face of participant N`` (see
+:func:`consent.conditions.face_note`), and :func:`blur_faces` makes a clip's new version with them, replacing
+that person's older face redactions. The gate then checks that every frame of those tracks inside the clip is
+covered and none is uncertain (``consent.export.face_coverage``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from annotation.errors import NotFound
+from annotation.faces import current_scan, participant_tracks, read_track, set_participant, track_recording
+from annotation.store import Recording, Store, get_or_not_found
+from consent import audit
+from consent.clips import VersionInfo, edit_clip
+from consent.conditions import face_note
+from consent.errors import InvalidRequest, UnknownThing
+from consent.rows import clip, current_version, participant, write
+from media_tools.faces import track_redactions
+from media_tools.spec import BoxKind
+
+
+@dataclass(frozen=True)
+class Assigned:
+    track_id: int
+    participant_id: int | None
+    pseudonym: str | None
+
+
+def assign_track(store: Store, track_id: int, who: str | int | None) -> Assigned:
+    """Say whose face a track is (``who`` None: nobody's), in the audit log too.
+
+    Raises:
+        UnknownThing: no such track or participant, or the participant is not of the recording's project.
+    """
+
+    def do(s: Session) -> Assigned:
+        try:
+            sha = track_recording(s, track_id)
+            before = read_track(s, track_id).participant_id
+        except NotFound as exc:
+            raise UnknownThing(f"face track {track_id}: not found (see 'frontdoor faces tracks RECORDING')") from exc
+        projects = set(s.scalars(select(Recording.project_id).where(Recording.sha256 == sha)))
+        if who is None:
+            set_participant(s, track_id, None)
+            if before is not None:
+                audit.append(s, "face_track_unassigned", {"track": track_id, "recording_sha256": sha},
+                             participant_id=before)  # fmt: skip
+            return Assigned(track_id, None, None)
+        p = participant(s, who)
+        if p.project_id not in projects:
+            raise UnknownThing(
+                f"participant {p.pseudonym!r}: is not in the project of face track {track_id}'s recording"
+            )
+        set_participant(s, track_id, p.id)
+        audit.append(
+            s, "face_track_assigned", {"track": track_id, "recording_sha256": sha, "was": before}, participant_id=p.id
+        )
+        return Assigned(track_id, p.id, p.pseudonym)
+
+    return write(store, do)
+
+
+def face_redactions(
+    s: Session, recording_id: int, participant_id: int, start: float, end: float, *, kind: BoxKind = "blur"
+) -> list[dict[str, Any]]:
+    """Redactions (edit-spec dicts) blurring a participant's face tracks inside [start, end) s of a recording.
+
+    Raises:
+        InvalidRequest: the recording's faces were never detected, or none of the person's tracks lies in the range.
+    """
+    rec = get_or_not_found(s, Recording, recording_id, "recording", error=UnknownThing)
+    scan = current_scan(s, rec.sha256)
+    if scan is None:
+        raise InvalidRequest(
+            f"recording {recording_id}: faces not detected yet (frontdoor faces detect {recording_id})"
+        )
+    note = face_note(participant_id)
+    out = []
+    for t in participant_tracks(s, rec.sha256, participant_id):
+        for r in track_redactions(t.frames, start, end, scan.frame_ms / 1000, kind=kind, note=note):
+            out.append({
+                "kind": r.kind, "start": r.start, "end": r.end, "note": note,
+                "keyframes": [{"t": k.t, "x": k.x, "y": k.y, "w": k.w, "h": k.h} for k in r.keyframes],
+            })  # fmt: skip
+    if not out:
+        p = participant(s, participant_id)
+        raise InvalidRequest(
+            f"participant {p.pseudonym!r}: no face track assigned in {start:g}-{end:g} s of recording {recording_id} "
+            "(frontdoor faces tracks, then frontdoor faces assign)"
+        )
+    return out
+
+
+def with_faces_blurred(
+    s: Session, recording_id: int, redactions: Sequence[dict[str, Any]], who: Sequence[str | int], start: float,
+    end: float, *, kind: BoxKind = "blur",
+) -> list[dict[str, Any]]:  # fmt: skip
+    """``redactions`` without the named people's older face redactions, plus new ones from their tracks."""
+    rec = get_or_not_found(s, Recording, recording_id, "recording", error=UnknownThing)
+    ids = [participant(s, w, rec.project_id).id for w in who]
+    notes = {face_note(i) for i in ids}
+    out = [dict(r) for r in redactions if r.get("note") not in notes]
+    for i in ids:
+        out += face_redactions(s, recording_id, i, start, end, kind=kind)
+    return out
+
+
+def blur_faces(
+    store: Store,
+    clip_ref: str | int,
+    who: Sequence[str | int],
+    *,
+    start: float | None = None,
+    end: float | None = None,
+    kind: BoxKind = "blur",
+) -> VersionInfo:
+    """A new version of a clip with the named participants' faces blurred through their face tracks (their
+    older face redactions replaced), optionally re-cut to ``start``/``end``.
+
+    Raises:
+        UnknownThing, InvalidRequest: an unknown clip or participant, faces not detected, no track in the clip.
+    """
+    with store.session() as s:
+        c = clip(s, clip_ref)
+        v = current_version(s, c)
+        a = float(v.spec["start"]) if start is None else start
+        b = float(v.spec["end"]) if end is None else end
+        reds = with_faces_blurred(s, c.recording_id, v.spec.get("redactions", []), who, a, b, kind=kind)
+        names = ", ".join(participant(s, w, c.project_id).pseudonym for w in who)
+    return edit_clip(
+        store, clip_ref, start=start, end=end, extra={"redactions": reds}, reason=f"face of {names} blurred"
+    )

@@ -1,0 +1,52 @@
+"""``frontdoor faces detect/tracks/assign`` and ``clip create/edit --blur-face`` on a generated recording,
+through ``main`` as a user types them (SQLite)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from annotation.store import sqlite_url
+from app.cli.main import main
+from tests.fixtures.faces import two_faces_video
+
+
+def test_faces_from_the_command_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FRONTDOOR_USER", "researcher")
+    media = tmp_path / "two faces.mp4"
+    two_faces_video(media)
+    db = ["--db", sqlite_url(tmp_path / "store.sqlite")]
+
+    def run(*args: str, code: int = 0) -> str:
+        capsys.readouterr()
+        assert main([*db, *args]) == code
+        out, err = capsys.readouterr()
+        return out if code == 0 else err
+
+    run("participant", "add", "A", "--project", "Duty room study")
+    rec = run("recording", "add", str(media), "--project", "Duty room study").split()[-1]
+    err = run("faces", "tracks", rec, code=2)
+    assert err.strip() == f"frontdoor: error: recording {rec}: faces not detected yet (frontdoor faces detect {rec})"
+    out = run("faces", "detect", rec)
+    assert f"recording {rec}: 2 face tracks, detected; 50 frames" in out
+    assert "stored tracks" in run("faces", "detect", rec)
+    listing = run("faces", "tracks", rec).splitlines()
+    assert listing[0].split() == ["track", "#", "frames", "from", "to", "uncertain", "participant"]
+    rows = [line.split() for line in listing[1:]]
+    track = min(rows, key=lambda r: int(r[5]))[0]
+    assert run("faces", "assign", track, "A").strip() == f"face track {track}: A"
+    assert run("faces", "tracks", rec).count(" A") == 1
+    states = run("faces", "tracks", "--track", track)
+    assert states.startswith(f"face track {track}: frames ") and "detected" in states
+    err = run("faces", "assign", "999", "A", code=2)
+    assert err.strip() == "frontdoor: error: face track 999: not found (see 'frontdoor faces tracks RECORDING')"
+
+    out = run("clip", "create", rec, "--start", "0s", "--end", "2s", "--blur-face", "A")
+    clip = out.split()[-1]
+    shown = run("clip", "show", clip)
+    assert "redactions" in shown or "redaction" in shown
+    out = run("clip", "edit", clip, "--blur-face", "A", "--end", "1.5s")
+    assert f"new version of clip {clip}" in out
