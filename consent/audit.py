@@ -6,6 +6,13 @@ the log in id order and names the first entry whose hash or link does not check 
 its own hash, a deleted one breaks the next link, one inserted out of order breaks both. Database
 triggers refuse UPDATE and DELETE (and TRUNCATE on PostgreSQL), so tampering needs to go around Frontdoor.
 
+A chain alone cannot show that its tail was cut: every committed head is also anchored outside the store
+(:mod:`consent.anchors`), and ``check_anchors`` names an anchored entry that is gone or whose hash differs.
+On PostgreSQL the server keeps every head as well, in a table no application role may change
+(:mod:`consent.server_anchors`). A rollback (a store restored from an older backup) that was meant is
+acknowledged by a ``rollback_acknowledged`` entry (recorded in the server's anchor table too, where roles that
+may not read the log read it): anchors of the entries it lost are then excused, and listed.
+
 ``UNIQUE(prev_hash)`` makes two concurrent appends that read the same head collide; the loser's whole
 transaction is retried by ``consent.rows.write``.
 """
@@ -16,7 +23,7 @@ import getpass
 import hashlib
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -24,6 +31,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from consent import anchors, server_anchors
 from consent.models import AuditEntry, ClipVersion, Decision, Participant, Presence
 
 GENESIS = "0" * 64
@@ -80,6 +88,9 @@ def append(
     )
     s.add(e)
     s.flush()
+    head = anchors.Head(new_id, e.hash)
+    anchors.note_append(s, head, event)  # anchored outside the store once committed
+    server_anchors.append_head(s, head)  # and on a PostgreSQL server, in this transaction
     return e
 
 
@@ -226,3 +237,112 @@ def entries(
             conds.append(AuditEntry.clip_id.in_(clip_ids) & AuditEntry.participant_id.is_(None))
         q = q.where(or_(*conds))
     yield from s.scalars(q)
+
+
+ACKNOWLEDGED = "rollback_acknowledged"
+
+
+@dataclass(frozen=True)
+class AnchorReport:
+    """What the anchors say: the first problem (None when every anchor checks out), and notes (anchors
+    excused by an acknowledged rollback); ``rolled_back`` when the chain ends before an anchored entry."""
+
+    problem: Problem | None
+    checked: int
+    notes: tuple[str, ...] = ()
+    rolled_back: bool = False
+    lost_to: anchors.Head | None = None  # the newest anchored head the chain no longer has
+
+
+def check_anchors(
+    s: Session,
+    found: list[anchors.Anchor],
+    *,
+    acknowledgements: Sequence[server_anchors.Acknowledgement] | None = None,
+) -> AnchorReport:
+    """Check the chain against heads held outside the store: each anchored entry must still be in the chain
+    with the same hash. Reads only ``id`` and ``hash`` (which every role may), and the acknowledged rollbacks:
+    ``acknowledgements`` when given (a role that may not read the whole log passes those the server's anchor
+    table holds), else those in the log. An acknowledgement counts while its own entry is still in the chain.
+
+    An anchor is excused by an acknowledged rollback when its entry lies past the entry the log went on from
+    and it was anchored before the acknowledgement (an anchor with no time: when its entry is among those the
+    acknowledgement names as lost). Every anchor written before it of an entry past that point can only be of
+    the history that was lost, whoever's client wrote it.
+    """
+    if not found:
+        return AnchorReport(None, 0)
+    acks = list(acknowledgements) if acknowledgements is not None else logged_acknowledgements(s)
+    wanted = sorted({a.head.entry for a in found} | {k.entry for k in acks})
+    have: dict[int, str] = {}
+    for i in range(0, len(wanted), 500):
+        part = wanted[i : i + 500]
+        have.update(s.execute(select(AuditEntry.id, AuditEntry.hash).where(AuditEntry.id.in_(part))).all())
+    acks = [k for k in acks if have.get(k.entry) == k.hash]
+    head = anchors.current_head(s)
+    last = head.entry if head else 0
+    notes: list[str] = []
+    bad: list[tuple[anchors.Anchor, str]] = []
+    for a in sorted(found, key=lambda a: a.head.entry):
+        got = have.get(a.head.entry)
+        if got == a.head.hash:
+            continue
+        ack = next((k for k in acks if _excuses(k, a)), None)
+        if ack is not None:
+            notes.append(f"{a.source}: entry {a.head.entry} was lost in the rollback acknowledged in entry {ack.entry}")
+            continue
+        bad.append((a, got or ""))
+    if not bad:
+        return AnchorReport(None, len(found), tuple(dict.fromkeys(notes)))
+    changed = [(a, got) for a, got in bad if got]
+    if changed:
+        a, got = changed[0]
+        return AnchorReport(
+            Problem(
+                a.head.entry,
+                f"audit entry {a.head.entry}: its hash {got[:16]} differs from the one anchored in {a.source} "
+                f"({a.head.hash[:16]}): the log was rewritten",
+            ),
+            len(found),
+            tuple(notes),
+        )
+    missing = max(bad, key=lambda x: x[0].head.entry)[0]
+    first = min(bad, key=lambda x: x[0].head.entry)[0]
+    return AnchorReport(
+        Problem(
+            first.head.entry,
+            f"audit entry {first.head.entry}: anchored in {first.source} but no longer in the log, which ends at "
+            f"entry {last}: the log was cut or the store rolled back (an older backup restored)",
+        ),
+        len(found),
+        tuple(notes),
+        rolled_back=True,
+        lost_to=missing.head,
+    )
+
+
+def _excuses(k: server_anchors.Acknowledgement, a: anchors.Anchor) -> bool:
+    if a.head.entry <= k.back_to:
+        return False
+    if a.at is None:
+        return a.head.entry <= k.lost_to
+    return a.at <= k.at
+
+
+def logged_acknowledgements(s: Session) -> list[server_anchors.Acknowledgement]:
+    """The acknowledged rollbacks in the log (for a role that may read its entries)."""
+    out = []
+    for e in s.scalars(select(AuditEntry).where(AuditEntry.event == ACKNOWLEDGED).order_by(AuditEntry.id)):
+        body = json.loads(e.payload)
+        at = datetime.fromisoformat(e.at)
+        out.append(
+            server_anchors.Acknowledgement(
+                e.id,
+                e.hash,
+                int(body["back_to"]),
+                int(body["lost_to"]),
+                at if at.tzinfo else at.replace(tzinfo=UTC),
+                f"audit entry {e.id}",
+            )
+        )
+    return out

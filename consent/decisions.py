@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from annotation.store import Recording, Store
 from consent import audit, conditions, scopes
+from consent.anchors import Head, current_head
 from consent.clips import VersionInfo, new_version
 from consent.errors import InvalidRequest, UnknownThing
 from consent.models import Clip, Decision, Participant, Presence
@@ -31,6 +32,8 @@ METHODS = ("in_app", "paper_form")
 class Recorded:
     decision_id: int
     new_version: VersionInfo | None
+    entry_id: int = 0  # its audit entry
+    head: Head | None = None  # the chain's head once it was recorded (for the person's receipt)
 
 
 def record_decision(
@@ -65,7 +68,7 @@ def record_decision(
         form_reference=form_reference,
         version_hash=version_hash,
     )
-    return Recorded(done.decision_ids[0], done.new_version)
+    return Recorded(done.decision_ids[0], done.new_version, done.entry_ids[0], done.head)
 
 
 @dataclass(frozen=True)
@@ -83,6 +86,8 @@ class ScopeDecision:
 class RecordedSet:
     decision_ids: tuple[int, ...]  # in the order the decisions were given
     new_version: VersionInfo | None
+    entry_ids: tuple[int, ...] = ()  # their audit entries, in the same order
+    head: Head | None = None  # the chain's head once they were recorded: what the person's receipt carries
 
 
 def record_decisions(
@@ -159,6 +164,7 @@ def record_decisions(
         if method == "paper_form":
             _check_form_reference(s, p, str(form_reference))
         ids: list[int] = []
+        entry_ids: list[int] = []
         changing: list[dict[str, Any]] = []
         for want, conds in parsed:
             d = Decision(
@@ -173,7 +179,7 @@ def record_decisions(
             )
             s.add(d)
             s.flush()
-            audit.append(
+            entry = audit.append(
                 s,
                 "decision",
                 {
@@ -192,6 +198,7 @@ def record_decisions(
                 clip_id=c.id,
             )
             ids.append(d.id)
+            entry_ids.append(entry.id)
             changing += [
                 x
                 for x in conds
@@ -219,7 +226,7 @@ def record_decisions(
                 present,
                 manual,
             )
-        return RecordedSet(tuple(ids), new)
+        return RecordedSet(tuple(ids), new, tuple(entry_ids), current_head(s))
 
     return write(store, do)
 

@@ -2,6 +2,7 @@
 
 ConsentError
 ├── UnknownThing        no such participant, clip, scope, export item
+├── AnchorLogError      the anchor log (the audit head held outside the store) cannot be written or is misplaced
 └── InvalidRequest      a decision or edit that breaks a rule (a superseded version, a bad condition...)
     ├── WeakPassphrase      a review-station passphrase too short to set
     ├── WrongPassphrase     the passphrase given does not match the one set
@@ -23,6 +24,10 @@ class ConsentError(Exception):
 
 class UnknownThing(ConsentError):
     """A participant, clip, scope or export item that does not exist."""
+
+
+class AnchorLogError(ConsentError):
+    """The anchor log cannot be written or read, or is configured in the store's own folder."""
 
 
 class InvalidRequest(ConsentError):

@@ -1,5 +1,5 @@
 """The consent tables, on the application's one ``Base`` (their migration is revision 0002; the role tables 0005;
-the retention tables 0007).
+the retention tables 0007; the server's anchors 0012).
 
 Immutability is part of the model: a clip version, once made, never changes (a change is a new version);
 decisions are appended, the latest for a (version, participant, scope) counts; the audit log is append-only,
@@ -181,6 +181,24 @@ class AuditEntry(Base):
     payload: Mapped[str] = mapped_column(Text)  # canonical JSON
     prev_hash: Mapped[str] = mapped_column(String(64), unique=True)
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class AuditAnchor(Base):
+    """A head of the audit chain kept by the PostgreSQL server (``consent.server_anchors``): one row per entry
+    appended, in its transaction, and one per acknowledged rollback (``kind`` 'rollback_acknowledged', with the
+    entry the log goes on from and the newest anchored entry it lost). No application role may change or delete
+    a row; the database fills in ``written_by`` (the login role) and ``written_at`` (its clock) and refuses a row
+    that does not match the log (migration 0012). Created but unused on SQLite."""
+
+    __tablename__ = "audit_anchor"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entry_id: Mapped[int] = mapped_column(Integer, index=True)  # no FK: an anchor outlives a cut entry
+    hash: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(30))
+    back_to: Mapped[int | None] = mapped_column(Integer)
+    lost_to: Mapped[int | None] = mapped_column(Integer)
+    written_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    written_by: Mapped[str] = mapped_column(String(200))
 
 
 class DbRole(Base):

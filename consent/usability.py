@@ -127,13 +127,30 @@ def _rely_on(
 # ---------------------------------------------------------------------------------------------- status
 
 
+def counting_text(mine: dict[str, Decision], scope: str) -> str:
+    """The decision that counts for ``scope`` among one participant's latest decisions (scope -> decision),
+    by the rule of ``evaluate``: "granted", "withheld", "granted*" (with conditions), "-" (none), and "(via
+    publication)" after it when a wider grant or a narrower refusal decides it."""
+    want = scopes.rank(scope)
+    withheld = sorted(sc for sc, d in mine.items() if d.decision == "withheld" and scopes.rank(sc) <= want)
+    if withheld:
+        d = mine[min(withheld, key=scopes.rank)]
+    else:
+        granted = [sc for sc, d in mine.items() if d.decision == "granted" and scopes.rank(sc) >= want]
+        if not granted:
+            return "-"
+        d = mine[min(granted, key=scopes.rank)]
+    text = d.decision + ("*" if d.conditions else "")
+    return text if d.scope == scope else f"{text} (via {d.scope})"
+
+
 @dataclass(frozen=True)
 class StatusRow:
     clip_id: int
     clip_name: str
     version: int
     participant: str
-    cells: dict[str, str]  # scope -> granted / granted* / withheld / - / withdrawn
+    cells: dict[str, str]  # scope -> granted / granted* / withheld / - / withdrawn, "(via SCOPE)" when another decides
 
 
 def status(
@@ -165,14 +182,9 @@ def status(
                 p = s.get(Participant, pid)
                 assert p is not None
                 cells = {}
+                mine = {scope: d for (who, scope), d in latest.items() if who == pid}
                 for sc in wanted:
-                    d = latest.get((pid, sc))
-                    if p.withdrawn_at is not None:
-                        cells[sc] = "withdrawn"
-                    elif d is None:
-                        cells[sc] = "-"
-                    else:
-                        cells[sc] = d.decision + ("*" if d.conditions else "")
+                    cells[sc] = "withdrawn" if p.withdrawn_at is not None else counting_text(mine, sc)
                 rows.append(StatusRow(c.id, c.name, v.number, name, cells))
             for sc in wanted:
                 strict = conditions.ExportContext(sc, today, internal_audience=False, expires=None)

@@ -5,16 +5,19 @@ re-keying them. It sits above the store, which it opens and copies."""
 from __future__ import annotations
 
 from annotation.backup.catalogue import (
+    BackupInfo,
     backup_folder,
     latest_good_backup,
     list_backups,
     open_store_naming_backup,
     save_setting,
+    user_settings,
 )
 from annotation.backup.checks import check_backup
 from annotation.backup.rolling import backup_if_due, make_backup, rekey_backups, restore_backup
 
 __all__ = [
+    "BackupInfo",
     "backup_folder",
     "backup_if_due",
     "check_backup",
@@ -25,4 +28,5 @@ __all__ = [
     "rekey_backups",
     "restore_backup",
     "save_setting",
+    "user_settings",
 ]

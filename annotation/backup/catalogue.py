@@ -15,7 +15,8 @@ from __future__ import annotations
 import contextlib
 import json
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -48,6 +49,8 @@ class BackupInfo:
     revision: str | None
     sha256: str | None
     status: str
+    note: Mapping[str, Any] = field(default_factory=dict)
+    """What the caller asked the sidecar to record (the consent layer: the audit chain's head)."""
 
     @property
     def good(self) -> bool:
@@ -144,10 +147,16 @@ def _sidecar(path: Path) -> Path:
 
 
 def commit_backup(
-    tmp: Path, target: Path, now: datetime, kind: Kind, encrypted: bool, revision: str | None
+    tmp: Path,
+    target: Path,
+    now: datetime,
+    kind: Kind,
+    encrypted: bool,
+    revision: str | None,
+    note: Mapping[str, Any] | None = None,
 ) -> BackupInfo:
-    """Write the sidecar of the checked temporary file ``tmp``, then sync it and rename it into place as
-    ``target`` (and sync the folder).
+    """Write the sidecar of the checked temporary file ``tmp`` (with ``note``, when given), then sync it and
+    rename it into place as ``target`` (and sync the folder).
 
     Raises:
         OSError: the sidecar or the file cannot be written, synced or renamed.
@@ -166,9 +175,11 @@ def commit_backup(
         "sha256": digest,
         "checked": "ok",
     }
+    if note:
+        record["note"] = dict(note)
     write_atomic(_sidecar(target), json.dumps(record, indent=1).encode("utf-8"), make_parents=True)
     replace_durably(tmp, target)
-    return BackupInfo(target, now, size, kind, encrypted, revision, digest, "ok")
+    return BackupInfo(target, now, size, kind, encrypted, revision, digest, "ok", dict(note or {}))
 
 
 def prune(folder: Path, keep: int, *, protect: Path | None = None) -> list[Path]:
@@ -229,7 +240,11 @@ def describe(path: Path) -> BackupInfo:
     else:
         status = "ok" if rec.get("checked") == "ok" else "unchecked"
     encrypted = bool(rec.get("encrypted")) if rec else (kind == "sqlite" and cipher.is_encrypted(path))
-    return BackupInfo(path, created, size, kind, encrypted, rec.get("revision"), rec.get("sha256"), status)
+    note = rec.get("note")
+    return BackupInfo(
+        path, created, size, kind, encrypted, rec.get("revision"), rec.get("sha256"), status,
+        note if isinstance(note, dict) else {},
+    )  # fmt: skip
 
 
 def list_backups(url: str, *, folder: Path | None = None) -> list[BackupInfo]:

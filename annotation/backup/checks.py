@@ -41,7 +41,7 @@ def check_backup(path: Path, *, passphrase: str | None = None) -> BackupInfo:
     else:
         revision = check_sqlite_file(path, passphrase if cipher.is_encrypted(path) else None, full=True)
     _check_revision(path, revision)
-    return BackupInfo(path, info.created, info.size, info.kind, info.encrypted, revision, info.sha256, "ok")
+    return BackupInfo(path, info.created, info.size, info.kind, info.encrypted, revision, info.sha256, "ok", info.note)
 
 
 def check_sqlite_file(path: Path, passphrase: str | None, *, full: bool) -> str:

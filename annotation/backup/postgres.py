@@ -13,8 +13,10 @@ import os
 import re
 import shutil
 import subprocess
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote
 
 from sqlalchemy import text
@@ -92,7 +94,7 @@ def _quoted(schema: str) -> str:
     return '"' + schema.replace('"', '""') + '"'  # a pattern for -n that matches this one name exactly
 
 
-def dump(store: Store, target: Path, now: datetime) -> BackupInfo:
+def dump(store: Store, target: Path, now: datetime, note: Mapping[str, Any] | None = None) -> BackupInfo:
     """``pg_dump -Fc`` of the store's schema into ``target`` (through a checked temporary file)."""
     url = store.engine.url
     with store.engine.connect() as conn:
@@ -106,7 +108,7 @@ def dump(store: Store, target: Path, now: datetime) -> BackupInfo:
             revision = check_dump(tmp)
         except BadBackup as exc:
             raise BackupError(f"{store.label}: the dump failed its check ({exc}); nothing kept") from exc
-        return commit_backup(tmp, target, now, "pg_dump", False, revision)
+        return commit_backup(tmp, target, now, "pg_dump", False, revision, note)
     finally:
         tmp.unlink(missing_ok=True)
 

@@ -31,7 +31,7 @@ import glob
 import os
 import shutil
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -65,8 +65,11 @@ class RestoreResult:
 # ---- making one -----------------------------------------------------------------------------------------
 
 
-def make_backup(store: Store, *, keep: int | None = None, folder: Path | None = None) -> BackupInfo:
-    """Back up the open ``store`` now, check the copy, and keep only the newest ``keep`` backups.
+def make_backup(
+    store: Store, *, keep: int | None = None, folder: Path | None = None, note: Mapping[str, Any] | None = None
+) -> BackupInfo:
+    """Back up the open ``store`` now, check the copy, and keep only the newest ``keep`` backups. ``note``
+    is recorded in the backup's sidecar (the consent layer records the audit chain's head there).
 
     Raises:
         BackupError: the backup cannot be written or fails its check (nothing is left behind).
@@ -82,10 +85,10 @@ def make_backup(store: Store, *, keep: int | None = None, folder: Path | None = 
     now = datetime.now(UTC)
     if store.path is not None:
         target = backup_name(folder, store.path.stem, "sqlite", now)
-        info = _backup_sqlite(store, target, now)
+        info = _backup_sqlite(store, target, now, note)
     elif store.dialect == "postgresql":
         target = backup_name(folder, store.engine.url.database or "frontdoor", "dump", now)
-        info = dump(store, target, now)
+        info = dump(store, target, now, note)
     else:
         raise BackupError(f"{store.label}: an in-memory store has nothing to back up")
     prune(folder, keep, protect=info.path)
@@ -93,7 +96,11 @@ def make_backup(store: Store, *, keep: int | None = None, folder: Path | None = 
 
 
 def backup_if_due(
-    store: Store, *, within: timedelta = timedelta(hours=1), keep: int | None = None
+    store: Store,
+    *,
+    within: timedelta = timedelta(hours=1),
+    keep: int | None = None,
+    note: Mapping[str, Any] | None = None,
 ) -> BackupInfo | None:
     """A backup of an embedded store unless a good one was made in the last ``within`` (the app's start).
 
@@ -106,10 +113,10 @@ def backup_if_due(
     newest = next(iter(list_backups(url)), None)
     if newest is not None and newest.good and datetime.now(UTC) - newest.created < within:
         return None
-    return make_backup(store, keep=keep)
+    return make_backup(store, keep=keep, note=note)
 
 
-def _backup_sqlite(store: Store, target: Path, now: datetime) -> BackupInfo:
+def _backup_sqlite(store: Store, target: Path, now: datetime, note: Mapping[str, Any] | None) -> BackupInfo:
     tmp = target.with_name(scratch_name(".partial-", f"-{target.name}"))
     key = store._passphrase
     try:
@@ -132,7 +139,7 @@ def _backup_sqlite(store: Store, target: Path, now: datetime) -> BackupInfo:
         if key is not None and not cipher.is_encrypted(tmp):
             raise BackupError(f"{tmp}: the backup of an encrypted store came out unencrypted; removed")
         revision = check_sqlite_file(tmp, key, full=True)
-        return commit_backup(tmp, target, now, "sqlite", key is not None, revision)
+        return commit_backup(tmp, target, now, "sqlite", key is not None, revision, note)
     except BadBackup as exc:
         raise BackupError(f"{store.label}: the backup failed its check ({exc}); nothing kept") from exc
     except (sqlite3.Error, cipher.dbapi().Error, OSError) as exc:

@@ -4,11 +4,11 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from app.cli.audit import add_audit_parser, write_receipt_cmd
 from app.cli.clips import add_clip_parser, add_export_parser, print_version
 from app.cli.common import command_store, seconds_arg
 from consent.scopes import SCOPES
@@ -85,6 +85,9 @@ def cmd_consent(args: argparse.Namespace) -> int:
         print(
             f"recorded decision {res.decision_id}: {args.participant} {args.decision} {args.scope} on clip {args.clip}"
         )
+        if res.head is not None:
+            print(f"audit entry {res.entry_id}, head {res.head.text}")
+            print(f"the person's receipt: frontdoor consent receipt {res.entry_id} RECEIPT.pdf")
         if res.new_version is not None:
             print_version("the condition changes the edit: new version of clip", res.new_version)
             print("everyone present must consent to the new version")
@@ -93,6 +96,7 @@ def cmd_consent(args: argparse.Namespace) -> int:
     elif args.action == "withdraw":
         todo = withdraw(store, args.participant, reason=args.reason)
         print(f"{args.participant} has withdrawn: every use of their clips is revoked")
+        _print_withdrawal_entry(store, args.participant)
         _print_destroy(todo)
     elif args.action == "destroy":
         if args.list or not args.item:
@@ -107,7 +111,28 @@ def cmd_consent(args: argparse.Namespace) -> int:
         print(f"wrote {out}")
     elif args.action == "passphrase":
         _set_passphrase(store, args)
+    elif args.action == "receipt":
+        write_receipt_cmd(store, args.entry, args.out)
     return 0
+
+
+def _print_withdrawal_entry(store: Any, who: str) -> None:
+    from sqlalchemy import select
+
+    from consent.models import AuditEntry
+    from consent.rows import participant
+
+    with store.session() as s:
+        pid = participant(s, who).id
+        e = s.scalar(
+            select(AuditEntry)
+            .where(AuditEntry.event == "withdrawal", AuditEntry.participant_id == pid)
+            .order_by(AuditEntry.id.desc())
+            .limit(1)
+        )
+        if e is not None:
+            print(f"audit entry {e.id}, head {e.id}:{e.hash}")
+            print(f"the person's receipt: frontdoor consent receipt {e.id} RECEIPT.pdf")
 
 
 def _set_passphrase(store: Any, args: argparse.Namespace) -> None:
@@ -172,74 +197,26 @@ def _status(store: Any, scope: str | None, recording: int | None) -> None:
     if not rows:
         print("no clips with participants present")
         return
-    head = f"{'clip':>4}  {'v':>2}  {'participant':<20}" + "".join(f"  {s:<18}" for s in wanted)
+    w = max([18, *(len(r.cells[s]) for r in rows for s in wanted)])
+    head = f"{'clip':>4}  {'v':>2}  {'participant':<20}" + "".join(f"  {s:<{w}}" for s in wanted)
     print(head)
     last = None
     for r in rows:
         if last is not None and r.clip_id != last:
-            _usable_line(last, wanted, usable)
-        print(f"{r.clip_id:>4}  {r.version:>2}  {r.participant:<20}" + "".join(f"  {r.cells[s]:<18}" for s in wanted))
+            _usable_line(last, wanted, usable, w)
+        print(f"{r.clip_id:>4}  {r.version:>2}  {r.participant:<20}" + "".join(f"  {r.cells[s]:<{w}}" for s in wanted))
         last = r.clip_id
     if last is not None:
-        _usable_line(last, wanted, usable)
-    print("(* granted with conditions; '-' not decided, which counts as no; 'if conds': only with --expires or")
-    print(" --internal, as a condition asks)")
+        _usable_line(last, wanted, usable, w)
+    print("(* granted with conditions; '-' not decided, which counts as no; '(via S)': the decision on use S counts")
+    print(" here, a wider grant or a narrower refusal; 'if conds': only with --expires or --internal, as a condition")
+    print(" asks)")
 
 
-def _usable_line(clip_id: int, wanted: list[str], usable: dict[tuple[int, str], str]) -> None:
+def _usable_line(clip_id: int, wanted: list[str], usable: dict[tuple[int, str], str], w: int) -> None:
     label = {"usable": "USABLE", "if conditions": "USABLE if conds", "no": "not usable"}
-    cells = "".join(f"  {label[usable[(clip_id, s)]]:<18}" for s in wanted)
+    cells = "".join(f"  {label[usable[(clip_id, s)]]:<{w}}" for s in wanted)
     print(f"{'':>4}  {'':>2}  {'-> clip ' + str(clip_id):<20}{cells}")
-
-
-# ---- audit --------------------------------------------------------------------------------------------
-
-
-def cmd_audit(args: argparse.Namespace) -> int:
-    from consent import audit
-    from consent.rows import participant
-    from consent.server import access
-
-    store = command_store(args)
-    with store.session() as s:
-        if args.action == "verify":
-            problem = access.records_problem(s)  # an auditor's check runs in the database
-            n = s.query(audit.AuditEntry.id).count()
-            if problem is not None:
-                sys.stderr.write(f"frontdoor: audit: {problem.message}\n")
-                return 3
-            matched = "decisions, withdrawals and presence" if access.reads_everything(s) else "decisions, withdrawals"
-            print(f"audit log verified: {n} entries, chain intact, {matched} match it")
-            return 0
-        pid = None
-        clip_ids: list[int] = []
-        if args.participant:
-            p = participant(s, args.participant)
-            pid = p.id
-            from sqlalchemy import select
-
-            from consent.models import ClipVersion, Presence
-
-            clip_ids = sorted(
-                set(
-                    s.scalars(
-                        select(ClipVersion.clip_id)
-                        .join(Presence, Presence.clip_version_id == ClipVersion.id)
-                        .where(Presence.participant_id == p.id)
-                    )
-                )
-            )
-        for e in audit.entries(s, participant_id=pid, clip_ids=clip_ids):
-            subject = " ".join(
-                x
-                for x in (
-                    f"participant {e.participant_id}" if e.participant_id else "",
-                    f"clip {e.clip_id}" if e.clip_id else "",
-                )
-                if x
-            )
-            print(f"{e.id:>5}  {e.at[:19]}  {e.actor:<12} {e.event:<20} {subject:<24} {e.payload}")
-    return 0
 
 
 # ---- parsers ------------------------------------------------------------------------------------------
@@ -315,6 +292,9 @@ def add_consent_parsers(subs: Any, sub: Callable[..., argparse.ArgumentParser], 
     a = acts.add_parser("form", help="a printable consent form: PARTICIPANT OUT.pdf|OUT.html")
     a.add_argument("participant")
     a.add_argument("out")
+    a = acts.add_parser("receipt", help="a participant's receipt for a decision or withdrawal: ENTRY OUT.pdf|OUT.html")
+    a.add_argument("entry", type=int, help="the audit entry of the decision or withdrawal (printed when recorded)")
+    a.add_argument("out")
     a = acts.add_parser("passphrase", help="the researcher's passphrase that locks review stations")
     pacts = a.add_subparsers(dest="passphrase_action", metavar="ACTION", required=True, parser_class=parser_class)
     # no abbreviations: "--passphrase SECRET" must not be read as "--passphrase-fd"
@@ -335,12 +315,4 @@ def add_consent_parsers(subs: Any, sub: Callable[..., argparse.ArgumentParser], 
 
     add_export_parser(subs, sub)
 
-    s = sub(
-        subs,
-        "audit",
-        "the consent audit log: 'verify' checks the hash chain, 'show' prints the history",
-        "frontdoor audit show --participant 'Duty worker A'",
-        cmd_audit,
-    )
-    s.add_argument("action", choices=["verify", "show"])
-    s.add_argument("--participant", help="with show: the history this participant is entitled to see")
+    add_audit_parser(subs, sub)

@@ -163,7 +163,8 @@ def _keyring_action(args: argparse.Namespace, path: Path) -> int:
 def cmd_backup(args: argparse.Namespace) -> int:
     import time
 
-    from annotation.backup import make_backup, save_setting
+    from annotation.backup import save_setting
+    from consent.anchors import backup
 
     if args.save_keep:
         if args.keep is None:
@@ -171,7 +172,8 @@ def cmd_backup(args: argparse.Namespace) -> int:
         save_setting("backup_keep", args.keep)
     store = command_store(args)
     t0 = time.perf_counter()
-    info = make_backup(store, keep=args.keep)
+    info = backup(store, keep=args.keep)  # its sidecar and the anchor log carry the consent log's head
+    assert info is not None
     took = time.perf_counter() - t0
     enc = ", encrypted" if info.encrypted else ""
     print(
@@ -207,7 +209,8 @@ def cmd_backups(args: argparse.Namespace) -> int:
                 bad += 1
         enc = "encrypted" if b.encrypted else "plain"
         rev = b.revision or "?"
-        print(f"  {b.created_display}  {_size(b.size):>9}  {enc:<9}  schema {rev:<6}  {status}  {b.path.name}")
+        head = f"  audit head {str(b.note['audit_head']).split(':')[0]}" if b.note.get("audit_head") else ""
+        print(f"  {b.created_display}  {_size(b.size):>9}  {enc:<9}  schema {rev:<6}  {status}  {b.path.name}{head}")
     return 1 if bad else 0
 
 
@@ -241,8 +244,18 @@ def cmd_restore(args: argparse.Namespace) -> int:
             pass
     result = restore_backup(url, backup, passphrase=key)
     store = open_store(url, passphrase=key)  # the restored store, brought to the newest schema
-    store.close()
+    try:
+        from consent.verification import verify_records
+
+        rolled_back = verify_records(store).rolled_back
+    finally:
+        store.close()
     print(f"restored {store.label} from {backup} ({result.backup.created_display}, schema {result.revision})")
+    if rolled_back:
+        print(
+            "note: consent changes anchored after this backup are not in it: exports are refused until you "
+            "record them again and acknowledge the rollback ('frontdoor audit acknowledge-rollback --reason ...')"
+        )
     if result.set_aside is not None:
         print(f"the store as it was is kept as {result.set_aside}")
     if other_key:

@@ -43,12 +43,13 @@ def backup_on_start(store: Store) -> None:
     logged and said on stderr, never fatal: the researcher can still work (and 'frontdoor backup' says why)."""
     import logging
 
-    from annotation.backup import backup_if_due
     from annotation.errors import AnnotationError
+    from consent.anchors import backup
+    from consent.errors import ConsentError
 
     try:
-        backup_if_due(store)
-    except AnnotationError as exc:
+        backup(store, if_due=True)  # its sidecar carries the consent log's head
+    except (AnnotationError, ConsentError) as exc:
         logging.getLogger("frontdoor").warning("backup on start: %s", exc)
         sys.stderr.write(f"frontdoor: warning: no backup on start: {exc}\n")
 

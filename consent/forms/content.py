@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from annotation.store import Project, Recording, Store
 from consent import conditions, scopes
+from consent.anchors import current_head
 from consent.errors import InvalidRequest
 from consent.form_reference import form_reference
 from consent.forms.stills import stills as stills_of
@@ -60,6 +61,8 @@ class FormData:
     project_name: str
     generated_on: date
     clips: list[FormClip]
+    head: str = ""
+    """The audit chain's head when the form was made (``ID:HASH``; empty for an empty log)."""
 
     @property
     def reference(self) -> str:
@@ -112,9 +115,10 @@ def form_data(store: Store, participant_ref: str | int, *, on: date | None = Non
             decided = {sc: _decision_text(latest[(p.id, sc)]) if (p.id, sc) in latest else "" for sc in scopes.SCOPES}
             rows.append(_Row(c, v, rec, len(present) - 1, decided))
         pid, pseudonym, project_name = p.id, p.pseudonym, project.name
+        head = current_head(s)
     rows.sort(key=lambda r: (r.recording.id, float(r.version.spec["start"]), r.clip.id))
     clips = [_form_clip(r) for r in rows]
-    return FormData(pid, pseudonym, project_name, on or date.today(), clips)
+    return FormData(pid, pseudonym, project_name, on or date.today(), clips, head.text if head else "")
 
 
 def _decision_text(d: Decision) -> str:

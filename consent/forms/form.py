@@ -25,6 +25,7 @@ from datetime import date
 from pathlib import Path
 
 from annotation.store import Store
+from consent.anchors import record
 from consent.errors import InvalidRequest
 from consent.forms.content import form_data
 from consent.forms.html_page import render_html
@@ -52,4 +53,7 @@ def write_form(store: Store, participant_ref: str | int, out: Path, *, on: date 
         raise InvalidRequest(f"participant {data.pseudonym!r}: is present in no clip; there is no form to print")
     payload = render_pdf(data) if kind == ".pdf" else render_html(data).encode("utf-8")
     write_atomic(out, payload)
+    if data.head:  # the head printed on it, anchored outside the store too
+        with store.session() as s:
+            record(s, "form", participant=data.participant_id)
     return out

@@ -117,6 +117,7 @@ def render_pdf(data: FormData) -> bytes:
                 [para("Form reference", body), para(ref, th)],
                 [para("Printed on", body), para(data.generated_on.isoformat(), body)],
                 [para("Clips", body), para(str(len(data.clips)), body)],
+                *([[para("Audit head", body), para(data.head, small)]] if data.head else []),
             ],
             colWidths=[35 * mm, doc_width - 35 * mm],
             hAlign="LEFT",
@@ -195,5 +196,5 @@ def render_pdf(data: FormData) -> bytes:
         font=font,
         footer=f"Frontdoor consent form {ref} · {data.pseudonym}",
         title=f"{TITLE}: {data.pseudonym} ({ref})",
-        subject=ref,
+        subject=f"{ref} frontdoor-audit-head {data.head}" if data.head else ref,
     )
