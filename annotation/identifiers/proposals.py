@@ -24,7 +24,10 @@ annotation was deleted (or the confirmation undone).
 ``ConfirmProposal`` and ``RejectProposal`` are edit commands (``apply``/``revert``), so the app puts them
 on its undo stack. Confirming adds an annotation on the "Sensitive identifier" tier over the span whose
 value says what kind of identifier it is ("child name", "date of birth"), never the identifier; every clip
-of the recording rendered after that bleeps it (:mod:`annotation.identifiers.spans`).
+of the recording rendered after that bleeps it (:mod:`annotation.identifiers.spans`). A span that overlaps
+Sensitive identifier annotations already there joins them into one over the union of the spans (a tier's
+annotations never overlap; two identifiers in one utterance have the same span;
+:mod:`annotation.identifiers.joins`), and the proposal points at that annotation.
 
 Nothing here writes a term or a matched text to a log or an exception; only :func:`list_proposals` gives
 the annotation's text back, as context for the researcher.
@@ -43,9 +46,17 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from annotation.edits import CreateAnnotation, Touched
-from annotation.elan import PARTICIPANTS_TIER, SENSITIVE_TIER, Segment, document_segments, tier_rows
+from annotation.elan import (
+    PARTICIPANTS_TIER,
+    SENSITIVE_TIER,
+    Segment,
+    document_segments,
+    is_participants_tier,
+    tier_rows,
+)
 from annotation.elan import TierRow as TierView
 from annotation.errors import ConflictError, InvalidEdit, NotFound
+from annotation.identifiers.joins import SensitiveJoin, plan_join, repeats_identifier, sensitive_vocabulary
 from annotation.identifiers.match import (
     DEFAULT_VALUES,
     Found,
@@ -58,24 +69,13 @@ from annotation.identifiers.match import (
 from annotation.identifiers.models import CONFIRMED, PENDING, REJECTED, IdentifierProposal
 from annotation.identifiers.watch_list import project_terms, term_values
 from annotation.services import apply_edit
-from annotation.store import (
-    AnnotationRow,
-    LinguisticType,
-    Recording,
-    Store,
-    TierRow,
-    VocabularyEntry,
-    VocabularyRow,
-    VocabularyValue,
-    get_document_row,
-    get_or_not_found,
-    load_document,
-)
+from annotation.store import AnnotationRow, Recording, Store, get_document_row, get_or_not_found, load_document
 
 log = logging.getLogger(__name__)
 
 EXCLUDED_TIERS = (SENSITIVE_TIER, PARTICIPANTS_TIER)
 LONG_SPAN_MS = 5000  # a proposal longer than this is worth narrowing before confirming
+MAX_VALUE = 100  # the proposal row keeps the value it was confirmed as (and a kind is a few words)
 
 
 @dataclass(frozen=True)
@@ -149,7 +149,11 @@ def scan_tiers(rows: Sequence[TierView], tiers: Sequence[str] | None) -> tuple[s
     """
     names = [r.tier_id for r in rows]
     if tiers is None:
-        return tuple(r.tier_id for r in rows if not r.vocabulary and r.tier_id not in EXCLUDED_TIERS)
+        return tuple(
+            r.tier_id
+            for r in rows
+            if not r.vocabulary and r.tier_id not in EXCLUDED_TIERS and not is_participants_tier(r.tier_id)
+        )
     for t in tiers:
         if t not in names:
             raise NotFound(f"tier {t!r}: no such tier (tiers: {', '.join(names) or 'none'})")
@@ -372,11 +376,18 @@ def _proposal(session: Session, proposal_id: int) -> IdentifierProposal:
     return get_or_not_found(session, IdentifierProposal, proposal_id, "identifier proposal", message=message)
 
 
-def _set_status(session: Session, proposal_id: int, was: str, now: str, sensitive_ann_id: str | None) -> None:
+def _set_status(
+    session: Session, proposal_id: int, was: str, now: str, sensitive_ann_id: str | None, **values: str
+) -> None:
     done = session.execute(
         update(IdentifierProposal)
         .where(IdentifierProposal.id == proposal_id, IdentifierProposal.status == was)
-        .values(status=now, sensitive_ann_id=sensitive_ann_id, decided_at=datetime.now(UTC) if now != PENDING else None)
+        .values(
+            status=now,
+            sensitive_ann_id=sensitive_ann_id,
+            decided_at=datetime.now(UTC) if now != PENDING else None,
+            **values,
+        )
         .execution_options(synchronize_session=False)
     )
     if done.rowcount != 1:  # type: ignore[attr-defined]
@@ -390,9 +401,13 @@ def _decided_meanwhile(proposal_id: int) -> ConflictError:
 @dataclass
 class ConfirmProposal:
     """Confirm a proposal: an annotation on the Sensitive identifier tier from ``start`` to ``end`` (ms) with
-    ``value`` (``cve_ref`` its vocabulary entry), and the proposal marked confirmed. Make it with
-    :func:`confirm_command`, which checks the span and the value. ``revert`` deletes the annotation and
-    puts the proposal back as it was (pending, or rejected)."""
+    ``value`` (``cve_ref`` its vocabulary entry), and the proposal marked confirmed, pointing at it, with the
+    value it was confirmed as. Make it with :func:`confirm_command`, which checks the span and the value.
+    Where the span overlaps Sensitive identifier annotations, they are joined into one over the union of the
+    spans instead (:mod:`annotation.identifiers.joins`: the earliest keeps its id, ``ann_id``; proposals
+    confirmed as the others point at it). ``revert`` puts back everything: the annotation deleted, or the
+    joined ones with their spans, values and ids and their proposals pointing at them, and the proposal as
+    it was (pending, or rejected). Redone, it keeps the ids."""
 
     doc_id: int
     proposal_id: int
@@ -401,9 +416,15 @@ class ConfirmProposal:
     value: str
     cve_ref: str | None = None
     expected: str = PENDING  # the status the researcher saw (pending, or rejected: a change of mind)
-    ann_id: str | None = field(default=None, init=False)
+    ann_id: str | None = field(default=None, init=False)  # the annotation as the edit left it: id, span, value
+    ann_start: int | None = field(default=None, init=False)
+    ann_end: int | None = field(default=None, init=False)
+    ann_value: str | None = field(default=None, init=False)
+    joined: tuple[str, ...] = field(default=(), init=False)  # the annotations already there it joined
     touched: Touched = field(default_factory=Touched, init=False, repr=False, compare=False)
     _create: CreateAnnotation | None = field(default=None, init=False, repr=False)
+    _join: SensitiveJoin | None = field(default=None, init=False, repr=False)
+    _old_value: str | None = field(default=None, init=False, repr=False)
 
     @property
     def description(self) -> str:
@@ -419,18 +440,32 @@ class ConfirmProposal:
             )
         if p.status != self.expected:
             raise _decided_meanwhile(self.proposal_id)
-        if self._create is None:  # the same command on redo keeps the annotation's id
-            self._create = CreateAnnotation(self.doc_id, SENSITIVE_TIER, self.start, self.end, self.value, self.cve_ref)
-        self._create.apply(session)
-        self.ann_id = self._create.ann_id
-        _set_status(session, self.proposal_id, self.expected, CONFIRMED, self.ann_id)
-        self.touched = self._create.touched
+        self._old_value = p.value
+        project_id = _project_of(session, self.doc_id)
+        self._join = plan_join(session, self.doc_id, self.start, self.end, self.value, project_id=project_id)
+        if self._join is not None:
+            self._join.apply(session)
+            edit: CreateAnnotation | SensitiveJoin = self._join
+            self.ann_id, self.joined = self._join.ann_id, self._join.joined
+            self.ann_start, self.ann_end, self.ann_value = self._join.start, self._join.end, self._join.value
+        else:
+            if self._create is None:  # the same command on redo keeps the annotation's id
+                self._create = CreateAnnotation(
+                    self.doc_id, SENSITIVE_TIER, self.start, self.end, self.value, self.cve_ref
+                )
+            self._create.apply(session)
+            edit = self._create
+            self.ann_id, self.joined = self._create.ann_id, ()
+            self.ann_start, self.ann_end, self.ann_value = self.start, self.end, self.value
+        _set_status(session, self.proposal_id, self.expected, CONFIRMED, self.ann_id, value=self.value)
+        self.touched = edit.touched
 
     def revert(self, session: Session) -> None:
-        assert self._create is not None
-        self._create.revert(session)
-        _set_status(session, self.proposal_id, CONFIRMED, self.expected, None)
-        self.touched = self._create.touched
+        edit = self._join if self._join is not None else self._create
+        assert edit is not None and self._old_value is not None
+        _set_status(session, self.proposal_id, CONFIRMED, self.expected, None, value=self._old_value)
+        edit.revert(session)
+        self.touched = edit.touched
 
 
 @dataclass
@@ -462,51 +497,18 @@ class RejectProposal:
         _set_status(session, self.proposal_id, REJECTED, PENDING, None)
 
 
-def _sensitive_vocabulary(session: Session, doc_id: int) -> dict[str, str | None]:
-    """Value -> vocabulary entry id of the document's Sensitive identifier tier ({} for free text).
-
-    Raises:
-        NotFound: the document has no Sensitive identifier tier.
-    """
-    tier = session.scalar(select(TierRow).where(TierRow.document_id == doc_id, TierRow.tier_id == SENSITIVE_TIER))
-    if tier is None:
-        raise NotFound(f"document {doc_id}: has no {SENSITIVE_TIER!r} tier to confirm identifiers on")
-    cv_id = None
-    for lt in session.scalars(select(LinguisticType).where(LinguisticType.document_id == doc_id)):
-        if lt.attr("LINGUISTIC_TYPE_ID") == tier.linguistic_type_ref:
-            cv_id = lt.attr("CONTROLLED_VOCABULARY_REF")
-    if cv_id is None:
-        return {}
-    rows = session.execute(
-        select(VocabularyValue.value, VocabularyEntry.cve_id)
-        .join(VocabularyEntry, VocabularyEntry.id == VocabularyValue.entry_id)
-        .join(VocabularyRow, VocabularyRow.id == VocabularyEntry.vocabulary_id)
-        .where(VocabularyRow.document_id == doc_id, VocabularyRow.cv_id == cv_id)
-        .order_by(VocabularyEntry.pos, VocabularyValue.pos)
-    ).all()
-    out: dict[str, str | None] = {}
-    for value, cve in rows:
-        out.setdefault(value, cve)
-    return out
-
-
-def _repeats_identifier(session: Session, project_id: int | None, value: str) -> bool:
-    if WatchMatcher(project_terms(session, project_id)).find(value):
-        return True
-    return bool(pattern_matches(value))
-
-
 def confirm_command(
     store: Store, proposal_id: int, *, start: int | None = None, end: int | None = None, value: str | None = None
 ) -> ConfirmProposal:
     """The edit that confirms a proposal, checked: over its span or ``start``-``end`` (ms, overlapping the
     annotation it was found in), with its value or ``value`` (one of the tier's vocabulary, when it has one).
+    Where the span overlaps confirmed identifiers, applying it joins them (see :class:`ConfirmProposal`).
 
     Raises:
         NotFound: no such proposal, or its document has no Sensitive identifier tier.
         InvalidEdit: already confirmed; a span that does not overlap the annotation, or ends before it
             starts; a value outside the tier's vocabulary, or one that repeats a watch-list term or looks
-            like an identifier (the value says what kind it was, never what).
+            like an identifier (the value says what kind it was, never what), or is over 100 characters.
     """
     with store.session() as s:
         p = _proposal(s, proposal_id)
@@ -523,12 +525,17 @@ def confirm_command(
                 f"({lo}-{hi} ms)"
             )
         chosen = p.value if value is None else value.strip()
-        if not chosen or _repeats_identifier(s, _project_of(s, doc_id), chosen):
+        if not chosen or repeats_identifier(s, _project_of(s, doc_id), chosen):
             raise InvalidEdit(
                 f"identifier proposal {proposal_id}: the value must say what kind of identifier it is "
                 "(e.g. 'child name'), not repeat it"
             )
-        vocabulary = _sensitive_vocabulary(s, doc_id)
+        if len(chosen) > MAX_VALUE:
+            raise InvalidEdit(
+                f"identifier proposal {proposal_id}: the value is {len(chosen)} characters; say the kind of "
+                f"identifier in at most {MAX_VALUE}"
+            )
+        vocabulary = sensitive_vocabulary(s, doc_id)
         if vocabulary and chosen not in vocabulary:
             raise InvalidEdit(
                 f"identifier proposal {proposal_id}: that value is not in the {SENSITIVE_TIER!r} vocabulary "
@@ -547,7 +554,8 @@ def confirm_proposal(
     store: Store, proposal_id: int, *, start: int | None = None, end: int | None = None, value: str | None = None
 ) -> ConfirmProposal:
     """Confirm a proposal now (the CLI's way; the app pushes :func:`confirm_command` on its undo stack).
-    Returns the applied command (``ann_id``: the new Sensitive identifier annotation).
+    Returns the applied command (``ann_id``: the Sensitive identifier annotation, new or the one the
+    confirmed identifiers it overlaps were joined into: ``joined``, ``ann_start``-``ann_end``).
 
     Raises:
         NotFound, InvalidEdit: see :func:`confirm_command`.
@@ -555,7 +563,14 @@ def confirm_proposal(
     """
     cmd = confirm_command(store, proposal_id, start=start, end=end, value=value)
     apply_edit(store, cmd)
-    log.info("identifier proposal %s confirmed as annotation %s of document %s", proposal_id, cmd.ann_id, cmd.doc_id)
+    joined = f" (joined with {', '.join(cmd.joined)})" if cmd.joined else ""
+    log.info(
+        "identifier proposal %s confirmed as annotation %s of document %s%s",
+        proposal_id,
+        cmd.ann_id,
+        cmd.doc_id,
+        joined,
+    )
     return cmd
 
 

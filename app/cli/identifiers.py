@@ -202,9 +202,11 @@ def _decide(args: argparse.Namespace) -> int:
         raise UserError("identifiers confirm: --start and --end adjust one proposal at a time")
     for pid in args.ids:
         cmd = confirm_proposal(store, pid, start=args.start, end=args.end, value=args.value)
+        start, end = cmd.ann_start if cmd.ann_start is not None else cmd.start, cmd.ann_end or cmd.end
+        joined = f", joined with {', '.join(cmd.joined)}" if cmd.joined else ""
         print(
             f"proposal {pid} confirmed: annotation {cmd.ann_id} on {SENSITIVE_TIER!r} of document {cmd.doc_id}, "
-            f"{_clock(cmd.start)}-{_clock(cmd.end)} ({cmd.value})"
+            f"{_clock(start)}-{_clock(end)} ({cmd.ann_value or cmd.value}){joined}"
         )
         clips, files = _covering_clips(store, cmd.doc_id, cmd.start, cmd.end)
         if clips:

@@ -17,6 +17,7 @@ from annotation.edits.structure_edits import CreateReferringAnnotation
 from annotation.elan.scheme import SENSITIVE_TIER
 from annotation.errors import AnnotationError, ConflictError, InvalidEdit, NotFound
 from annotation.identifiers import spans as sensitive_spans
+from annotation.identifiers.joins import joined_value
 from annotation.identifiers.models import CONFIRMED, PENDING, REJECTED, IdentifierProposal, WatchTerm
 from annotation.identifiers.proposals import (
     confirm_command,
@@ -328,6 +329,151 @@ def test_a_proposal_decided_by_someone_else_is_a_conflict(store: Store, doc: int
     with pytest.raises(ConflictError, match=rf"^identifier proposal {p.id}: decided by someone else"):
         apply_edit(store, late)
     assert document_display(store, doc)[SENSITIVE_TIER] == []  # the annotation went with the refusal
+
+
+# ---- confirming over a confirmed identifier: the two are joined ------------------------------------------
+
+
+def _sensitive(store: Store, doc: int) -> list[tuple[str, int, int, str, str | None]]:
+    return [(g.ann_id, g.start, g.end, g.value, g.cve_ref) for g in document_display(store, doc)[SENSITIVE_TIER]]
+
+
+def _decided(store: Store, doc: int) -> dict[int, tuple[str, str | None, str]]:
+    every = (PENDING, CONFIRMED, REJECTED)
+    return {p.id: (p.status, p.sensitive_ann_id, p.value) for p in list_proposals(store, doc, statuses=every)}
+
+
+def _a2(store: Store, doc: int) -> tuple[int, int]:
+    """The two proposals of one utterance (a2, 5000-9000 ms): a family name and a case number."""
+    scan_document(store, doc)
+    family, case = (p for p in list_proposals(store, doc) if p.ann_id == "a2")
+    assert (family.value, case.value) == ("family name", "case number")
+    return family.id, case.id
+
+
+def test_two_identifiers_in_one_utterance_are_one_annotation_over_both(store: Store, doc: int) -> None:
+    """The regression of issue 18: the second proposal of an utterance (same span) was refused as an overlap."""
+    family, case = _a2(store, doc)
+    first = confirm_proposal(store, family)
+    before = (_sensitive(store, doc), _decided(store, doc))
+    second = confirm_command(store, case)
+    apply_edit(store, second)
+    # one annotation, the existing value kept (the vocabulary cannot join two), both proposals point at it
+    assert _sensitive(store, doc) == [
+        (first.ann_id, 5000, 9000, "family name", "cveid_sensitive_identifier_family_name")
+    ]
+    assert (second.ann_id, second.joined) == (first.ann_id, (first.ann_id,))
+    decided = _decided(store, doc)
+    assert decided[family] == (CONFIRMED, first.ann_id, "family name")
+    assert decided[case] == (CONFIRMED, first.ann_id, "case number")  # its own kind, on the proposal
+    assert scan_document(store, doc).confirmed == 2  # neither is proposed again
+    revert_edit(store, second)  # undo: everything as it was
+    assert (_sensitive(store, doc), _decided(store, doc)) == before
+    apply_edit(store, second)  # redo
+    assert _sensitive(store, doc)[0][0] == first.ann_id and _decided(store, doc)[case][:2] == (CONFIRMED, first.ann_id)
+    with pytest.raises(
+        InvalidEdit, match=rf"^identifier proposal {case}: already confirmed \(annotation {first.ann_id}\)"
+    ):
+        confirm_proposal(store, case)
+
+
+def test_a_wider_span_widens_the_confirmed_one_and_undo_narrows_it_again(store: Store, doc: int) -> None:
+    family, case = _a2(store, doc)
+    first = confirm_proposal(store, family, start=6000, end=7000)
+    before = (_sensitive(store, doc), _decided(store, doc))
+    second = confirm_proposal(store, case, start=6500, end=9000)
+    assert _sensitive(store, doc) == [
+        (first.ann_id, 6000, 9000, "family name", "cveid_sensitive_identifier_family_name")
+    ]
+    assert (second.ann_start, second.ann_end, second.ann_value) == (6000, 9000, "family name")
+    assert sensitive_audio_redactions(store, doc, margin=0) == (
+        AudioRedaction("bleep", 6.0, 9.0, "sensitive identifier (1 annotation)"),
+    )
+    revert_edit(store, second)
+    assert (_sensitive(store, doc), _decided(store, doc)) == before
+    apply_edit(store, second)
+    assert _sensitive(store, doc) == [
+        (first.ann_id, 6000, 9000, "family name", "cveid_sensitive_identifier_family_name")
+    ]
+
+
+def test_a_span_over_three_joins_them_and_moves_their_proposals(store: Store, doc: int) -> None:
+    family, case = _a2(store, doc)
+    born = next(p.id for p in list_proposals(store, doc) if p.kind == "date of birth")  # a3, 10000-12000 ms
+    phone = next(p.id for p in list_proposals(store, doc) if p.kind == "phone number")
+    a = confirm_proposal(store, family, start=5000, end=6000)
+    b = confirm_proposal(store, case, start=8000, end=9000)
+    c = confirm_proposal(store, phone, start=11_000, end=12_000)
+    assert len({a.ann_id, b.ann_id, c.ann_id}) == 3
+    before = (_sensitive(store, doc), _decided(store, doc))
+    # 5500-11500 overlaps all three: one annotation from 5000 to 12000, the earliest's id and value
+    joined = confirm_command(store, born, start=5500, end=11_500)
+    apply_edit(store, joined)
+    assert joined.joined == (a.ann_id, b.ann_id, c.ann_id)
+    assert _sensitive(store, doc) == [(a.ann_id, 5000, 12_000, "family name", "cveid_sensitive_identifier_family_name")]
+    decided = _decided(store, doc)
+    assert {pid: decided[pid][:2] for pid in (family, case, phone, born)} == dict.fromkeys(
+        (family, case, phone, born), (CONFIRMED, a.ann_id)
+    )
+    assert scan_document(store, doc).reopened == 0
+    revert_edit(store, joined)  # three annotations again, each with its span, value and proposal
+    assert (_sensitive(store, doc), _decided(store, doc)) == before
+    apply_edit(store, joined)  # redo: the same ids
+    assert [g[0] for g in _sensitive(store, doc)] == [a.ann_id]
+    revert_edit(store, joined)
+    for cmd in (c, b):  # and the earlier confirmations undo as before
+        revert_edit(store, cmd)
+    assert _sensitive(store, doc) == [(a.ann_id, 5000, 6000, "family name", "cveid_sensitive_identifier_family_name")]
+
+
+def test_a_span_touching_a_confirmed_one_stays_separate(store: Store, doc: int) -> None:
+    family, case = _a2(store, doc)
+    a = confirm_proposal(store, family, start=5000, end=6000)
+    b = confirm_proposal(store, case, start=6000, end=7000)  # ends meet: no overlap, nothing joined
+    assert b.joined == ()
+    assert [(g[0], g[1], g[2]) for g in _sensitive(store, doc)] == [(a.ann_id, 5000, 6000), (b.ann_id, 6000, 7000)]
+
+
+@pytest.fixture
+def free_doc(store: Store, scheme: Path, tmp_path: Path) -> int:
+    """The document of ``doc`` with a Sensitive identifier tier of free text (no vocabulary)."""
+    path = tmp_path / "free.etf"
+    path.write_text(
+        scheme.read_text(encoding="utf-8").replace(' CONTROLLED_VOCABULARY_REF="Sensitive identifier"', "", 1),
+        encoding="utf-8",
+    )
+    pid = ensure_project(store, PROJECT)
+    _watch(store)
+    return transcript_document(store, path, LINES, project_id=pid)
+
+
+def test_on_free_text_the_kinds_are_joined_once_each(store: Store, free_doc: int) -> None:
+    family, case = _a2(store, free_doc)
+    first = confirm_proposal(store, family, value="child name")
+    second = confirm_proposal(store, case, value="school")
+    assert _sensitive(store, free_doc) == [(first.ann_id, 5000, 9000, "child name; school", None)]
+    assert _decided(store, free_doc)[case] == (CONFIRMED, first.ann_id, "school")
+    revert_edit(store, second)
+    assert _sensitive(store, free_doc) == [(first.ann_id, 5000, 9000, "child name", None)]
+    assert _decided(store, free_doc)[case] == (PENDING, None, "case number")
+    apply_edit(store, second)
+    born = next(p.id for p in list_proposals(store, free_doc) if p.kind == "date of birth")
+    third = confirm_proposal(store, born, start=8000, end=10_500, value="school")  # a kind already there
+    assert _sensitive(store, free_doc) == [(first.ann_id, 5000, 10_500, "child name; school", None)]
+    assert third.ann_value == "child name; school"
+
+
+def test_a_joined_value_never_repeats_an_identifier(store: Store, free_doc: int) -> None:
+    """An annotation typed by hand may hold a name; joining keeps it as it is rather than carry it on."""
+    _, case = _a2(store, free_doc)
+    apply_edit(store, CreateAnnotation(free_doc, SENSITIVE_TIER, 5000, 9000, f"{CHILD} again"))
+    cmd = confirm_proposal(store, case)
+    assert [g[3] for g in _sensitive(store, free_doc)] == [f"{CHILD} again"]
+    assert cmd.ann_value == f"{CHILD} again"
+    assert joined_value(["child name; school", ""], "address", vocabulary=False) == "child name; school; address"
+    assert joined_value(["child name", "school"], "child name", vocabulary=False) == "child name; school"
+    assert joined_value(["family name", "address"], "school", vocabulary=True) == "family name"
+    assert joined_value([""], "school", vocabulary=True) == "school"
 
 
 # ---- the sensitive spans a clip is bleeped over ----------------------------------------------------------

@@ -88,3 +88,36 @@ def test_scan_review_confirm_reject_and_undo(qtbot: QtBot, coded: tuple[Store, i
     assert d.table.rowCount() == 3 and document_display(store, doc)[SENSITIVE_TIER] == []
     d.decided.setChecked(True)
     assert d.table.rowCount() == 3 and errors == []
+
+
+def test_two_identifiers_of_one_segment_are_confirmed_as_one_annotation(qtbot: QtBot, coded: tuple[Store, int]) -> None:
+    """A name and a phone number in one segment have the same span: the second confirmation joins the first
+    (it was refused as an overlap), and undo on the window's stack takes back only the second."""
+    store, doc = coded
+    stack = QUndoStack()
+    errors: list[str] = []
+
+    def push(cmd: EditCommand) -> None:
+        stack.push(StoreEdit(store, cmd, lambda *_: None, errors.append))
+
+    d = IdentifiersDialog(store, doc, push=push)
+    qtbot.addWidget(d)
+    d.scan()
+    qtbot.waitUntil(lambda: d.scan_button.isEnabled() and d.table.rowCount() == 3, timeout=10_000)
+    made = []
+    for _ in range(2):  # rows 1 and 2: the long segment's name and phone number, over the whole segment
+        d.select(1)
+        d.confirm()
+        assert "confirmed (annotation" in d.message.text(), d.message.text()
+        made.append(d.message.text().split("(annotation ")[1].rstrip(").").strip())
+    assert made[0] == made[1] and d.table.rowCount() == 1 and errors == []
+    segs = document_display(store, doc)[SENSITIVE_TIER]
+    assert [(s.ann_id, s.start, s.end, s.value) for s in segs] == [(made[0], 4000, 20_000, "child name")]
+    stack.undo()
+    d.refresh()
+    assert d.table.rowCount() == 2 and [
+        (s.ann_id, s.start, s.end) for s in document_display(store, doc)[SENSITIVE_TIER]
+    ] == [(made[0], 4000, 20_000)]
+    stack.redo()
+    d.refresh()
+    assert d.table.rowCount() == 1 and errors == []
