@@ -42,7 +42,7 @@ def test_uses_are_explained_with_the_projects_periods_and_fitting_conditions(qtb
     until = rows["research_team"].until
     later = QDate.currentDate().addDays(40)  # the field refuses past dates: a date ahead of the run's day
     until.setDate(later)
-    months = "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split()
+    months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
     assert until.text() == f"{later.day()} {months[later.month() - 1]} {later.year()}"
     # the clip in words, and what it already hides
     item = w.current_item()  # type: ignore[attr-defined]
