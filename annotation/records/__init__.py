@@ -2,7 +2,8 @@
 
 The record tables (``models``), their vocabularies and services (``referrals``), the CSV import (``importer``,
 with ``columns`` for the column mapping and ``rows`` for checking a row), the statistics (``analysis``), the
-suppression of small cells (``suppression``) and a generated sample for demos and tests (``sample``).
+suppression of small cells (``suppression``; ``protection``: the optimal choice of hidden counts and its
+audit) and a generated sample for demos and tests (``sample``).
 """
 
 from __future__ import annotations
@@ -21,12 +22,15 @@ from annotation.records.analysis import (
     RecordLike,
     TimeSummary,
     analyse,
+    compare_distribution,
     compare_periods,
     group_of,
+    holm,
 )
 from annotation.records.columns import ColumnMapping
 from annotation.records.importer import import_records
 from annotation.records.models import RecordSegment, ReferralRecord
+from annotation.records.protection import Protection, interval, protect_optimal, unprotected
 from annotation.records.referrals import (
     FIELDS,
     RecordView,
@@ -55,6 +59,7 @@ __all__ = [
     "Frequency",
     "PeriodComparison",
     "Proportion",
+    "Protection",
     "Quantity",
     "RecordAnalysis",
     "RecordLike",
@@ -65,19 +70,24 @@ __all__ = [
     "Vocabularies",
     "analyse",
     "cell_text",
+    "compare_distribution",
     "compare_periods",
     "get_record",
     "group_of",
+    "holm",
     "identifier_warnings",
     "import_records",
+    "interval",
     "is_small",
     "list_records",
     "load_vocabularies",
     "models",
     "protect",
+    "protect_optimal",
     "record_periods",
     "record_segments",
     "referrals",
     "store_sample",
     "suppress",
+    "unprotected",
 ]

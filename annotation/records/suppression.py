@@ -17,9 +17,9 @@ count can still be the only unknown of a group of lines (a hidden cell whose row
 up to what the column totals give away), a table of groups (professional or not) adds sums across rows,
 and a reader knows that ``<5`` is 1 to 4 and ``c`` at least 5. :func:`protect` therefore checks, by linear
 programming over everything the tables of one selection publish, that no count of 1 to 4 can be worked
-out exactly, and hides more until none can; the report uses it. What another report publishes (another
-period, or all records) is not taken into account, and a line whose total of 1 to 4 is spread over as many
-non-zero cells (each then 1) cannot be protected while zeros are shown: :func:`protect` leaves it.
+out exactly, and hides more until none can. The report no longer uses it: it chooses the hidden counts by
+optimisation over all its tables and every period together (:mod:`annotation.records.protection`); the line
+rule and :func:`protect` remain for a table published on its own.
 """
 
 from __future__ import annotations
@@ -116,10 +116,13 @@ def suppress(
     )
 
 
-def cell_text(n: int, hidden: bool, primary: bool) -> str:
+def cell_text(n: int, hidden: bool, primary: bool = False) -> str:
+    """A count as published: the number, or '<5' when hidden and below 5 (a count of 1 to 4, or a zero hidden
+    to protect another), or 'c' when hidden and 5 or more. ``primary`` is kept for old callers: the mark
+    depends on the count alone."""
     if not hidden:
         return str(n)
-    return MARK if primary else SECONDARY
+    return MARK if n < THRESHOLD else SECONDARY
 
 
 # ---- audited suppression over several tables --------------------------------------------------------------

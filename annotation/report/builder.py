@@ -61,6 +61,7 @@ from annotation.report.content import (
     report_sections,
 )
 from annotation.report.data_folder import write_data
+from annotation.report.disclosure import ALL_RECORDS, plan_hiding
 from annotation.report.html_page import render_html
 from annotation.report.model import Section
 from annotation.store import Document, Recording, Store, get_or_not_found, project_by_name, schema_revision
@@ -184,13 +185,20 @@ def report_content(
         if p is not None and p not in known:
             raise ReportError(f"period {p!r}: no records in project {project!r} (periods: {', '.join(known)})")
 
+    # every record: the hidden counts are chosen for all records and every period together (see
+    # annotation.report.disclosure), so that any two of the project's reports can be read side by side
+    every = list_records(store, project)
+    by_period: dict[str, list[RecordView]] = {}
+    for r in every:
+        by_period.setdefault(r.period, []).append(r)
     selections: list[tuple[str, list[RecordView]]]
     if period is None:
-        selections = [("all records", list_records(store, project))]
+        selections = [(ALL_RECORDS, every)]
     else:
-        selections = [(period, list_records(store, project, periods=[period]))]
+        selections = [(period, by_period[period])]
         if compare is not None:
-            selections.append((compare, list_records(store, project, periods=[compare])))
+            selections.append((compare, by_period[compare]))
+    plan = plan_hiding(by_period, vocab)
     analyses = [analyse(rows, vocab, label) for label, rows in selections]
     comparison = (
         compare_periods(selections[0][1], selections[1][1], vocab, selections[0][0], selections[1][0])
@@ -210,6 +218,7 @@ def report_content(
         _links(store, pid, [d for d, _ in doc_list]),
         doc_list,
         publication,
+        hidden=[plan.hiding[label] for label, _ in selections],
     )
 
     def records(rows: Sequence[RecordView]) -> str:
@@ -227,7 +236,7 @@ def report_content(
         "command": command or _command(project, period, compare, out_name, pdf, documents, publication),
         "versions": _versions(),
     }
-    sections.insert(0, method_section(meta, vocab, publication))
+    sections.insert(0, method_section(meta, vocab, publication, sections, plan))
     return ReportContent(sections, meta, len(all_rows), len(doc_list))
 
 

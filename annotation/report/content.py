@@ -25,17 +25,17 @@ from annotation.records import (
     is_small,
 )
 from annotation.report import figures as figs
-from annotation.report.model import Section, Table
+from annotation.report.disclosure import Hiding, Plan
+from annotation.report.model import Section, Table, shown_text
 from annotation.report.tables import (
-    Hiding,
     comparison_tables,
     crosstab_table,
     frequency_table,
-    hiding,
     laming_table,
     num,
     pct,
     publication_comparison,
+    safe_tests,
     time_table,
 )
 from media_tools.clock import clock_text
@@ -70,11 +70,14 @@ def report_sections(
     links: Sequence[tuple[int, int, int]],
     docs: Sequence[tuple[int, str]],
     publication: bool = False,
+    *,
+    hidden: Sequence[Hiding],
 ) -> list[Section]:
     """The report's sections. With ``publication``: no plots, no test statistics, p-values or effect sizes,
-    the "not recorded" counts suppressed like the others, and only the tables meant for publication."""
+    the "not recorded" counts suppressed like the others, and only the tables meant for publication.
+    ``hidden[k]`` is what selection ``k``'s tables hide
+    (:func:`annotation.report.disclosure.plan_hiding`)."""
     prof = {c: ("yes" if vocab.is_professional(c) else "no") for c in vocab.referrer_types}
-    hidden = [hiding(a, rows, vocab) for a, (_, rows) in zip(analyses, selections, strict=True)]
     out = []
     s = Section("referrals", "Who referred, about what, and the response")
 
@@ -168,7 +171,7 @@ def report_sections(
             "this section. Effect sizes are given with every test: a small p-value with a tiny effect is not a "
             "practical difference."
         )
-        s.tables += comparison_tables(comparison, hidden)
+        s.tables += comparison_tables(safe_tests(comparison, hidden), hidden)
         out.append(s)
 
     out.append(_video_section(budgets, links, docs, publication=publication))
@@ -238,10 +241,31 @@ def _video_section(
     return s
 
 
-def method_section(meta: dict[str, str], vocab: Vocabularies, publication: bool = False) -> Section:
+def method_section(
+    meta: dict[str, str],
+    vocab: Vocabularies,
+    publication: bool = False,
+    sections: Sequence[Section] = (),
+    plan: Plan | None = None,
+) -> Section:
+    """The method, from the report's metadata; with ``sections`` and ``plan``, the information loss of each
+    table and how the hidden counts were chosen."""
     s = Section("method", "Method")
     prof = ", ".join(r for r in vocab.referrer_types if vocab.is_professional(r))
     nonprof = ", ".join(r for r in vocab.referrer_types if vocab.is_professional(r) is False)
+    rule = (
+        f"Small cells: no count of 1 to {THRESHOLD - 1} referrals is shown. A hidden count is marked '{MARK}' "
+        f"(0 to {THRESHOLD - 1}: every count of 1 to {THRESHOLD - 1}, and a zero where hiding it protects another) "
+        f"or '{SECONDARY}' ({THRESHOLD} or more, hidden to protect a small count). The further counts to hide are "
+        "chosen by optimisation over tables 1 to 8 of all records and of every period of the project together, "
+        "the same for every report of the project, so that reports of different periods and of all records can be "
+        "read side by side: from everything they publish and the sums that tie them (a row and its total, a "
+        "period's table and the all-records table), each hidden count of 1 to 4 can still be any of 1, 2, 3 or 4 "
+        "(checked by linear programming; where the published totals allow no more, any of at least four values), "
+        "and as few referrals as possible are hidden — a cross-tabulation's "
+        "inner cells before its margins (the one-way tables), a one-way count of 20 or more almost never and a "
+        "total never. Shares of hidden counts are left blank."
+    )
     if publication:
         tests = (
             "Two periods are shown side by side (shares, and medians with the interquartile range). This version "
@@ -249,13 +273,10 @@ def method_section(meta: dict[str, str], vocab: Vocabularies, publication: bool 
             "count: every test uses all the cells of its table, and its result would let a reader try the few "
             "possible values of a hidden count. The research team's version has them."
         )
-        small = (
-            f"Small cells: counts of 1 to {THRESHOLD - 1} referrals are shown as '{MARK}', and further counts "
-            f"(of {THRESHOLD} or more) are hidden ('{SECONDARY}') until no hidden count can be worked out from "
-            "everything the tables of a period publish together (tables that repeat the same counts hide the same "
-            "ones); shares of hidden counts are left blank. 'Not recorded' counts are suppressed like the others: "
-            "where it or the number recorded is 1 to 4, both are hidden (they add up to a published count). There "
-            "are no plots, and the coded video's tables are left out (they are not suppressed)."
+        small = rule + (
+            " 'Not recorded' counts are suppressed like the others: where it or the number recorded is 1 to 4, both "
+            "are hidden (they add up to a published count). There are no plots, and the coded video's tables are "
+            "left out (they are not suppressed)."
         )
     else:
         tests = (
@@ -264,17 +285,18 @@ def method_section(meta: dict[str, str], vocab: Vocabularies, publication: bool 
             "difference (Newcombe's hybrid score interval); with the chi-square test of the period × category table "
             "for distributions, with Cramér's V (a Monte Carlo p-value when Cochran's rule fails); and with the "
             "two-sided Mann-Whitney U test for time to decision, with the rank-biserial correlation. P-values are "
-            "also shown adjusted by Holm's method for the number of tests."
+            "also shown adjusted by Holm's method for the number of tests shown. No test result rests on a hidden "
+            "count: a yes/no measure with a hidden count shows no statistic or p-value; a distribution is tested "
+            "with the categories hidden in either period pooled into one (counts a reader can work out from the "
+            "tables, so the statistic gives nothing more away), and not at all where its 'not recorded' count is "
+            "hidden; time to decision is not tested when a period has fewer than 5 times."
         )
-        small = (
-            f"Small cells: in the tables, counts of 1 to {THRESHOLD - 1} referrals are shown as '{MARK}', and "
-            f"further counts (of {THRESHOLD} or more) are hidden ('{SECONDARY}') until no hidden count can be worked "
-            "out from everything the tables of a period publish together (tables that repeat the same counts hide "
-            "the same ones); shares of hidden counts are left blank, and so are the comparison's estimates that "
-            "would give a hidden count back. The plots and the CSV files of their numbers, the test statistics, the "
-            "'not recorded' counts and the coded video's tables are not suppressed: this version is for the research "
-            "team, not for publication (write that with --publication)."
+        small = rule + (
+            " The plots and the CSV files of their numbers, the 'not recorded' counts and the coded video's tables "
+            "are not suppressed: this version is for the research team, not for publication (write that with "
+            "--publication)."
         )
+    loss = _loss_paragraph(sections, plan)
     s.paragraphs += [
         AUDIENCE_PUBLICATION if publication else AUDIENCE_RESEARCH,
         f"Data: the referral records of project {meta['project']} in the Frontdoor store ({meta['selection']}). "
@@ -287,7 +309,31 @@ def method_section(meta: dict[str, str], vocab: Vocabularies, publication: bool 
         "decision on it, in hours; quartiles are linearly interpolated.",
         tests,
         small,
+        *([loss] if loss else []),
         f"Reproduce: {meta['command']} (store {meta['store']}, schema {meta['schema']}). Records fingerprint "
         f"{meta['fingerprint'][:16]}; software: {meta['versions']}.",
     ]
     return s
+
+
+def _loss_paragraph(sections: Sequence[Section], plan: Plan | None) -> str:
+    """Information loss: per table of counts, the share of its referrals in the cells it shows."""
+    parts = []
+    for sec in sections:
+        for t in sec.tables:
+            if not t.shown:
+                continue
+            labels = tuple(h[3:-1] for h in t.header if h.startswith("n (") and h.endswith(")"))
+            parts.append(f"{t.title}: {shown_text(t, labels)}")
+    if not parts:
+        return ""
+    how = ""
+    if plan is not None:
+        how = (
+            f" The hidden counts were found in {plan.seconds:.1f} s"
+            + ("" if all(m == "optimal" for m in plan.methods) else " (partly by the fall-back heuristic)")
+            + "."
+        )
+    return (
+        "Information loss (the share of each table's referrals in the cells it shows): " + "; ".join(parts) + "." + how
+    )

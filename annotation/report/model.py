@@ -15,7 +15,9 @@ from annotation.report.figures import FigureOut
 @dataclass(frozen=True)
 class Table:
     """One table as published: ``rows`` are the cells' text (suppressed cells already marked); ``publication``
-    is False for a table that is not suppressed (counts of video segments)."""
+    is False for a table that is not suppressed (counts of video segments). ``shown``, for a table of counts
+    of referrals, is the share of its referrals in the cells it shows (one per period column; 1.0: nothing
+    hidden): what suppression costs, as the method section and the app state it."""
 
     key: str
     title: str
@@ -23,6 +25,18 @@ class Table:
     rows: tuple[tuple[str, ...], ...]
     note: str = ""
     publication: bool = True
+    shown: tuple[float, ...] = ()
+
+
+def shown_text(t: Table, labels: tuple[str, ...] = ()) -> str:
+    """'98.5% of referrals in cells shown' (per period when there are several), or '' for other tables."""
+    if not t.shown:
+        return ""
+    if len(t.shown) == 1 or len(labels) != len(t.shown):
+        return f"{100 * min(t.shown):.1f}% of referrals in cells shown"
+    return "referrals in cells shown: " + ", ".join(
+        f"{label} {100 * x:.1f}%" for label, x in zip(labels, t.shown, strict=True)
+    )
 
 
 @dataclass

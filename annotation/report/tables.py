@@ -1,16 +1,15 @@
 """The report's tables: frequency tables, cross-tabulations, the Laming shares, time to decision and the
 comparison of two periods, each with its small cells suppressed.
 
-Which counts a selection's publication tables hide is worked out once for all of them (:func:`hiding`), so
-that no count of 1 to 4 can be recovered from everything the tables of a period publish together; the table
-builders then only mark the cells. The number formatting every table shares (:func:`pct`, :func:`num`,
-:func:`pval`) is here too.
+Which counts the publication tables hide is worked out once for all of them and for every selection
+(:func:`annotation.report.disclosure.plan_hiding`); the table builders here only mark the cells, and say what
+share of the referrals the cells they show hold (:attr:`annotation.report.model.Table.shown`). The number
+formatting every table shares (:func:`pct`, :func:`num`, :func:`pval`) is here too.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from annotation.records import (
@@ -24,16 +23,13 @@ from annotation.records import (
     Frequency,
     PeriodComparison,
     Proportion,
-    Quantity,
     RecordAnalysis,
     TimeSummary,
-    Vocabularies,
     cell_text,
-    group_of,
     is_small,
-    protect,
     suppress,
 )
+from annotation.report.disclosure import Hiding
 from annotation.report.model import Table
 
 # ---- formatting ---------------------------------------------------------------------------------------
@@ -60,121 +56,6 @@ def _ci(lo: float | None, hi: float | None) -> str:
 # ---- tables -------------------------------------------------------------------------------------------
 
 
-#: Frequency tables whose counts a cross-tabulation publishes again as its margins.
-SHARED = ("referrer_type", "referrer_group", "response")
-#: Frequency tables that stand alone (their counts appear nowhere else).
-ALONE = ("concern", "outcome", "age_band")
-
-
-@dataclass(frozen=True)
-class Hiding:
-    """What one selection's publication tables hide: the categories of each frequency table (tables 1 to 6;
-    the cross-tabs' margins are the same counts and hide the same ones) and the cells of the cross-tabs of
-    referrer type (table 7) and referrer group (table 8) by response."""
-
-    categories: dict[str, frozenset[str]]
-    referrer_cells: frozenset[tuple[str, str]]
-    group_cells: frozenset[tuple[str, str]]
-
-
-def _line_rule(a: RecordAnalysis) -> tuple[dict[str, set[str]], set[tuple[str, str, str]]]:
-    """A first pattern by the line rule alone (:func:`annotation.records.suppression.suppress`), the frequency tables
-    and the cross-tabs' margins made to agree: the hidden categories per field, and the hidden cross-tab
-    cells as (row field, row, column). Where :func:`hiding` starts."""
-    hidden: dict[str, set[str]] = {f: set() for f in SHARED}
-    cells: set[tuple[str, str, str]] = set()
-    while True:
-        before = {f: set(v) for f, v in hidden.items()}
-        for f in SHARED:
-            freq: Frequency = getattr(a, f)
-            cats = [c.category for c in freq.counts]
-            sup = suppress(
-                [[c.count] for c in freq.counts],
-                row_totals=False,
-                hide_cells={(i, 0) for i, c in enumerate(cats) if c in hidden[f]},
-            )
-            hidden[f] |= {c for i, c in enumerate(cats) if sup.cells[i][0]}
-        for t, rf in ((a.referrer_by_response, "referrer_type"), (a.group_by_response, "referrer_group")):
-            sup = suppress(
-                [list(r) for r in t.counts],
-                hide_row_totals={i for i, r in enumerate(t.rows) if r in hidden[rf]},
-                hide_col_totals={j for j, c in enumerate(t.cols) if c in hidden["response"]},
-            )
-            hidden[rf] |= {r for i, r in enumerate(t.rows) if sup.row_totals[i]}
-            hidden["response"] |= {c for j, c in enumerate(t.cols) if sup.col_totals[j]}
-            cells |= {(rf, r, c) for i, r in enumerate(t.rows) for j, c in enumerate(t.cols) if sup.cells[i][j]}
-        if hidden == before:
-            return hidden, cells
-
-
-def hiding(a: RecordAnalysis, rows: Sequence[Any], vocab: Vocabularies) -> Hiding:
-    """Which counts of one selection's publication tables to hide, so that no count of 1 to 4 can be worked
-    out from everything those tables publish together (:func:`annotation.records.suppression.protect`).
-
-    Referrer type, referrer group and response are one system: the referrals counted by (referrer type,
-    group, response) are its cells, and table 7's cells and margins, table 8's cells and margins and tables
-    1, 2 and 4 are sums of them (a reader knows which referrer types are professional: table 1 says). The
-    concern, outcome and age band tables are each their own.
-    """
-    t7, t8 = a.referrer_by_response, a.group_by_response
-    groups_of: dict[str, set[str]] = {r: set() for r in t7.rows}
-    for r in t7.rows:
-        p = vocab.is_professional(r)
-        groups_of[r].add(NOT_RECORDED if p is None else PROFESSIONAL if p else NON_PROFESSIONAL)
-    tally: dict[tuple[str, str, str], int] = {}
-    for rec in rows:
-        key = (rec.referrer_type, group_of(rec), rec.response or NOT_RECORDED)
-        groups_of.setdefault(key[0], set()).add(key[1])
-        tally[key] = tally.get(key, 0) + 1
-    base = [(r, g, c) for r in t7.rows for g in sorted(groups_of[r]) if g in t8.rows for c in t7.cols]
-    quantities: list[Quantity] = []
-    names: list[tuple[str, str, str]] = []  # (what, row, column): "t7"/"t8" cell, "rt"/"grp"/"resp" margin
-
-    def add(what: str, r: str, c: str, pick: Any) -> None:
-        support = frozenset(i for i, b in enumerate(base) if pick(b))
-        quantities.append(Quantity(support, sum(tally.get(base[i], 0) for i in support)))
-        names.append((what, r, c))
-
-    for r in t7.rows:
-        for c in t7.cols:
-            add("t7", r, c, lambda b, r=r, c=c: b[0] == r and b[2] == c)
-        add("rt", r, "", lambda b, r=r: b[0] == r)
-    for g in t8.rows:
-        for c in t7.cols:
-            add("t8", g, c, lambda b, g=g, c=c: b[1] == g and b[2] == c)
-        add("grp", g, "", lambda b, g=g: b[1] == g)
-    for c in t7.cols:
-        add("resp", "", c, lambda b, c=c: b[2] == c)
-    add("all", "", "", lambda b: True)
-    start, start_cells = _line_rule(a)
-    first = {
-        k
-        for k, (what, r, c) in enumerate(names)
-        if (what == "rt" and r in start["referrer_type"])
-        or (what == "grp" and r in start["referrer_group"])
-        or (what == "resp" and c in start["response"])
-        or (what == "t7" and ("referrer_type", r, c) in start_cells)
-        or (what == "t8" and ("referrer_group", r, c) in start_cells)
-    }
-    hid = [names[k] for k in sorted(protect(quantities, len(base), hidden=first, never={len(quantities) - 1}))]
-    categories = {
-        "referrer_type": frozenset(r for what, r, _ in hid if what == "rt"),
-        "referrer_group": frozenset(r for what, r, _ in hid if what == "grp"),
-        "response": frozenset(c for what, _, c in hid if what == "resp"),
-    }
-    for f in ALONE:
-        freq: Frequency = getattr(a, f)
-        vector = [Quantity(frozenset({i}), c.count) for i, c in enumerate(freq.counts)]
-        vector.append(Quantity(frozenset(range(len(freq.counts))), freq.total))
-        alone = protect(vector, len(freq.counts), never={len(vector) - 1})
-        categories[f] = frozenset(freq.counts[i].category for i in alone)
-    return Hiding(
-        categories,
-        frozenset((r, c) for what, r, c in hid if what == "t7"),
-        frozenset((r, c) for what, r, c in hid if what == "t8"),
-    )
-
-
 def frequency_table(
     key: str,
     title: str,
@@ -184,8 +65,8 @@ def frequency_table(
     hidden: Sequence[Collection[str]] | None = None,
 ) -> Table:
     """Categories by period: count and share. ``hidden[j]`` names the categories hidden in period ``j``
-    (from :func:`hiding`); without it small counts are suppressed within each period's column by the line
-    rule."""
+    (from :func:`annotation.report.disclosure.plan_hiding`); without it small counts are suppressed within
+    each period's column by the line rule."""
     cats = [c.category for c in freqs[0].counts]
     for f in freqs[1:]:
         cats += [c.category for c in f.counts if c.category not in cats]
@@ -215,7 +96,11 @@ def frequency_table(
     for f in freqs:
         total += [cell_text(f.total, is_small(f.total), True), "100.0%"]
     rows.append(tuple(total))
-    return Table(key, title, tuple(header), tuple(rows))
+    shown = tuple(
+        sum(counts[i][j] for i in range(len(cats)) if not hide[i][j]) / f.total if f.total else 1.0
+        for j, f in enumerate(freqs)
+    )
+    return Table(key, title, tuple(header), tuple(rows), shown=shown)
 
 
 def crosstab_table(
@@ -227,7 +112,8 @@ def crosstab_table(
     hidden_cols: Collection[str] = (),
 ) -> Table:
     """A cross-tabulation with its totals. ``hidden_cells`` (row, column), ``hidden_rows`` and ``hidden_cols``
-    (totals) say what to hide (from :func:`hiding`); without them the line rule decides."""
+    (totals) say what to hide (from :func:`annotation.report.disclosure.plan_hiding`); without them the line
+    rule decides."""
     counts = [list(r) for r in t.counts]
     if hidden_cells is None:
         sup = suppress(counts)
@@ -256,7 +142,14 @@ def crosstab_table(
             str(t.total),
         )
     )
-    return Table(key, title, (t.row_field.replace("_", " "), *t.cols, "total"), tuple(rows))
+    inner = sum(counts[i][j] for i in range(len(t.rows)) for j in range(len(t.cols)) if not cell_hidden[i][j])
+    return Table(
+        key,
+        title,
+        (t.row_field.replace("_", " "), *t.cols, "total"),
+        tuple(rows),
+        shown=(inner / t.total,) if t.total else (1.0,),
+    )
 
 
 def _hides(p: Proportion, also: bool = False) -> bool:
@@ -288,7 +181,8 @@ def laming_table(
 ) -> Table:
     """The recommendation 19 and 11 shares. For the two recommendation 19 measures ``n (recorded)`` plus
     ``not recorded`` is the number of professional referrals: where the referrer group table hides that
-    number (``hidden[k]``, see :func:`hiding`), ``not recorded`` is hidden too. With ``publication``, where
+    number (``hidden[k]``, see :func:`annotation.report.disclosure.plan_hiding`), ``not recorded`` is hidden
+    too. With ``publication``, where
     ``n (recorded)`` or ``not recorded`` is 1 to 4 both are hidden (:func:`_recorded_hidden`), and so are
     the yes count, the share and its interval (they would give ``n`` back)."""
     rows = []
@@ -399,24 +293,103 @@ def publication_comparison(c: PeriodComparison, hidden: Sequence[Hiding] | None)
     ]
 
 
+#: The comparison's distributions and the field of the one-way table that each tests.
+_DIST_FIELDS = {"response": "response", "concern": "concern", "referrer type": "referrer_type"}
+POOLED = "categories hidden"
+
+
+def _prop_hides(pc: Any, hidden: Sequence[Hiding] | None) -> list[bool]:
+    """Per period, whether a yes/no comparison's count is hidden (1 to 4, or hidden in table 2)."""
+    out = []
+    for k, p in enumerate((pc.a, pc.b)):
+        group = hidden[k].categories["referrer_group"] if hidden else frozenset()
+        also = pc.measure == "referral from a professional" and bool({PROFESSIONAL, NON_PROFESSIONAL} & group)
+        out.append(_hides(p, also))
+    return out
+
+
+def safe_tests(c: PeriodComparison, hidden: Sequence[Hiding]) -> PeriodComparison:
+    """The comparison as the research version shows it: no test result that rests on a hidden count.
+
+    A yes/no measure with a hidden count keeps no test (its statistic and p-value are functions of that
+    count). A distribution is tested on the published-safe collapse: the categories hidden in either period
+    pooled into one column, whose counts a reader can work out from what is shown (the period's total less
+    its shown categories), so the statistic tells nothing more; where 'not recorded' is hidden, which the
+    test leaves out, its sample size would give that count back: not tested. Time to decision is not tested
+    when a period has fewer than 5 times. Holm's adjustment is then over the tests shown."""
+    from dataclasses import replace
+
+    from annotation.records import compare_distribution, holm
+
+    props = [
+        replace(pc, test=f"not shown (a count is hidden): {pc.test}", p_value=None, statistic=None)
+        if any(_prop_hides(pc, hidden))
+        else pc
+        for pc in c.proportions
+    ]
+    dists = []
+    for dc in c.distributions:
+        field = _DIST_FIELDS.get(dc.measure)
+        gone = set().union(*(h.categories.get(field, frozenset()) for h in hidden)) if field else set()
+        if NOT_RECORDED in gone:
+            dists.append(
+                replace(
+                    dc,
+                    test="not tested ('not recorded' is hidden)",
+                    statistic=None,
+                    dof=None,
+                    p_value=None,
+                    cramers_v=None,
+                    min_expected=None,
+                )
+            )
+            continue
+        t = dc.table
+        keep = [j for j, col in enumerate(t.cols) if col not in gone]
+        pool = [j for j, col in enumerate(t.cols) if col in gone]
+        if not pool:
+            dists.append(dc)
+            continue
+        counts = tuple((*(row[j] for j in keep), sum(row[j] for j in pool)) for row in t.counts)
+        pooled = CrossTab(t.row_field, t.col_field, t.rows, (*(t.cols[j] for j in keep), POOLED), counts)
+        redone = compare_distribution(dc.measure, pooled)
+        dists.append(replace(redone, test=f"{redone.test}, hidden categories pooled"))
+    times = [
+        replace(tc, test=f"not shown (fewer than 5 times): {tc.test}", p_value=None, u=None, rank_biserial=None)
+        if is_small(tc.a.n) or is_small(tc.b.n)
+        else tc
+        for tc in c.times
+    ]
+    tested: list[Any] = [*props, *dists, *times]
+    adjusted = iter(holm([x.p_value for x in tested]))
+    return PeriodComparison(
+        c.period_a,
+        c.period_b,
+        tuple(replace(x, p_holm=next(adjusted)) for x in props),
+        tuple(replace(x, p_holm=next(adjusted)) for x in dists),
+        tuple(replace(x, p_holm=next(adjusted)) for x in times),
+    )
+
+
 def comparison_tables(c: PeriodComparison, hidden: Sequence[Hiding] | None = None) -> list[Table]:
-    """The comparison of two periods. Where a count of a comparison is hidden (1 to 4, or hidden in another
-    table: ``hidden`` per period, see :func:`hiding`), its share and n are not shown, and nor are the
+    """The comparison of two periods (research version; pass it through :func:`safe_tests` first). Where a
+    count of a comparison is hidden (1 to 4, or hidden in another table: ``hidden`` per period, see
+    :func:`annotation.report.disclosure.plan_hiding`), its share and n are not shown, and nor are the
     estimates that would give it back by arithmetic (the difference of the shares, phi, the odds ratio or
-    chi-square statistic; for times U and r); the test and its p-value are."""
+    chi-square statistic; for times U and r) or its test's p-value."""
     a, b = c.period_a, c.period_b
     prop_rows = []
     for pc in c.proportions:
         cells = []
-        hides = []
+        hides = _prop_hides(pc, hidden)
         for k, p in enumerate((pc.a, pc.b)):
-            group = hidden[k].categories["referrer_group"] if hidden else frozenset()
-            also = pc.measure == "referral from a professional" and bool({PROFESSIONAL, NON_PROFESSIONAL} & group)
-            hides.append(_hides(p, also))
+            also = hides[k] and not _hides(p)
             yes, share, _ = _prop_cells(p, also)
-            cells.append(yes if hides[-1] else f"{share} ({yes} of {p.n})")
+            cells.append(yes if hides[k] else f"{share} ({yes} of {p.n})")
         if any(hides):
             test, phi, rd = pc.test, SECONDARY, SECONDARY
+            prop_rows.append((pc.measure, *cells, test, SECONDARY, SECONDARY, phi, rd))
+            continue
         else:
             if pc.statistic is None:
                 test = pc.test
@@ -450,10 +423,10 @@ def comparison_tables(c: PeriodComparison, hidden: Sequence[Hiding] | None = Non
                 _time_cell(tc.a),
                 _time_cell(tc.b),
                 tc.test,
-                SECONDARY if small and tc.u is not None else num(tc.u, 1),
-                pval(tc.p_value),
-                pval(tc.p_holm),
-                SECONDARY if small and tc.rank_biserial is not None else num(tc.rank_biserial, 3),
+                SECONDARY if small else num(tc.u, 1),
+                SECONDARY if small else pval(tc.p_value),
+                SECONDARY if small else pval(tc.p_holm),
+                SECONDARY if small else num(tc.rank_biserial, 3),
             )
         )
     return [

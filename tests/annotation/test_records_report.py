@@ -87,11 +87,12 @@ def _period(b: Built, label: str) -> list[dict[str, Any]]:
 
 
 def _published(cell: str, count: int) -> None:
-    """A published count is the count, '<5' for 1 to 4, or 'c' (hidden to protect another cell)."""
+    """A published count is the count, '<5' for 0 to 4 (every count of 1 to 4, and a zero hidden to protect
+    another), or 'c' (5 or more, hidden to protect another cell)."""
     if cell == "<5":
-        assert 1 <= count <= 4
+        assert 0 <= count <= 4
     elif cell == "c":
-        assert count > 0
+        assert count >= 5
     else:
         assert int(cell) == count
         assert not 1 <= count <= 4

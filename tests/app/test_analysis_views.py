@@ -106,6 +106,12 @@ def test_the_analysis_tab_shows_the_reports_sections_and_writes_it(
         assert [[w.item(r, c).text() for c in range(w.columnCount())] for r in range(w.rowCount())] == [
             list(row) for row in t.rows
         ]
+    # beside each table of counts, its information loss (issue 15)
+    losses = {w.objectName(): w.text() for w in v.body.findChildren(QLabel) if w.objectName().endswith("_loss")}
+    counted = {key for key, t in tables.items() if t.shown}
+    assert counted >= {"table01_referrer_type", "table07a_referrer_by_response"}
+    assert set(losses) == {f"{key}_loss" for key in counted}
+    assert "referrals in cells shown" in losses["table07a_referrer_by_response_loss"]
     figures = {f.key for s in want.sections for f in s.figures}
     pictures = {w.objectName() for w in v.body.findChildren(QLabel) if w.pixmap() and not w.pixmap().isNull()}
     assert figures and figures <= pictures

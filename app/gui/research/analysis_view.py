@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 
 from annotation.errors import AnnotationError
 from annotation.records import record_periods
-from annotation.report import ReportContent, Table, build_report, report_content
+from annotation.report import ReportContent, Table, build_report, report_content, shown_text
 from annotation.store import Store
 from app.gui.worker import deliver
 
@@ -81,6 +81,32 @@ def table_widget(t: Table) -> QTableWidget:
     height = w.horizontalHeader().height() + sum(w.rowHeight(i) for i in range(w.rowCount())) + 4
     w.setFixedHeight(min(height, 600))
     return w
+
+
+def loss_label(t: Table) -> QLabel | None:
+    """The information loss of a table of counts ('97.5% of referrals in cells shown'), or None."""
+    labels = tuple(h[3:-1] for h in t.header if h.startswith("n (") and h.endswith(")"))
+    text = shown_text(t, labels)
+    if not text:
+        return None
+    label = QLabel(text)
+    label.setObjectName(f"{t.key}_loss")
+    label.setToolTip("Information loss: the share of this table's referrals in the cells it shows (not suppressed)")
+    label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+    return label
+
+
+def _with_loss(t: Table) -> QWidget:
+    """A table with its information loss beside it."""
+    row = QWidget()
+    lay = QHBoxLayout(row)
+    lay.setContentsMargins(0, 0, 0, 0)
+    lay.addWidget(table_widget(t))
+    loss = loss_label(t)
+    if loss is not None:
+        lay.addWidget(loss)
+    lay.addStretch(1)
+    return row
 
 
 class ReportView(QWidget):
@@ -202,7 +228,7 @@ class ReportView(QWidget):
                 self.body_layout.addWidget(p)
             for t in section.tables:
                 self.body_layout.addWidget(QLabel(f"<b>{t.title}</b>"))
-                self.body_layout.addWidget(table_widget(t))
+                self.body_layout.addWidget(_with_loss(t))
                 if t.note:
                     note = QLabel(t.note)
                     note.setWordWrap(True)
