@@ -112,6 +112,13 @@ def test_the_analysis_tab_shows_the_reports_sections_and_writes_it(
     assert counted >= {"table01_referrer_type", "table07a_referrer_by_response"}
     assert set(losses) == {f"{key}_loss" for key in counted}
     assert "referrals in cells shown" in losses["table07a_referrer_by_response_loss"]
+    # the loss beside a table never squeezes it: every column is in sight (it showed two and a half)
+    v.resize(1400, 900)
+    v.show()
+    qtbot.waitExposed(v)
+    for key in counted:
+        w = shown[key]
+        assert w.width() >= sum(w.columnWidth(c) for c in range(w.columnCount())), key
     figures = {f.key for s in want.sections for f in s.figures}
     pictures = {w.objectName() for w in v.body.findChildren(QLabel) if w.pixmap() and not w.pixmap().isNull()}
     assert figures and figures <= pictures

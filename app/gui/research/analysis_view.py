@@ -77,7 +77,10 @@ def table_widget(t: Table) -> QTableWidget:
     w.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
     w.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
     w.resizeColumnsToContents()
-    w.setMaximumWidth(sum(w.columnWidth(i) for i in range(w.columnCount())) + 2 * w.frameWidth() + 4)
+    width = sum(w.columnWidth(i) for i in range(w.columnCount())) + 2 * w.frameWidth() + 4
+    w.setMaximumWidth(width)
+    # in a row beside its information loss, a table would shrink to Qt's default hint and hide its columns
+    w.setMinimumWidth(width)
     height = w.horizontalHeader().height() + sum(w.rowHeight(i) for i in range(w.rowCount())) + 4
     w.setFixedHeight(min(height, 600))
     return w
