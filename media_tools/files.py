@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 
 __all__ = ["replace_durably", "sha256_file", "write_atomic"]
@@ -57,8 +58,9 @@ def replace_durably(tmp: str | os.PathLike[str], out: str | os.PathLike[str]) ->
     _fsync_folder(Path(out).parent)
 
 
-def write_atomic(path: str | os.PathLike[str], data: bytes, *, make_parents: bool = False) -> None:
-    """Write ``data`` to ``path`` through a temporary file in the same folder, synced, and an atomic rename.
+def write_atomic(path: str | os.PathLike[str], data: bytes | Iterable[bytes], *, make_parents: bool = False) -> None:
+    """Write ``data`` (bytes, or chunks of them as they are made) to ``path`` through a temporary file in the
+    same folder, synced, and an atomic rename.
 
     The temporary file is named ``.<name>.<random>.part`` beside ``path`` and removed on any failure, so
     an interrupted write leaves the previous file as it was.
@@ -73,7 +75,11 @@ def write_atomic(path: str | os.PathLike[str], data: bytes, *, make_parents: boo
     fd, tmp = tempfile.mkstemp(prefix=f".{p.name[:50]}.", suffix=".part", dir=folder)
     try:
         with os.fdopen(fd, "wb") as f:
-            f.write(data)
+            if isinstance(data, bytes):
+                f.write(data)
+            else:
+                for chunk in data:
+                    f.write(chunk)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, p)

@@ -1,8 +1,11 @@
 """Read ELAN files (.eaf and .etf, EAF 2.x-3.0; .ecv external vocabularies) into :class:`EafDocument`.
 
-lxml does the parsing (2.2x faster than pympi's parser on a 100k-annotation file; bench/store_bench.py). The reader
-keeps everything an ELAN user can see, in document order, and checks the references ELAN relies on, so
-that a broken file is refused with one line naming the file and the problem instead of being half-stored.
+lxml does the parsing, as a stream: each annotation and time slot is read as its end tag comes and dropped
+from the tree, so that a 24 MB file costs about 50 MB of memory rather than a 300 MB tree
+(bench/roundtrip_bench.py); a file with a DOCTYPE is parsed whole, where its entities are checked
+(:mod:`annotation.elan.xml_parser`). The reader keeps everything an ELAN user can see, in document order, and
+checks the references ELAN relies on, so that a broken file is refused with one line naming the file and the
+problem instead of being half-stored; with two problems, the one a whole-tree reader would name first.
 
 EAF 2.x vocabularies (``CV_ENTRY`` with a ``DESCRIPTION`` attribute) are upgraded the way ELAN upgrades
 them: to ``CV_ENTRY_ML`` with one ``CVE_VALUE`` in the "und" (undetermined) language.
@@ -19,11 +22,14 @@ used twice ...) is repaired and each kind of repair reported once (:mod:`annotat
 
 from __future__ import annotations
 
+import io
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from decimal import ROUND_HALF_UP, Decimal
+from operator import attrgetter
 from pathlib import Path
+from typing import Any, BinaryIO
 
 from lxml import etree
 
@@ -54,7 +60,7 @@ from annotation.elan.repairs import (
     repair_type_refs,
     resolve_annotation_ids,
 )
-from annotation.elan.xml_parser import parse_xml
+from annotation.elan.xml_parser import end_events, has_doctype, parse_xml
 from annotation.errors import (
     DanglingReference,
     DuplicateId,
@@ -69,6 +75,14 @@ _XSI = "{http://www.w3.org/2001/XMLSchema-instance}"
 MAX_TIME_MS = 2**31 - 1
 #: The most negative one (a time before the media's start, which some tools write).
 MIN_TIME_MS = -(2**31)
+#: How much of a file is read to tell an empty file or one that is no XML at all.
+_HEAD_BYTES = 1 << 16
+_ROOT = "ANNOTATION_DOCUMENT"
+_TOP_LEVEL = (
+    "LICENSE", "HEADER", "TIME_ORDER", "TIER", "LINGUISTIC_TYPE", "LOCALE", "LANGUAGE", "CONSTRAINT",
+    "CONTROLLED_VOCABULARY", "LEXICON_REF", "REF_LINK_SET", "EXTERNAL_REF",
+)  # fmt: skip
+_PARENT = {"ANNOTATION": "TIER", "TIME_SLOT": "TIME_ORDER"}
 _INTEGER = re.compile(r"-?[0-9]+")
 _DECIMAL = re.compile(r"[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]{1,4})?")
 #: The longest ids and references the store keeps, by what they are (annotation.store.tables).
@@ -110,16 +124,22 @@ def read_eaf_report(
     if kind is None:
         suffix = p.suffix.lower()
         kind = "etf" if suffix == ".etf" else "ecv" if suffix == ".ecv" else "eaf"
+    name = str(p)
+    log = RepairLog(name, strict)
     try:
-        data = p.read_bytes()
+        with p.open("rb") as f:
+            head = f.read(_HEAD_BYTES)
+            if kind == "ecv" or (len(head) == _HEAD_BYTES and not head.strip()):  # small files, or odd ones
+                return parse_eaf_bytes(head + f.read(), name=name, kind=kind, log=log), log.repairs()
+            _check_start(head, name)
+            f.seek(0)
+            return _read_stream(f, name, kind, log, p.read_bytes), log.repairs()
     except FileNotFoundError as exc:
         raise EafFileNotFound(f"{p}: no such file") from exc
     except IsADirectoryError as exc:
         raise EafFileNotFound(f"{p}: is a directory, not an ELAN file") from exc
     except OSError as exc:
         raise EafFileNotFound(f"{p}: cannot read ({exc.strerror})") from exc
-    log = RepairLog(str(p), strict)
-    return parse_eaf_bytes(data, name=str(p), kind=kind, log=log), log.repairs()
 
 
 def parse_eaf_bytes(
@@ -127,17 +147,40 @@ def parse_eaf_bytes(
 ) -> EafDocument:
     """Parse the bytes of an ELAN file; ``name`` is used in error messages, ``log`` counts the repairs made
     (strict when it is). See :func:`read_eaf_report`."""
+    _check_start(data, name)
+    log = log if log is not None else RepairLog(name)
+    if kind == "ecv":
+        root = parse_xml(data, name)  # nothing expanded or fetched; entities, too deep, not XML: refused in one line
+        with gc_paused():
+            return _read_ecv(root, name, log)
+    return _read_stream(io.BytesIO(data), name, kind, log, lambda: data)
+
+
+def _check_start(data: bytes, name: str) -> None:
     if not data.strip():
         raise EafParseError(f"{name}: file is empty")
     head = data.lstrip()[:4]
     if not head.startswith((b"<", b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")):
         raise EafParseError(f"{name}: not an XML file (an ELAN file begins with '<?xml' or '<ANNOTATION_DOCUMENT')")
-    root = parse_xml(data, name)  # nothing expanded or fetched; entities, too deep, not XML: refused in one line
-    log = log if log is not None else RepairLog(name)
+
+
+def _read_stream(source: BinaryIO, name: str, kind: DocKind, log: RepairLog, whole: Callable[[], bytes]) -> EafDocument:
+    """Read an EAF or ETF document as lxml parses it, each annotation and time slot dropped from the tree once
+    read (a 24 MB file never becomes a 300 MB tree). A file with a DOCTYPE, where entities could be declared,
+    is parsed whole instead and its entities refused (:func:`annotation.elan.xml_parser.parse_xml`); ``whole``
+    returns the file's bytes for that and for wording a parse error."""
+    try:
+        with gc_paused():
+            return _Reader(name, kind, log).read(end_events(source, name, whole, _STREAMED), clear=True)
+    except _HasDoctype:
+        pass
+    root = parse_xml(whole(), name)  # nothing expanded or fetched; entities, too deep, not XML: refused in one line
     with gc_paused():
-        if kind == "ecv":
-            return _read_ecv(root, name, log)
-        return _Reader(root, name, kind, log).read()
+        return _Reader(name, kind, log).read((el for _, el in etree.iterwalk(root, events=("end",))), clear=False)
+
+
+class _HasDoctype(Exception):
+    """The streamed file declares a DOCTYPE: read it whole, where its entities are checked."""
 
 
 def _attrs(el: etree._Element) -> Attrs:
@@ -202,13 +245,17 @@ def _check_sizes(doc: EafDocument, name: str) -> None:
                 f"{name}: {what} {value[:40]!r}… is longer than the store keeps ({ID_LIMITS[what]} characters)"
             )
 
-    for s in doc.time_slots:
-        fits("time slot id", s.slot_id)
+    if _longest(doc.time_slots, "slot_id") > ID_LIMITS["time slot id"]:
+        for s in doc.time_slots:
+            fits("time slot id", s.slot_id)
     for t in doc.tiers:
         fits("tier id", t.tier_id)
         fits("linguistic type reference", t.attrs.get("LINGUISTIC_TYPE_REF"))
         fits("default locale", t.attrs.get("DEFAULT_LOCALE"))
-        for a in t.annotations:
+        anns = t.annotations
+        if not any(_longest(anns, field) > ID_LIMITS[what] for field, what in _ANNOTATION_LIMITS):
+            continue  # the usual case, seen without a Python loop; else the first too long is named
+        for a in anns:
             fits("annotation id", a.ann_id)
             fits("language reference", a.lang_ref)
             fits("vocabulary entry reference", a.cve_ref)
@@ -225,6 +272,19 @@ def _check_sizes(doc: EafDocument, name: str) -> None:
                 fits("language reference", v.lang_ref)
 
 
+_ANNOTATION_LIMITS = (
+    ("ann_id", "annotation id"),
+    ("lang_ref", "language reference"),
+    ("cve_ref", "vocabulary entry reference"),
+    ("svg_ref", "SVG reference"),
+)
+
+
+def _longest(items: list[Any], field: str) -> int:
+    """The length of the longest ``field`` of ``items`` (0 where there is none)."""
+    return max(map(len, filter(None, map(attrgetter(field), items))), default=0)
+
+
 def _ensure_und_language(doc: EafDocument) -> None:
     uses_und = any(d[0] == "und" for cv in doc.vocabularies for d in cv.descriptions) or any(
         v.lang_ref == "und" for cv in doc.vocabularies for e in cv.entries for v in e.values
@@ -233,24 +293,36 @@ def _ensure_und_language(doc: EafDocument) -> None:
         doc.languages.append(dict(UND_LANGUAGE))
 
 
+# elements read inside an ANNOTATION, never on their own (at the top level they are unexpected, found there)
+_INNER = frozenset({"ANNOTATION_VALUE", "ALIGNABLE_ANNOTATION", "REF_ANNOTATION"})
+# the elements a streaming parse reports (any other top-level element is found unread, and unexpected)
+_STREAMED = ("ANNOTATION", "TIME_SLOT", *_TOP_LEVEL)
+
+
 class _Reader:
-    def __init__(self, root: etree._Element, name: str, kind: DocKind, log: RepairLog) -> None:
-        self.root = root
+    """Reads an EAF or ETF document from its elements in the order their end tags come (a streaming parse, or
+    a walk of a parsed tree): a top-level element when it ends, but an annotation or a time slot as soon as it
+    ends, so that it can be dropped from the tree (``clear``). Refusals come in the order a whole-tree reader
+    finds them: a parse error first, then a wrong root element, then (strict) a missing HEADER, then the first
+    problem in document order."""
+
+    def __init__(self, name: str, kind: DocKind, log: RepairLog) -> None:
         self.name = name
+        self.kind = kind
         self.log = log
-        self.doc = EafDocument(kind=kind, root_attrs=_attrs(root))
+        self.doc = EafDocument(kind=kind)
+        self.has_header = False
 
     def fail(self, cls: type[EafStructureError], what: str) -> EafStructureError:
         return cls(f"{self.name}: {what}")
 
-    def read(self) -> EafDocument:
-        _check_root(self.root, "ANNOTATION_DOCUMENT", self.name)
+    def read(self, elements: Iterator[etree._Element], clear: bool) -> EafDocument:
         doc = self.doc
         handlers: dict[str, Callable[[etree._Element], object]] = {
             "LICENSE": lambda el: doc.licenses.append((el.get("LICENSE_URL"), el.text or "")),
             "HEADER": self._header,
-            "TIME_ORDER": self._time_order,
-            "TIER": self._tier,
+            "TIME_ORDER": lambda el: None,  # its time slots were read as they came
+            "TIER": lambda el: self._enter_tier(el),  # its annotations too; a tier without any is entered here
             "LINGUISTIC_TYPE": lambda el: doc.linguistic_types.append(_attrs(el)),
             "LOCALE": lambda el: doc.locales.append(_attrs(el)),
             "LANGUAGE": lambda el: doc.languages.append(_attrs(el)),
@@ -260,18 +332,101 @@ class _Reader:
             "REF_LINK_SET": self._ref_link_set,
             "EXTERNAL_REF": lambda el: doc.external_refs.append(_attrs(el)),
         }
-        if self.root.find("HEADER") is None:  # the model's default header: milliseconds, no media
-            self.log.repair(NO_HEADER, "no <HEADER> element")
-        for el in self.root:
-            handler = handlers.get(el.tag)
-            if handler is None:
-                raise self.fail(EafStructureError, f"unexpected element <{el.tag}> in ANNOTATION_DOCUMENT")
-            handler(el)
+        root: etree._Element | None = None
+        pending: EafStructureError | None = None  # the first refusal; the rest of the file is still parsed
+        self.tier: Tier | None = None
+        tier_el = order_el = last_top = None
+        slots = doc.time_slots
+        for el in elements:
+            if root is None:
+                if clear and has_doctype(el):
+                    raise _HasDoctype
+                root = el.getroottree().getroot()
+                if root.tag != "ANNOTATION_DOCUMENT":
+                    pending = self.fail(WrongRootElement, f"root element is <{root.tag}>, expected <{_ROOT}>")
+                doc.root_attrs = _attrs(root)
+            tag = el.tag
+            if pending is not None:  # parsed to the end all the same: a parse error there comes first
+                if tag == "HEADER" and el.getparent() is root:
+                    self.has_header = True
+                if clear:
+                    el.clear()
+                continue
+            try:
+                if tag == "ANNOTATION" or tag == "TIME_SLOT":
+                    parent = el.getparent()
+                    is_annotation = tag == "ANNOTATION"
+                    if parent is not (tier_el if is_annotation else order_el):
+                        if parent is root:
+                            self._enter_top(root, el, last_top, clear)
+                            raise self.fail(EafStructureError, f"unexpected element <{tag}> in ANNOTATION_DOCUMENT")
+                        if parent is None or parent.getparent() is not root or parent.tag != _PARENT[tag]:
+                            continue  # somewhere else: read with what holds it, if at all
+                        last_top = self._enter_top(root, parent, last_top, clear)
+                        if is_annotation:
+                            tier_el = parent
+                            self._enter_tier(parent)
+                        else:
+                            order_el = parent
+                    if is_annotation:
+                        self._annotation(el)
+                    else:  # the usual time slot read here, any other by _time_slot
+                        sid, tv = el.get("TIME_SLOT_ID"), el.get("TIME_VALUE")
+                        if sid is not None and tv is not None and len(tv) < 10 and tv.isdigit() and tv.isascii():
+                            slots.append(TimeSlot(sid, int(tv)))
+                        else:
+                            self._time_slot(el)
+                    if clear and parent is not None:
+                        parent.remove(el)
+                elif tag not in _INNER and el.getparent() is root:  # a top-level element has ended
+                    if el is tier_el:
+                        tier_el = None
+                    elif el is order_el:
+                        order_el = None
+                    else:
+                        last_top = self._enter_top(root, el, last_top, clear)
+                        handler = handlers.get(str(tag))
+                        if handler is None:
+                            raise self.fail(EafStructureError, f"unexpected element <{tag}> in ANNOTATION_DOCUMENT")
+                        if tag == "HEADER":
+                            self.has_header = True
+                        handler(el)
+                    if tag == "TIER":
+                        assert self.tier is not None
+                        doc.tiers.append(self.tier)
+                    if clear:
+                        root.remove(el)
+            except EafStructureError as exc:
+                pending = exc
+        if pending is None and root is not None:
+            try:
+                self._enter_top(root, None, last_top, clear)  # nothing unexpected after the last one read
+            except EafStructureError as exc:
+                pending = exc
+        if pending is not None:
+            if self.log.strict and not self.has_header and not isinstance(pending, WrongRootElement):
+                self.log.repair(NO_HEADER, "no <HEADER> element")
+            raise pending
+        if not self.has_header:  # the model's default header: milliseconds, no media; reported first
+            self.log.repair(NO_HEADER, "no <HEADER> element", first=True)
         _ensure_und_language(doc)
         self._validate()
         fill_cve_ids(doc, self.log)
         _check_sizes(doc, self.name)
         return doc
+
+    def _enter_top(
+        self, root: etree._Element, top: etree._Element | None, last: etree._Element | None, clear: bool
+    ) -> etree._Element | None:
+        """Check that no top-level element before ``top`` (None: the end) went unread, which only one the reader
+        does not know can; returns ``top``."""
+        if clear:  # what was read is gone
+            first = root[0] if len(root) else None
+        else:
+            first = last.getnext() if last is not None else (root[0] if len(root) else None)
+        if first is not None and first is not top:
+            raise self.fail(EafStructureError, f"unexpected element <{first.tag}> in ANNOTATION_DOCUMENT")
+        return top
 
     def _header(self, el: etree._Element) -> None:
         self.doc.header_attrs = _attrs(el)
@@ -283,19 +438,12 @@ class _Reader:
             elif child.tag == "PROPERTY":
                 self.doc.properties.append((child.get("NAME"), child.text or ""))
 
-    def _time_order(self, el: etree._Element) -> None:
-        slots = self.doc.time_slots
-        for ts in el:
-            if ts.tag != "TIME_SLOT":
-                continue
-            sid = ts.get("TIME_SLOT_ID")
-            if sid is None:
-                raise self.fail(EafStructureError, "a TIME_SLOT has no TIME_SLOT_ID")
-            tv = ts.get("TIME_VALUE")
-            if tv is None:
-                slots.append(TimeSlot(sid, None))
-                continue
-            slots.append(TimeSlot(sid, self._time_value(sid, tv)))
+    def _time_slot(self, ts: etree._Element) -> None:
+        sid = ts.get("TIME_SLOT_ID")
+        if sid is None:
+            raise self.fail(EafStructureError, "a TIME_SLOT has no TIME_SLOT_ID")
+        tv = ts.get("TIME_VALUE")
+        self.doc.time_slots.append(TimeSlot(sid, None if tv is None else self._time_value(sid, tv)))
 
     def _time_value(self, sid: str, tv: str) -> int | None:
         # a regular expression, not int() alone, which would take "1_000" and other scripts' digits
@@ -329,64 +477,67 @@ class _Reader:
             self.log.repair(NEGATIVE_TIME, f"time slot {sid!r} has a negative TIME_VALUE {tv[:20]!r}")
         return ms
 
-    def _tier(self, el: etree._Element) -> None:
+    def _enter_tier(self, el: etree._Element) -> Tier:
         attrs = _attrs(el)
         if "TIER_ID" not in attrs:
             raise self.fail(EafStructureError, "a TIER has no TIER_ID")
-        tier = Tier(attrs=attrs)
-        anns = tier.annotations
-        for wrapper in el:
-            if wrapper.tag != "ANNOTATION":
+        self.tier = Tier(attrs=attrs)
+        return self.tier
+
+    def _annotation(self, wrapper: etree._Element) -> None:
+        """The annotation in an ANNOTATION element (in a valid file one, ALIGNABLE_ or REF_ANNOTATION)."""
+        assert self.tier is not None
+        anns = self.tier.annotations
+        for a in (wrapper[0],) if len(wrapper) == 1 else wrapper:  # indexing one child costs less than iterating
+            tag = a.tag
+            if tag != "ALIGNABLE_ANNOTATION" and tag != "REF_ANNOTATION":
                 continue
-            for a in wrapper:
-                tag = a.tag
-                if tag != "ALIGNABLE_ANNOTATION" and tag != "REF_ANNOTATION":
-                    continue
-                g = a.get
-                aid = g("ANNOTATION_ID")
-                if aid is None:
-                    raise self.fail(
-                        EafStructureError, f"an annotation on tier {attrs['TIER_ID']!r} has no ANNOTATION_ID"
-                    )
-                value = ""
+            g = a.get
+            aid = g("ANNOTATION_ID")
+            if aid is None:
+                raise self.fail(EafStructureError, f"an annotation on tier {self.tier.tier_id!r} has no ANNOTATION_ID")
+            value = ""
+            first = a[0] if len(a) else None
+            if first is not None and first.tag == "ANNOTATION_VALUE":  # where it always is
+                value = first.text or ""
+            else:
                 for v in a:
                     if v.tag == "ANNOTATION_VALUE":
                         value = v.text or ""
                         break
-                if tag == "ALIGNABLE_ANNOTATION":
-                    anns.append(
-                        Annotation(
-                            aid,
-                            value,
-                            g("TIME_SLOT_REF1"),
-                            g("TIME_SLOT_REF2"),
-                            None,
-                            None,
-                            g("EXT_REF"),
-                            g("LANG_REF"),
-                            g("CVE_REF"),
-                            g("SVG_REF"),
-                        )
+            if tag == "ALIGNABLE_ANNOTATION":
+                anns.append(
+                    Annotation(
+                        aid,
+                        value,
+                        g("TIME_SLOT_REF1"),
+                        g("TIME_SLOT_REF2"),
+                        None,
+                        None,
+                        g("EXT_REF"),
+                        g("LANG_REF"),
+                        g("CVE_REF"),
+                        g("SVG_REF"),
                     )
-                else:
-                    ref = g("ANNOTATION_REF")
-                    if ref is None:
-                        raise self.fail(DanglingReference, f"REF_ANNOTATION {aid!r} has no ANNOTATION_REF")
-                    anns.append(
-                        Annotation(
-                            aid,
-                            value,
-                            None,
-                            None,
-                            ref,
-                            g("PREVIOUS_ANNOTATION"),
-                            g("EXT_REF"),
-                            g("LANG_REF"),
-                            g("CVE_REF"),
-                            None,
-                        )
+                )
+            else:
+                ref = g("ANNOTATION_REF")
+                if ref is None:
+                    raise self.fail(DanglingReference, f"REF_ANNOTATION {aid!r} has no ANNOTATION_REF")
+                anns.append(
+                    Annotation(
+                        aid,
+                        value,
+                        None,
+                        None,
+                        ref,
+                        g("PREVIOUS_ANNOTATION"),
+                        g("EXT_REF"),
+                        g("LANG_REF"),
+                        g("CVE_REF"),
+                        None,
                     )
-        self.doc.tiers.append(tier)
+                )
 
     def _ref_link_set(self, el: etree._Element) -> None:
         rls = RefLinkSet(attrs=_attrs(el))

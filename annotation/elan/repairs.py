@@ -55,11 +55,22 @@ class RepairLog:
         self.strict = strict
         self._counts: dict[str, int] = {}
 
-    def repair(self, what: str, refusal: str, cls: type[EafStructureError] = EafStructureError, n: int = 1) -> None:
-        """Count a repair of kind ``what``; in strict mode raise ``cls`` with ``refusal`` (today's message)."""
+    def repair(
+        self,
+        what: str,
+        refusal: str,
+        cls: type[EafStructureError] = EafStructureError,
+        n: int = 1,
+        *,
+        first: bool = False,
+    ) -> None:
+        """Count a repair of kind ``what``; in strict mode raise ``cls`` with ``refusal`` (today's message).
+        ``first`` reports it before the kinds already counted (one found only at the end of the file)."""
         if self.strict:
             raise cls(f"{self.name}: {refusal}")
         self.note(what, n)
+        if first:
+            self._counts = {what: self._counts.pop(what), **self._counts}
 
     def note(self, what: str, n: int = 1) -> None:
         """Count something kept as it is (reported, never refused)."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -23,8 +23,13 @@ EAF_SCHEMA = "http://www.mpi.nl/tools/elan/EAFv3.0.xsd"
 ECV_SCHEMA = "http://www.mpi.nl/tools/elan/ECVv0.2.xsd"
 _XSI = "{http://www.w3.org/2001/XMLSchema-instance}"
 _IND = "    "
+_PIECE = 4096  # annotations (and a few more lines) in one piece of eaf_chunks: about a megabyte
 # Characters XML 1.0 cannot carry at all, even as references (and lone surrogates, which UTF-8 cannot).
 ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+# One search says that a string needs nothing done (the usual annotation): no character _esc_attr changes, or
+# none _esc_text changes or ILLEGAL_XML refuses.
+_ATTR_SPECIAL = re.compile('[&<>\r"\n\t]').search
+_VALUE_SPECIAL = re.compile("[&<>\r\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]").search
 
 
 def _esc_text(s: str) -> str:
@@ -97,8 +102,19 @@ def _cv_lines(cv: ControlledVocabulary, out: list[str]) -> None:
 
 def eaf_to_string(doc: EafDocument) -> str:
     """Return the document as EAF 3.0 text (or ECV 0.2 for ``kind == "ecv"``)."""
+    return "".join(eaf_chunks(doc))
+
+
+def eaf_chunks(doc: EafDocument) -> Iterator[str]:
+    """The text of :func:`eaf_to_string` in pieces of a few thousand annotations, as they are made (a large
+    document is written without ever being one string).
+
+    Raises:
+        ExportError: a value holds a character XML cannot represent (when its piece is made).
+    """
     if doc.kind == "ecv":
-        return _ecv_to_string(doc)
+        yield _ecv_to_string(doc)
+        return
     out: list[str] = ['<?xml version="1.0" encoding="UTF-8"?>\n']
     out.append(_root_open("ANNOTATION_DOCUMENT", doc.root_attrs, {"FORMAT": "3.0", "VERSION": "3.0"}, EAF_SCHEMA))
     for url, text in doc.licenses:
@@ -114,24 +130,50 @@ def eaf_to_string(doc: EafDocument) -> str:
         out.append(f"{_IND}</HEADER>\n")
     if doc.time_slots:
         out.append(f"{_IND}<TIME_ORDER>\n")
+        attr_special, i2 = _ATTR_SPECIAL, _IND * 2
         for s in doc.time_slots:
+            sid = s.slot_id
+            if attr_special(sid):
+                sid = _esc_attr(sid)
             if s.time is None:
-                out.append(f'{_IND * 2}<TIME_SLOT TIME_SLOT_ID="{_esc_attr(s.slot_id)}"/>\n')
+                out.append(f'{i2}<TIME_SLOT TIME_SLOT_ID="{sid}"/>\n')
             else:
-                out.append(f'{_IND * 2}<TIME_SLOT TIME_SLOT_ID="{_esc_attr(s.slot_id)}" TIME_VALUE="{s.time}"/>\n')
+                out.append(f'{i2}<TIME_SLOT TIME_SLOT_ID="{sid}" TIME_VALUE="{s.time}"/>\n')
         out.append(f"{_IND}</TIME_ORDER>\n")
     else:
         out.append(f"{_IND}<TIME_ORDER/>\n")
     i2, i3, i4 = _IND * 2, _IND * 3, _IND * 4
+    attr_special, value_special = _ATTR_SPECIAL, _VALUE_SPECIAL
     for tier in doc.tiers:
         if not tier.annotations:
             out.append(_empty("TIER", tier.attrs, 1))
             continue
         out.append(f"{_IND}<TIER{_attr_str(tier.attrs.items())}>\n")
         for a in tier.annotations:
-            if ILLEGAL_XML.search(a.value):
-                raise ExportError(f"annotation {a.ann_id!r}: value holds a character XML cannot store")
-            if a.ref is None:
+            if len(out) >= _PIECE:
+                yield "".join(out)
+                out.clear()
+            value = a.value
+            if value_special(value):
+                if ILLEGAL_XML.search(value):
+                    raise ExportError(f"annotation {a.ann_id!r}: value holds a character XML cannot store")
+                value = _esc_text(value)
+            plain = a.ext_ref is None and a.lang_ref is None and a.cve_ref is None  # the usual case, written directly
+            aid, ts1, ts2 = a.ann_id, a.ts1, a.ts2
+            if a.ref is None and plain and a.svg_ref is None and ts1 is not None and ts2 is not None:
+                if attr_special(aid) or attr_special(ts1) or attr_special(ts2):
+                    aid, ts1, ts2 = _esc_attr(aid), _esc_attr(ts1), _esc_attr(ts2)
+                attrs = f' ANNOTATION_ID="{aid}" TIME_SLOT_REF1="{ts1}" TIME_SLOT_REF2="{ts2}"'
+                tag = "ALIGNABLE_ANNOTATION"
+            elif a.ref is not None and plain:
+                ref = a.ref
+                if attr_special(aid) or attr_special(ref):
+                    aid, ref = _esc_attr(aid), _esc_attr(ref)
+                attrs = f' ANNOTATION_ID="{aid}" ANNOTATION_REF="{ref}"'
+                if a.prev is not None:
+                    attrs += f' PREVIOUS_ANNOTATION="{_esc_attr(a.prev)}"'
+                tag = "REF_ANNOTATION"
+            elif a.ref is None:
                 attrs = _attr_str(
                     [
                         ("ANNOTATION_ID", a.ann_id),
@@ -158,7 +200,7 @@ def eaf_to_string(doc: EafDocument) -> str:
                 tag = "REF_ANNOTATION"
             out.append(
                 f"{i2}<ANNOTATION>\n{i3}<{tag}{attrs}>\n"
-                f"{i4}<ANNOTATION_VALUE>{_esc_text(a.value)}</ANNOTATION_VALUE>\n{i3}</{tag}>\n{i2}</ANNOTATION>\n"
+                f"{i4}<ANNOTATION_VALUE>{value}</ANNOTATION_VALUE>\n{i3}</{tag}>\n{i2}</ANNOTATION>\n"
             )
         out.append(f"{_IND}</TIER>\n")
     out.extend(_empty("LINGUISTIC_TYPE", lt, 1) for lt in doc.linguistic_types)
@@ -177,7 +219,7 @@ def eaf_to_string(doc: EafDocument) -> str:
         out.append(f"{_IND}</REF_LINK_SET>\n")
     out.extend(_empty("EXTERNAL_REF", x, 1) for x in doc.external_refs)
     out.append("</ANNOTATION_DOCUMENT>\n")
-    return "".join(out)
+    yield "".join(out)
 
 
 def _ecv_to_string(doc: EafDocument) -> str:
@@ -191,7 +233,7 @@ def _ecv_to_string(doc: EafDocument) -> str:
     return "".join(out)
 
 
-def write_atomic(path: str | os.PathLike[str], data: bytes) -> None:
+def write_atomic(path: str | os.PathLike[str], data: bytes | Iterable[bytes]) -> None:
     """Write bytes to ``path`` atomically (:func:`media_tools.files.write_atomic`: a synced temporary file in
     the same folder, renamed over it), with the ELAN codec's error.
 
@@ -215,4 +257,4 @@ def write_eaf(doc: EafDocument, path: str | os.PathLike[str]) -> None:
         ExportError: a value holds a character XML cannot represent.
         EafError: the file cannot be written.
     """
-    write_atomic(path, eaf_to_string(doc).encode("utf-8"))
+    write_atomic(path, (piece.encode("utf-8") for piece in eaf_chunks(doc)))

@@ -12,6 +12,8 @@ said in one line, in Frontdoor's words.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Collection, Iterator
+from typing import BinaryIO
 
 from lxml import etree
 
@@ -26,16 +28,19 @@ _DEPTH = re.compile(r"Excessive depth in document: (\d+)")
 _HINTS = re.compile(r",? *(use XML_PARSE_HUGE option|see xmlCtxt\w+)\.?", re.IGNORECASE)
 
 
+_OPTIONS = {
+    "resolve_entities": False,
+    "load_dtd": False,
+    "no_network": True,
+    "huge_tree": True,
+    "remove_comments": True,
+    "remove_pis": True,
+}
+
+
 def xml_parser() -> etree.XMLParser:
     """A parser that expands and fetches nothing; comments and processing instructions dropped (as ELAN does)."""
-    return etree.XMLParser(
-        resolve_entities=False,
-        load_dtd=False,
-        no_network=True,
-        huge_tree=True,
-        remove_comments=True,
-        remove_pis=True,
-    )
+    return etree.XMLParser(**_OPTIONS)  # type: ignore[arg-type]
 
 
 def parse_xml(data: bytes, name: str) -> etree._Element:
@@ -47,14 +52,45 @@ def parse_xml(data: bytes, name: str) -> etree._Element:
     parser = xml_parser()
     try:
         root = etree.fromstring(data, parser)
-    except etree.XMLSyntaxError as exc:
-        if any(decl in data for decl in _ENTITY_DECLARATION):  # a billion laughs, an entity loop ...
-            raise EafParseError(_declares_entities(name), detail=str(exc)) from exc
-        raise EafParseError(f"{name}: {_syntax_message(exc)}", detail=str(exc)) from exc
-    except (LookupError, ValueError) as exc:
-        raise EafParseError(f"{name}: unreadable encoding ({exc})") from exc
+    except (etree.XMLSyntaxError, LookupError, ValueError) as exc:
+        raise parse_error(exc, data, name) from exc
     refuse_entities(root, name, parser.error_log)
     return root
+
+
+def end_events(
+    source: BinaryIO, name: str, whole: Callable[[], bytes], tags: Collection[str] | None = None
+) -> Iterator[etree._Element]:
+    """The elements of an XML file (those named ``tags``, or all) as their end tags are read, and last the root
+    element: a streaming parse with the options of :func:`xml_parser`, in which the reader may drop what it
+    has read. Whether the file has a DOCTYPE (where entities could be declared, :func:`has_doctype`) is known
+    from the first element on; ``whole`` returns the file's bytes, to word an error.
+
+    Raises:
+        EafParseError: as :func:`parse_xml`, for what was not read before the error.
+    """
+    try:
+        events = etree.iterparse(source, events=("end",), tag=tags, **_OPTIONS)
+        for _event, el in events:
+            yield el
+        yield events.root
+    except (etree.XMLSyntaxError, LookupError, ValueError) as exc:
+        raise parse_error(exc, whole(), name) from exc
+
+
+def has_doctype(el: etree._Element) -> bool:
+    """Whether the document ``el`` is in declares a DOCTYPE (where entities could be declared)."""
+    info = el.getroottree().docinfo
+    return info.internalDTD is not None or bool(info.doctype) or info.system_url is not None
+
+
+def parse_error(exc: Exception, data: bytes, name: str) -> EafParseError:
+    """lxml's error while parsing ``data`` said in one line naming ``name``."""
+    if isinstance(exc, etree.XMLSyntaxError):
+        if any(decl in data for decl in _ENTITY_DECLARATION):  # a billion laughs, an entity loop ...
+            return EafParseError(_declares_entities(name), detail=str(exc))
+        return EafParseError(f"{name}: {_syntax_message(exc)}", detail=str(exc))
+    return EafParseError(f"{name}: unreadable encoding ({exc})")
 
 
 def refuse_entities(root: etree._Element, name: str, log: etree._ListErrorLog | None = None) -> None:

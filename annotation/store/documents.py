@@ -8,9 +8,10 @@ Both run inside the caller's unit of work.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from itertools import groupby
+from itertools import groupby, islice
 from operator import itemgetter
 from typing import Any
 
@@ -129,16 +130,16 @@ def _bulk(session: Session, model: Any, rows: list[dict[str, Any]]) -> None:
         session.connection().execute(insert(model.__table__), rows)
 
 
-def _bulk_tuples(session: Session, model: Any, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
-    """The two big tables (time slots, annotations): tuples straight to the driver's executemany, in chunks.
-    Measured on 100k annotations: about half the time of Core inserts with dicts."""
-    if not rows:
-        return
+def _bulk_tuples(session: Session, model: Any, columns: tuple[str, ...], rows: Iterable[tuple[Any, ...]]) -> None:
+    """The two big tables (time slots, annotations): tuples straight to the driver's executemany, made and sent
+    in chunks (never all rows at once in memory). Measured on 100k annotations: about half the time of Core
+    inserts with dicts."""
     conn = session.connection()
     mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
     sql = f"INSERT INTO {model.__tablename__} ({', '.join(columns)}) VALUES ({', '.join([mark] * len(columns))})"
-    for i in range(0, len(rows), 20_000):
-        conn.exec_driver_sql(sql, rows[i : i + 20_000])
+    it = iter(rows)
+    while chunk := list(islice(it, 20_000)):
+        conn.exec_driver_sql(sql, chunk)
 
 
 def store_document(
@@ -181,7 +182,7 @@ def store_document(
         session,
         TimeSlotRow,
         ("document_id", "pos", "slot_id", "time_ms"),
-        [(did, i, s.slot_id, s.time) for i, s in enumerate(doc.time_slots)],
+        ((did, i, s.slot_id, s.time) for i, s in enumerate(doc.time_slots)),
     )
     tier_rows = []
     for i, t in enumerate(doc.tiers):
@@ -194,11 +195,11 @@ def store_document(
         )
         tier_rows.append(r)
     tier_pks = _insert_returning_ids(session, TierRow, tier_rows)
-    ann_rows = [
+    ann_rows = (
         (did, pk, j, a.ann_id, a.ts1, a.ts2, a.ref, a.prev, a.value, a.ext_ref, a.lang_ref, a.cve_ref, a.svg_ref, 1)
         for pk, t in zip(tier_pks, doc.tiers, strict=True)
         for j, a in enumerate(t.annotations)
-    ]
+    )
     _bulk_tuples(session, AnnotationRow, _ANN_INSERT_COLUMNS, ann_rows)
     _store_vocabularies(session, did, doc.vocabularies)
     set_pks = _insert_returning_ids(
@@ -275,6 +276,15 @@ def load_document(session: Session, doc_id: int) -> EafDocument:
         return _load_document(session, doc_id)
 
 
+def _rows(session: Session, query: Any) -> Iterator[Any]:
+    """A big query's rows, fetched in chunks: Core rows on the connection (the ORM result layer costs more than
+    building the annotations), and ``fetchmany`` rather than row-by-row iteration, which calls ``fetchone``
+    for every row (0.6 s of loading 180,000 rows)."""
+    result = session.connection().execute(query)
+    while chunk := result.fetchmany(10_000):
+        yield from chunk
+
+
 def _load_document(session: Session, doc_id: int) -> EafDocument:
     row = get_document_row(session, doc_id)
     doc = EafDocument(
@@ -293,10 +303,11 @@ def _load_document(session: Session, doc_id: int) -> EafDocument:
         setattr(doc, attr, [_unpairs(r.attrs) for r in ordered(model)])
     doc.time_slots = [
         TimeSlot(sid, t)
-        for sid, t in session.connection().execute(
+        for sid, t in _rows(
+            session,
             select(TimeSlotRow.slot_id, TimeSlotRow.time_ms)
             .where(TimeSlotRow.document_id == doc_id)
-            .order_by(TimeSlotRow.pos)
+            .order_by(TimeSlotRow.pos),
         )
     ]
     tiers_by_pk: dict[int, Tier] = {}
@@ -320,8 +331,7 @@ def _load_document(session: Session, doc_id: int) -> EafDocument:
         .where(AnnotationRow.document_id == doc_id)
         .order_by(AnnotationRow.tier_pk, AnnotationRow.pos)
     )
-    # Core rows on the connection: the ORM result layer costs more than building the annotations.
-    for tier_pk, rows in groupby(session.connection().execute(q), key=itemgetter(0)):
+    for tier_pk, rows in groupby(_rows(session, q), key=itemgetter(0)):
         tiers_by_pk[tier_pk].annotations.extend(Annotation(*r[1:]) for r in rows)
     doc.vocabularies = _load_vocabularies(session, doc_id)
     sets = list(ordered(RefLinkSetRow))
