@@ -6,20 +6,24 @@ Front ends never hold a Session: they get plain data back (ids, dataclasses, dic
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import select
 
-from annotation.edits import EditCommand, take_document
+from annotation.edits import EditCommand, document_overlaps, edit_memory, remember_edit, take_document
 from annotation.elan import (
+    PARTICIPANTS_TIER,
     EafDocument,
     Repair,
     Segment,
+    Tier,
     document_segments,
     export_document,
     load_scheme,
+    participant_tier,
     read_eaf_report,
     write_eaf,
 )
@@ -47,6 +51,8 @@ class ImportResult:
     notes: tuple[str, ...]
     #: what the reader repaired, one per kind (empty for a valid file)
     repairs: tuple[Repair, ...] = ()
+    #: tiers whose annotations overlap in the file (stored as they are), one line each
+    overlaps: tuple[str, ...] = ()
 
 
 def import_file(
@@ -83,7 +89,15 @@ def import_file(
             stored = s.get(Document, did)
             assert stored is not None
             stored.media_origin_ms = descriptor_origin(doc.media, rec.name)
-    return ImportResult(did, doc.kind, len(doc.tiers), doc.annotation_count(), tuple(doc.upgrade_notes), tuple(repairs))
+    return ImportResult(
+        did,
+        doc.kind,
+        len(doc.tiers),
+        doc.annotation_count(),
+        tuple(doc.upgrade_notes),
+        tuple(repairs),
+        tuple(document_overlaps(doc)),
+    )
 
 
 def get_document(store: Store, doc_id: int) -> EafDocument:
@@ -112,10 +126,19 @@ def export_other(
 
 
 def roundtrip(store: Store, src: str | os.PathLike[str], out: str | os.PathLike[str]) -> int:
-    """Import ``src`` and export it again to ``out`` through the store; returns the document id."""
-    result = import_file(store, src)
-    export_eaf(store, result.doc_id, out)
-    return result.doc_id
+    """Import ``src`` and export it again to ``out`` through the store (what is written is what was stored,
+    read back); returns the document id. Stored as :func:`import_file` stores it, without its report.
+
+    Raises:
+        EafError: ``src`` is not an ELAN file that can be read (nothing is stored), or ``out`` cannot be written.
+    """
+    p = Path(src)
+    doc, _repairs = read_eaf_report(p)
+    with store.session() as s:
+        did = store_document(s, doc, p.name, source_path=str(p.resolve()))
+    del doc  # the export reads the stored document back
+    export_eaf(store, did, out)
+    return did
 
 
 def documents(store: Store) -> list[DocumentInfo]:
@@ -131,8 +154,11 @@ def new_document(
     recording_id: int | None = None,
     media_url: str | None = None,
     project_id: int | None = None,
+    participants: Sequence[str] = (),
 ) -> int:
-    """A new, empty document made from a coding scheme ("referral" or a path to an ``.etf``).
+    """A new, empty document made from a coding scheme ("referral" or a path to an ``.etf``), with a tier of
+    its own for each of ``participants`` (pseudonyms) after the scheme's Participants tier, as ELAN lays
+    out who is present: two people present at once are on two tiers, never overlapping on one.
 
     Raises:
         EafError: the scheme file is missing or invalid.
@@ -141,6 +167,7 @@ def new_document(
     doc = load_scheme(scheme)
     doc.kind = "eaf"
     doc.root_attrs.pop("DATE", None)
+    add_participant_tiers(doc, participants)
     with store.session() as s:
         rec = None
         if recording_id is not None:
@@ -164,6 +191,18 @@ def new_document(
         )
 
 
+def add_participant_tiers(doc: EafDocument, participants: Sequence[str]) -> None:
+    """Give each filmed person a tier of their own after the scheme's Participants tier (ELAN's usual
+    layout: two people present at once never overlap on one tier)."""
+    names = [t.tier_id for t in doc.tiers]
+    at = names.index(PARTICIPANTS_TIER) + 1 if PARTICIPANTS_TIER in names else len(names)
+    like = doc.tiers[at - 1].attrs if PARTICIPANTS_TIER in names else {"LINGUISTIC_TYPE_REF": "default-lt"}
+    for i, who in enumerate(participants):
+        attrs = {**like, "TIER_ID": participant_tier(who), "PARTICIPANT": who}
+        attrs.pop("PARENT_REF", None)
+        doc.tiers.insert(at + i, Tier(attrs=attrs))
+
+
 def apply_edit(store: Store, cmd: EditCommand) -> None:
     """Apply an edit and commit it; edits of one document take turns (:func:`take_document`).
 
@@ -171,6 +210,8 @@ def apply_edit(store: Store, cmd: EditCommand) -> None:
     with store.session() as s:
         take_document(s, cmd.doc_id)
         cmd.apply(s)
+        change = edit_memory(s, cmd.doc_id, cmd.touched)
+    remember_edit(change)  # committed: the process's memory of the tiers moves on with it
 
 
 def revert_edit(store: Store, cmd: EditCommand) -> None:
@@ -178,6 +219,8 @@ def revert_edit(store: Store, cmd: EditCommand) -> None:
     with store.session() as s:
         take_document(s, cmd.doc_id)
         cmd.revert(s)
+        change = edit_memory(s, cmd.doc_id, cmd.touched)
+    remember_edit(change)
 
 
 def document_display(store: Store, doc_id: int) -> dict[str, list[Segment]]:

@@ -25,8 +25,9 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from annotation.elan import PARTICIPANTS_TIER, Annotation, EafDocument, TimeSlot, load_scheme
+from annotation.elan import Annotation, EafDocument, TimeSlot, load_scheme, participant_tier
 from annotation.records.referrals import Vocabularies, check_fields, load_vocabularies
+from annotation.services import add_participant_tiers
 from annotation.store import Store
 
 PERIODS: tuple[tuple[str, date], ...] = (("2026-Q1", date(2026, 1, 1)), ("2026-Q2", date(2026, 4, 1)))
@@ -95,6 +96,10 @@ class SampleReferral:
 
     reference: str
     values: dict[str, Any]
+
+
+# the two filmed staff of the sample documents (pseudonyms, as the demo project has them)
+WORKER, MANAGER = "Duty worker A", "Team manager B"
 
 
 def _pick(rng: random.Random, weights: Mapping[str, float]) -> str:
@@ -297,6 +302,7 @@ def coded_document(
     rng = random.Random(seed)
     vocab = vocab or load_vocabularies()
     doc = load_scheme("referral")
+    add_participant_tiers(doc, (WORKER, MANAGER))  # each person on their own tier: one tier never overlaps
     doc.kind = "eaf"
     doc.root_attrs["DATE"] = "2026-03-02T09:00:00+00:00"
     codes: list[tuple[str, int, int, str]] = []
@@ -334,7 +340,7 @@ def coded_document(
         codes.append(("Response", *decision, response))
         if "consultation" in spans:
             codes.append(("Manager consulted", *spans["consultation"], "manager consulted"))
-            codes.append((PARTICIPANTS_TIER, *spans["consultation"], "Team manager B"))
+            codes.append((participant_tier(MANAGER), *spans["consultation"], MANAGER))
         else:
             codes.append(("Manager consulted", *decision, "not consulted"))
         if professional:
@@ -347,7 +353,7 @@ def coded_document(
                     "initial assessment agreed" if agreed else "initial assessment not agreed",
                 )
             )
-        codes.append((PARTICIPANTS_TIER, t, t + length, "Duty worker A"))
+        codes.append((participant_tier(WORKER), t, t + length, WORKER))
         calls.append(CodedCall(t, t + length, referrer, concern, response))
         t += length + rng.randrange(10_000, 90_000)
 

@@ -116,3 +116,15 @@ def test_what_a_process_remembers_of_a_tier_never_hides_another_writers_edit(sto
         apply_edit(store, CreateAnnotation(doc, "Call phase", 23_000, 25_000, "closing"))
     assert tier_overlaps((a, s, e) for a, s, e, _ in _spans(store, doc)) == []
     apply_edit(store, CreateAnnotation(doc, "Call phase", 22_000, 24_000, "closing"))
+
+
+def test_the_synthetic_coded_documents_keep_each_person_on_their_own_tier() -> None:
+    from annotation.edits.overlaps import document_overlaps
+    from annotation.elan import participant_tier
+    from annotation.records.sample import MANAGER, WORKER, coded_document
+
+    for seed in (1, 2, 3):
+        doc, _calls = coded_document(seed, duration_ms=20 * 60_000)
+        assert document_overlaps(doc) == []
+        filled = {t.tier_id for t in doc.tiers if t.annotations}
+        assert {participant_tier(WORKER), participant_tier(MANAGER)} <= filled
