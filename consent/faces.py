@@ -6,6 +6,10 @@ person's tracks inside a clip into keyframed blur redactions, noted ``face of pa
 :func:`consent.conditions.face_note`), and :func:`blur_faces` makes a clip's new version with them, replacing
 that person's older face redactions. The gate then checks that every frame of those tracks inside the clip is
 covered and none is uncertain (``consent.export.face_coverage``).
+
+:func:`blur_withheld` makes, where the project allows it, a new version of a clip with the people who withheld
+their consent on its current version blurred through their tracks: a new version, on which everyone in it
+(those people too) decides afresh. Only the face is blurred: their voice is not changed.
 """
 
 from __future__ import annotations
@@ -20,11 +24,13 @@ from sqlalchemy.orm import Session
 from annotation.errors import NotFound
 from annotation.faces import current_scan, participant_tracks, read_track, set_participant, track_recording
 from annotation.store import Recording, Store, get_or_not_found
-from consent import audit
+from consent import audit, scopes
 from consent.clips import VersionInfo, edit_clip
 from consent.conditions import face_note
 from consent.errors import InvalidRequest, UnknownThing
+from consent.models import Presence
 from consent.rows import clip, current_version, participant, write
+from consent.usability import latest_decisions
 from media_tools.faces import track_redactions
 from media_tools.spec import BoxKind
 
@@ -140,3 +146,59 @@ def blur_faces(
     return edit_clip(
         store, clip_ref, start=start, end=end, extra={"redactions": reds}, reason=f"face of {names} blurred"
     )
+
+
+@dataclass(frozen=True)
+class BlurredWithheld:
+    version: VersionInfo
+    blurred: tuple[str, ...]  # the pseudonyms of those who withheld, now blurred (their voices are not changed)
+
+
+def blur_withheld(
+    store: Store, clip_ref: str | int, *, project_allows: bool, scope: str | None = None
+) -> BlurredWithheld:
+    """A new version of a clip with everyone who withheld ``scope`` (or a narrower use; any use when None) on
+    its current version blurred through their face tracks. It is a new version like any other: nobody's
+    decision carries over to it, the people blurred decide on it too.
+
+    ``project_allows``: the project's ethics approval allows offering a person who withheld a blurred version
+    (there is no stored project setting for it: the researcher says so for each clip).
+
+    Raises:
+        InvalidRequest: the project does not allow it, nobody withheld, a person who withheld has no face track
+            assigned in the clip (or the faces were never detected).
+        UnknownThing: an unknown clip or scope.
+    """
+    want = None if scope is None else scopes.rank(scope)
+    with store.session() as s:
+        c = clip(s, clip_ref)
+        if not project_allows:
+            raise InvalidRequest(
+                f"clip {c.id}: a version blurring someone who withheld needs the project's leave "
+                "(--project-allows, when its ethics approval allows it)"
+            )
+        v = current_version(s, c)
+        present = set(s.scalars(select(Presence.participant_id).where(Presence.clip_version_id == v.id)))
+        # the latest decision per (person, use) counts: a use withheld and granted since is not withheld
+        who = sorted(
+            (participant(s, pid).pseudonym, pid)
+            for pid in {
+                pid
+                for (pid, sc), d in latest_decisions(s, v.id).items()
+                if d.decision == "withheld" and pid in present and (want is None or scopes.rank(sc) <= want)
+            }
+        )
+        if not who:
+            use = f" {scope}" if scope else ""
+            raise InvalidRequest(f"clip {c.id}: nobody withheld{use} on version {v.number}: nothing to blur")
+        a, b = float(v.spec["start"]), float(v.spec["end"])
+        reds = with_faces_blurred(s, c.recording_id, v.spec.get("redactions", []), [p for _, p in who], a, b)
+        names = tuple(n for n, _ in who)
+        number = v.number
+    info = edit_clip(
+        store,
+        clip_ref,
+        extra={"redactions": reds},
+        reason=f"face of {', '.join(names)} blurred (withheld on version {number}; the project allows it)",
+    )
+    return BlurredWithheld(info, names)

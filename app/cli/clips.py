@@ -71,6 +71,16 @@ def cmd_clip(args: argparse.Namespace) -> int:
             raise UserError("clip edit: give --blur-face or --spec, one at a time")
         info = blur_faces(store, args.clip, args.blur_face, start=args.start, end=args.end)
         print_version("new version of clip", info)
+    elif args.action == "blur-withheld":
+        from consent.faces import blur_withheld
+
+        done = blur_withheld(store, args.clip, project_allows=args.project_allows, scope=args.scope)
+        print_version("new version of clip", done.version)
+        names = ", ".join(done.blurred)
+        print(
+            f"blurred the face of {names}, who withheld: only the face is blurred, their voice is not changed; "
+            "everyone in the clip, they too, decides on this version afresh"
+        )
     elif args.action == "edit":
         info = clips.edit_clip(
             store, args.clip, start=args.start, end=args.end, extra=args.spec or None, reason=args.reason
@@ -247,6 +257,17 @@ def add_clip_parser(subs: Any, sub: Callable[..., argparse.ArgumentParser], pars
         action="append",
         metavar="P",
         help="blur participant P through their face tracks (frontdoor faces)",
+    )
+    a = acts.add_parser(
+        "blur-withheld",
+        help="a new version with the faces of those who withheld blurred (their voices are not changed)",
+    )
+    a.add_argument("clip")
+    a.add_argument("--scope", choices=SCOPES, help="those who withheld this use (or a narrower one); default any")
+    a.add_argument(
+        "--project-allows",
+        action="store_true",
+        help="the project's ethics approval allows offering a blurred version to someone who withheld",
     )
     a = acts.add_parser("presence", help="correct who is present in a clip's current version")
     a.add_argument("clip")

@@ -50,3 +50,44 @@ def test_faces_from_the_command_line(
     assert "redactions" in shown or "redaction" in shown
     out = run("clip", "edit", clip, "--blur-face", "A", "--end", "1.5s")
     assert f"new version of clip {clip}" in out
+
+
+def test_blur_withheld_from_the_command_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FRONTDOOR_USER", "researcher")
+    media = tmp_path / "two faces.mp4"
+    two_faces_video(media)
+    db = ["--db", sqlite_url(tmp_path / "store.sqlite")]
+
+    def run(*args: str, code: int = 0) -> str:
+        capsys.readouterr()
+        assert main([*db, *args]) == code
+        out, err = capsys.readouterr()
+        return out if code == 0 else err
+
+    for who in ("A", "B"):
+        run("participant", "add", who, "--project", "Duty room study")
+    rec = run("recording", "add", str(media), "--project", "Duty room study").split()[-1]
+    run("faces", "detect", rec)
+    rows = [line.split() for line in run("faces", "tracks", rec).splitlines()[1:]]
+    made = run("clip", "create", rec, "--start", "0s", "--end", "2s", "--present", "A", "--present", "B")
+    clip, version = made.split()[-1], made.split("(")[1].split(")")[0]
+    err = run("clip", "blur-withheld", clip, "--project-allows", code=2)
+    assert err.strip() == f"frontdoor: error: clip {clip}: nobody withheld on version 1: nothing to blur"
+    run("consent", "record", clip, "A", "--scope", "research_team", "--decision", "withheld", "--version", version)
+    err = run("clip", "blur-withheld", clip, code=2)
+    assert err.strip() == (
+        f"frontdoor: error: clip {clip}: a version blurring someone who withheld needs the project's leave "
+        "(--project-allows, when its ethics approval allows it)"
+    )
+    err = run("clip", "blur-withheld", clip, "--project-allows", code=2)
+    assert "participant 'A': no face track assigned" in err and "frontdoor faces assign" in err
+    run("faces", "assign", min(rows, key=lambda r: int(r[5]))[0], "A")
+    out = run("clip", "blur-withheld", clip, "--project-allows", "--scope", "publication").splitlines()
+    assert out[0].startswith(f"new version of clip {clip}: version 2 (")
+    assert out[0].endswith("present: A, B")
+    assert out[1] == (
+        "blurred the face of A, who withheld: only the face is blurred, their voice is not changed; "
+        "everyone in the clip, they too, decides on this version afresh"
+    )

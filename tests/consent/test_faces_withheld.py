@@ -1,0 +1,96 @@
+"""Someone who withheld, offered a version with their face blurred (``consent.faces.blur_withheld``), where the
+project allows it: the new version needs everyone's decision afresh, theirs too (nothing carries over), and once
+they all grant it the gate exports it with their face blurred on every frame (decoded) and the other's not."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+from annotation.faces import detect_recording
+from annotation.services import add_recording, ensure_project
+from annotation.store import Store
+from consent.clips import create_clip
+from consent.decisions import record_decision
+from consent.errors import InvalidRequest
+from consent.export import export_clips
+from consent.faces import assign_track, blur_withheld
+from consent.models import ClipVersion
+from consent.participants import add_appearance, add_participant
+from consent.usability import latest_decisions
+from tests.fixtures.faces import two_faces_video
+
+PROJECT = "Duty room study"
+
+
+@pytest.fixture(scope="module")
+def faces_mp4(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
+    out = tmp_path_factory.mktemp("faces") / "duty room faces.mp4"
+    return out, two_faces_video(out)
+
+
+def _detail(gray: np.ndarray) -> float:
+    g = gray.astype(np.float32)
+    return float(np.abs(4 * g[1:-1, 1:-1] - g[:-2, 1:-1] - g[2:, 1:-1] - g[1:-1, :-2] - g[1:-1, 2:]).mean())
+
+
+def test_a_person_who_withheld_is_offered_a_version_with_their_face_blurred(
+    store: Store, faces_mp4: tuple[Path, dict], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FRONTDOOR_USER", "researcher")
+    media, truth = faces_mp4
+    rid = add_recording(store, ensure_project(store, PROJECT), media)
+    add_participant(store, PROJECT, "A")
+    add_participant(store, PROJECT, "B")
+    for who in ("A", "B"):
+        add_appearance(store, who, rid, 0, 2000)
+    info = detect_recording(store, rid)
+    clip = create_clip(store, rid, 0.0, 2.0).clip_id
+
+    with pytest.raises(InvalidRequest, match=f"^clip {clip}: nobody withheld on version 1: nothing to blur$"):
+        blur_withheld(store, clip, project_allows=True)
+    record_decision(store, clip, "A", "external_seminar", "withheld")
+    record_decision(store, clip, "B", "publication", "granted")
+    # A withheld a wider use only: for the research team's own view nobody withheld
+    with pytest.raises(InvalidRequest, match="nobody withheld research_team on version 1"):
+        blur_withheld(store, clip, project_allows=True, scope="research_team")
+    with pytest.raises(InvalidRequest, match=f"^clip {clip}: a version blurring someone who withheld needs the"):
+        blur_withheld(store, clip, project_allows=False)
+    with pytest.raises(InvalidRequest, match=r"^participant 'A': no face track assigned .*frontdoor faces assign\)$"):
+        blur_withheld(store, clip, project_allows=True, scope="publication")
+    assign_track(store, min(info.tracks, key=lambda t: t.uncertain).id, "A")
+
+    done = blur_withheld(store, clip, project_allows=True, scope="publication")
+    assert done.blurred == ("A",)
+    assert done.version.number == 2 and done.version.present == ("A", "B")
+    with store.session() as s:
+        v2 = s.get(ClipVersion, done.version.version_id)
+        assert v2 is not None
+        assert [r["note"] for r in v2.spec["redactions"]]  # A's face, through the track
+        assert latest_decisions(s, v2.id) == {}  # no decision carried over, A's refusal neither
+
+    out = tmp_path / "out"
+    out.mkdir()
+    report = export_clips(store, "research_team", out, clip_ids=[clip])
+    assert not report.exported
+    why = " ".join(report.skipped[0]["why"])
+    assert "A has not decided" in why and "B has not decided" in why
+    record_decision(store, clip, "A", "research_team", "granted")
+    assert not export_clips(store, "research_team", out, clip_ids=[clip]).exported  # B still has to
+    record_decision(store, clip, "B", "research_team", "granted")
+    report = export_clips(store, "research_team", out, clip_ids=[clip])
+    assert [x["clip"] for x in report.exported] == [clip], report.skipped
+
+    with av.open(str(media)) as x, av.open(str(out / report.exported[0]["output"])) as y:
+        before = [f.to_ndarray(format="gray") for f in x.decode(video=0)]
+        after = [f.to_ndarray(format="gray") for f in y.decode(video=0)]
+    assert len(after) == len(before) == 50
+    for i, faces in truth.items():
+        for n, (fx, fy, fw, fh) in faces:
+            x0, y0 = max(0, round(fx + 0.1 * fw)), max(0, round(fy + 0.1 * fh))
+            x1, y1 = min(320, round(fx + 0.9 * fw)), min(200, round(fy + 0.9 * fh))
+            ratio = _detail(after[i][y0:y1, x0:x1]) / _detail(before[i][y0:y1, x0:x1])
+            assert ratio < 0.4 if n == 0 else ratio > 0.7, (i, n, ratio)
