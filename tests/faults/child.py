@@ -145,17 +145,23 @@ def run_edits(url: str, doc: int, seed: int, n: int) -> None:
         _say("committed", i)
 
 
-def run_add(url: str, doc: int, who: str, n: int) -> None:
-    """``n`` annotations added one after another (a second writer does the same meanwhile)."""
+def run_add(url: str, doc: int, who: str, n: int, offset: int = 0) -> None:
+    """``n`` annotations added one after another, the i-th over ``1000 i + offset`` for 400 ms (a second
+    writer does the same meanwhile); prints ``committed ID`` or ``refused`` and the one-line error."""
     from annotation.edits.commands import CreateAnnotation
+    from annotation.errors import OverlapError
     from annotation.services import apply_edit
     from annotation.store.engine import open_store
 
     store = open_store(url)
     _say("ready")
     for i in range(n):
-        cmd = CreateAnnotation(doc, TIER, 1000 * i, 1000 * i + 400, f"{who}{i}")
-        apply_edit(store, cmd)
+        cmd = CreateAnnotation(doc, TIER, 1000 * i + offset, 1000 * i + offset + 400, f"{who}{i}")
+        try:
+            apply_edit(store, cmd)
+        except OverlapError as exc:
+            _say("refused", str(exc))
+            continue
         _say("committed", cmd.ann_id)
 
 
@@ -193,7 +199,7 @@ def main(argv: list[str]) -> None:
     elif what == "edits":
         run_edits(url, int(rest[0]), int(rest[1]), int(rest[2]))
     elif what == "add":
-        run_add(url, int(rest[0]), rest[1], int(rest[2]))
+        run_add(url, int(rest[0]), rest[1], int(rest[2]), int(rest[3]) if len(rest) > 3 else 0)
     elif what == "move":
         run_move(url, int(rest[0]), rest[1], int(rest[2]), int(rest[3]), int(rest[4]))
     elif what == "backup":

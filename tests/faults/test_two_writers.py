@@ -161,7 +161,8 @@ def test_both_add_annotations_to_one_tier(url: str, store: Store, tmp_path: Path
     doc = new_document(store, "referral")
     n = 15
     with held(url, doc) as wait:
-        writers = [Child("add", url, doc, who, n, env=WRITERS) for who in "AB"]
+        # interleaved, never overlapping: A at 0-400 ms of each second, B at 500-900 (one tier never overlaps)
+        writers = [Child("add", url, doc, who, n, offset, env=WRITERS) for who, offset in (("A", 0), ("B", 500))]
         for w in writers:
             w.ready()
         wait([w.proc.pid for w in writers])
@@ -174,6 +175,27 @@ def test_both_add_annotations_to_one_tier(url: str, store: Store, tmp_path: Path
     tier = _tier(store, doc)
     assert sorted(tier) == sorted(said)
     assert sorted(v for _, _, v in tier.values()) == sorted(f"{who}{i}" for who in "AB" for i in range(n))
+    _still_a_valid_document(store, doc, tmp_path)
+
+
+def test_both_add_over_the_same_spans_and_each_span_is_taken_once(url: str, store: Store, tmp_path: Path) -> None:
+    """The no-overlap rule holds between processes: of two writers adding over the same spans at once, each
+    span goes to one of them and the other is refused in one line naming it."""
+    doc = new_document(store, "referral")
+    n = 8
+    with held(url, doc) as wait:
+        writers = [Child("add", url, doc, who, n, 0, env=WRITERS) for who in "AB"]
+        for w in writers:
+            w.ready()
+        wait([w.proc.pid for w in writers])
+    refused = []
+    for w in writers:
+        rc, err = w.finish()
+        assert (rc, err) == (0, ""), err
+        refused += [line for line in w.lines if line.startswith("refused")]
+    assert len(refused) == n and all("annotations on one tier cannot overlap" in line for line in refused)
+    tier = _tier(store, doc)
+    assert sorted((s, e) for s, e, _ in tier.values()) == [(1000 * i, 1000 * i + 400) for i in range(n)]
     _still_a_valid_document(store, doc, tmp_path)
 
 
@@ -190,8 +212,8 @@ def test_both_retime_annotations_that_share_a_time_slot(url: str, store: Store, 
     with store.session() as s:
         did = store_document(s, doc, "shared slot")
     moves = {
-        "a1 later end": ("a1", 0, 1500),  # a1 and a2 share ts2: neither may move the other's boundary
-        "a2 earlier start": ("a2", 500, 2000),
+        "a1 earlier end": ("a1", 0, 800),  # a1 and a2 share ts2: neither may move the other's boundary
+        "a2 later start": ("a2", 1200, 2000),
         "a3 longer": ("a3", 3000, 4500),  # these two change a3 from the same version: one must lose
         "a3 earlier": ("a3", 2500, 4000),
     }
@@ -207,10 +229,10 @@ def test_both_retime_annotations_that_share_a_time_slot(url: str, store: Store, 
         rc, err = w.finish()
         assert (rc, err) == (0, ""), err
         said[name] = w.lines[-1]
-    assert said["a1 later end"] == said["a2 earlier start"] == "saved"
+    assert said["a1 earlier end"] == said["a2 later start"] == "saved"
     a3 = sorted(said[name] for name in ("a3 longer", "a3 earlier"))
     assert a3 == ["refused annotation 'a3': " + CONFLICT, "saved"], said
     a3_won = next(name for name in ("a3 longer", "a3 earlier") if said[name] == "saved")
     tier = _tier(store, did)
-    assert {k: v[:2] for k, v in tier.items()} == {"a1": (0, 1500), "a2": (500, 2000), "a3": moves[a3_won][1:]}
+    assert {k: v[:2] for k, v in tier.items()} == {"a1": (0, 800), "a2": (1200, 2000), "a3": moves[a3_won][1:]}
     _still_a_valid_document(store, did, tmp_path)
