@@ -15,7 +15,7 @@ from itertools import groupby, islice
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, insert, select, text
 from sqlalchemy.orm import Session
 
 from annotation.elan import (
@@ -216,7 +216,24 @@ def store_document(
             for j, link in enumerate(s.links)
         ],
     )
+    _refresh_statistics(session, len(doc.time_slots) + doc.annotation_count())
     return did
+
+
+# Below this many rows an import cannot make PostgreSQL's plans for the two big tables much worse.
+_ANALYZE_AT = 1_000
+
+
+def _refresh_statistics(session: Session, rows: int) -> None:
+    """After a big import into PostgreSQL, refresh the statistics of the time slot and annotation tables.
+
+    Without them (a new store, before autovacuum comes by) the deferred foreign-key checks of a later delete
+    are planned as scans: deleting an 8,778-annotation document right after importing it took 62 s at
+    COMMIT, and 0.5 s after ANALYZE. A role that does not own the tables gets a warning from the server and
+    nothing else (autovacuum still comes by)."""
+    if rows < _ANALYZE_AT or session.get_bind().dialect.name != "postgresql":
+        return
+    session.execute(text(f"ANALYZE {TimeSlotRow.__tablename__}, {AnnotationRow.__tablename__}"))
 
 
 def _store_vocabularies(session: Session, did: int, cvs: list[ControlledVocabulary]) -> None:
