@@ -15,6 +15,11 @@ the screen). Views:
 - ``playhead strip``: the 13-pixel strip a moving playhead repaints, in the 30 s window;
 - ``set_segments``: handing the view every tier's segments once (not per frame).
 
+A second table adds ``--faces`` face-track rows under the tiers of the 100,000 case (each track a few hundred
+spans over the hour and thousands of one-frame uncertain marks, far more than a real scan has) and compares
+the same paints without and with them, side by side; ``set_face_rows`` is timed once (it is called once per
+change of the tracks, never per paint).
+
 The table shows median and min milliseconds; compare the ratio column rather than absolute times.
 """
 
@@ -38,6 +43,7 @@ from PySide6.QtWidgets import QApplication
 
 from annotation.elan.tiers import TierRow
 from annotation.elan.timing import Segment
+from app.gui.timeline import FaceRow
 from app.gui.timeline.view import TimelineView
 from media_tools.waveform import Peaks
 
@@ -86,6 +92,20 @@ def make_view(segments: dict[str, list[Segment]], width: int, height: int, peaks
     return view
 
 
+def make_face_rows(tracks: int, seed: int = 3) -> list[FaceRow]:
+    """``tracks`` face tracks over the hour: each 400 spans (a face coming and going) and 4,000 one-frame
+    uncertain marks inside them."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for k in range(tracks):
+        cuts = np.sort(rng.choice(HOUR_MS // 40, 800, replace=False)) * 40
+        spans = list(zip(cuts[0::2].tolist(), cuts[1::2].tolist(), strict=True))
+        inside = np.concatenate([np.arange(a, b, 40) for a, b in spans])
+        marks = np.sort(rng.choice(inside, min(4000, len(inside)), replace=False))
+        rows.append(FaceRow.of(100 + k, f"face {100 + k}", spans, [(int(m), int(m) + 40) for m in marks]))
+    return rows
+
+
 def time_ms(fn: Callable[[], object], runs: int) -> tuple[float, float]:
     fn()  # warm up (font caches, first image)
     samples = []
@@ -115,10 +135,12 @@ def main() -> None:
     parser.add_argument("--width", type=int, default=1600)
     parser.add_argument("--height", type=int, default=400)
     parser.add_argument("--tiers", type=int, default=8)
+    parser.add_argument("--faces", type=int, default=6, help="face-track rows for the second table")
     args = parser.parse_args()
     app = QApplication.instance() or QApplication([])
     peaks = make_peaks()
     rows: dict[str, dict[int, tuple[float, float]]] = {}
+    faces: dict[str, dict[int, tuple[float, float]]] = {}
     visible: dict[int, int] = {}
     for total in (1_000, 100_000):
         segments = make_segments(total, args.tiers)
@@ -135,6 +157,20 @@ def main() -> None:
         rows.setdefault("playhead strip", {})[total] = time_ms(paint(view, strip), args.runs)
         view.zoom_all()
         rows.setdefault("whole hour", {})[total] = time_ms(paint(view), max(10, args.runs // 4))
+        if total == 100_000 and args.faces:
+            # the face rows must be in view: a viewport tall enough for the tiers and the face rows
+            view.resize(args.width, args.height + (args.faces + 1) * 24)
+            face_rows = make_face_rows(args.faces)
+            for with_faces in (0, 1):
+                if with_faces:
+                    t0 = time.perf_counter()
+                    view.set_face_rows(face_rows)
+                    once = (time.perf_counter() - t0) * 1000
+                    faces.setdefault("set_face_rows (once)", {})[1] = (once, once)
+                view.zoom_to(mid, mid + 30_000)
+                faces.setdefault("30 s window", {})[with_faces] = time_ms(paint(view), args.runs)
+                view.zoom_all()
+                faces.setdefault("whole hour", {})[with_faces] = time_ms(paint(view), max(10, args.runs // 4))
         view.close()
     del app
     print(
@@ -145,6 +181,16 @@ def main() -> None:
     for name, by in rows.items():
         (m1, n1), (m2, n2) = by[1_000], by[100_000]
         print(f"{name:24}{m1:9.2f} / {n1:6.2f}{m2:9.2f} / {n2:6.2f}{m2 / m1:8.2f}")
+    if faces:
+        print()
+        print(f"100,000 annotations, without and with {args.faces} face-track rows; ms per paint (median / min)")
+        print(f"{'':24}{'without':>18}{'with faces':>18}{'ratio':>8}")
+        for name, by in faces.items():
+            if 0 not in by:
+                print(f"{name:24}{'':18}{by[1][0]:9.2f}")
+                continue
+            (m1, n1), (m2, n2) = by[0], by[1]
+            print(f"{name:24}{m1:9.2f} / {n1:6.2f}{m2:9.2f} / {n2:6.2f}{m2 / m1:8.2f}")
 
 
 if __name__ == "__main__":

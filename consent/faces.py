@@ -9,11 +9,14 @@ covered and none is uncertain (``consent.export.face_coverage``).
 
 :func:`blur_withheld` makes, where the project allows it, a new version of a clip with the people who withheld
 their consent on its current version blurred through their tracks: a new version, on which everyone in it
-(those people too) decides afresh. Only the face is blurred: their voice is not changed.
+(those people too) decides afresh. Only the face is blurred: their voice is not changed. Whether the project
+allows it is a stored setting of the project (``consent_policy.blur_withheld``), changed by a researcher
+with :func:`set_blur_withheld` (audited with the reason) and read by :func:`blur_withheld_allowed`.
 """
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -23,13 +26,14 @@ from sqlalchemy.orm import Session
 
 from annotation.errors import NotFound
 from annotation.faces import current_scan, participant_tracks, read_track, set_participant, track_recording
-from annotation.store import Recording, Store, get_or_not_found
+from annotation.store import Project, Recording, Store, get_or_not_found
 from consent import audit, scopes
 from consent.clips import VersionInfo, edit_clip
 from consent.conditions import face_note
 from consent.errors import InvalidRequest, UnknownThing
-from consent.models import Presence
-from consent.rows import clip, current_version, participant, write
+from consent.models import ConsentPolicy, Presence
+from consent.rows import clip, current_version, find_project, participant, write
+from consent.server import access
 from consent.usability import latest_decisions
 from media_tools.faces import track_redactions
 from media_tools.spec import BoxKind
@@ -154,15 +158,66 @@ class BlurredWithheld:
     blurred: tuple[str, ...]  # the pseudonyms of those who withheld, now blurred (their voices are not changed)
 
 
-def blur_withheld(
-    store: Store, clip_ref: str | int, *, project_allows: bool, scope: str | None = None
-) -> BlurredWithheld:
+SETTING = "blur-withheld"
+MAX_REASON = 500
+
+
+def set_blur_withheld(store: Store, project: str, allowed: bool, *, reason: str) -> bool:
+    """Store whether the project's ethics approval allows offering someone who withheld a version of a clip
+    with their face blurred (``frontdoor clip blur-withheld``). A researcher's change, audited
+    (``policy_changed``) with the reason. Returns whether it changed.
+
+    Raises:
+        UnknownThing: no such project.
+        InvalidRequest: no reason, a reason over 500 characters, or a role other than a researcher.
+    """
+    why = " ".join((reason or "").split())
+    if not why:
+        raise InvalidRequest(f"project {project!r}: say why the setting {SETTING} changes (--reason)")
+    if len(why) > MAX_REASON:
+        raise InvalidRequest(f"project {project!r}: the reason is longer than {MAX_REASON} characters")
+
+    with store.session() as s:  # before the write lock, which some roles may not even take
+        if not access.reads_everything(s):
+            raise InvalidRequest(
+                f"project {project!r}: only a researcher may change {SETTING} "
+                f"(connected as {access.caller_kind(s) or 'an unknown role'})"
+            )
+
+    def do(s: Session) -> bool:
+        p = find_project(s, project)
+        pol = s.get(ConsentPolicy, p.id) or ConsentPolicy(project_id=p.id, keep_real_names=False)
+        if bool(pol.blur_withheld) == allowed and pol in s:
+            return False
+        pol.blur_withheld = allowed
+        s.add(pol)
+        s.flush()
+        audit.append(s, "policy_changed", {"project": p.name, "blur_withheld": allowed, "reason": why})
+        return True
+
+    return write(store, do)
+
+
+def blur_withheld_allowed(store: Store, project: str) -> bool:
+    """Whether the project allows offering someone who withheld a version with their face blurred.
+
+    Raises:
+        UnknownThing: no such project.
+    """
+    with store.session() as s:
+        return _allowed(s, find_project(s, project).id)
+
+
+def _allowed(s: Session, project_id: int) -> bool:
+    pol = s.get(ConsentPolicy, project_id)
+    return bool(pol is not None and pol.blur_withheld)
+
+
+def blur_withheld(store: Store, clip_ref: str | int, *, scope: str | None = None) -> BlurredWithheld:
     """A new version of a clip with everyone who withheld ``scope`` (or a narrower use; any use when None) on
     its current version blurred through their face tracks. It is a new version like any other: nobody's
-    decision carries over to it, the people blurred decide on it too.
-
-    ``project_allows``: the project's ethics approval allows offering a person who withheld a blurred version
-    (there is no stored project setting for it: the researcher says so for each clip).
+    decision carries over to it, the people blurred decide on it too. Only where the clip's project allows it
+    (:func:`set_blur_withheld`).
 
     Raises:
         InvalidRequest: the project does not allow it, nobody withheld, a person who withheld has no face track
@@ -172,10 +227,11 @@ def blur_withheld(
     want = None if scope is None else scopes.rank(scope)
     with store.session() as s:
         c = clip(s, clip_ref)
-        if not project_allows:
+        if not _allowed(s, c.project_id):
+            name = get_or_not_found(s, Project, c.project_id, "project").name
             raise InvalidRequest(
-                f"clip {c.id}: a version blurring someone who withheld needs the project's leave "
-                "(--project-allows, when its ethics approval allows it)"
+                f"clip {c.id}: project {name!r} does not allow offering a blurred version to someone who withheld "
+                f"(setting {SETTING}: frontdoor project set-blur-withheld {shlex.quote(name)} on --reason TEXT)"
             )
         v = current_version(s, c)
         present = set(s.scalars(select(Presence.participant_id).where(Presence.clip_version_id == v.id)))

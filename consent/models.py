@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -41,13 +42,17 @@ class ConsentLock(Base):
 
 
 class ConsentPolicy(Base):
-    """Per-project choices: whether real names of participants are kept at all."""
+    """Per-project choices: whether real names of participants are kept at all, the review stations' passphrase,
+    whether someone who withheld may be offered a version with their face blurred."""
 
     __tablename__ = "consent_policy"
     project_id: Mapped[int] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"), primary_key=True)
     keep_real_names: Mapped[bool] = mapped_column(Boolean, default=False)
     passphrase_hash: Mapped[str | None] = mapped_column(String(400))
     """The researcher's passphrase that unlocks a consent review station: a slow salted hash, never clear."""
+    blur_withheld: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    """The project's ethics approval allows offering someone who withheld a version with their face blurred
+    (``frontdoor project set-blur-withheld``; ``consent.faces.blur_withheld`` refuses without it)."""
 
 
 class Participant(Base):

@@ -86,6 +86,16 @@ def _check_pseudonym(text: str | None) -> str:
     return name
 
 
+def keeps_real_names(store: Store, project: str) -> bool:
+    """Whether the project keeps participants' real names (``set_policy``).
+
+    Raises:
+        UnknownThing: no such project.
+    """
+    with store.session() as s:
+        return _keeps_real_names(s, find_project(s, project).id)
+
+
 def _keeps_real_names(s: Session, project_id: int) -> bool:
     pol = s.get(ConsentPolicy, project_id)
     return bool(pol and pol.keep_real_names)

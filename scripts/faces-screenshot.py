@@ -7,7 +7,8 @@
 A 4 s 960x540 recording with three faces is generated (``tests/fixtures/faces.py``: the public-domain
 astronaut face, one of them rising into the picture from its bottom edge), its faces detected, two tracks
 assigned (A and B) and B's box fixed on one frame; the window is shown paused on a frame where the third
-face is still uncertain, A's track selected in the panel.
+face is still uncertain, A's track selected in the panel, the timeline scrolled down to the face tracks' rows
+(under the tiers: a bar where each track has boxes, red where its frames are uncertain).
 """
 
 from __future__ import annotations
@@ -81,6 +82,9 @@ def main() -> int:
         )
 
         def shoot() -> None:
+            bar = window.timeline.verticalScrollBar()
+            bar.setValue(bar.maximum())
+            app.processEvents()
             save_screenshot(window, out)
             app.quit()
             # 128 colours, not dithered: a quarter of the size, the same to the eye

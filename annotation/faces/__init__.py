@@ -1,6 +1,7 @@
 """Face tracks in the store: the tables, detection once per recording (cached by its SHA-256), reading tracks,
 and undoable corrections (merge, split, fix a box, confirm uncertain frames). Whose face a track is, is a
-participant id kept here but checked and audited by ``consent.faces``."""
+participant id kept here but checked and audited by ``consent.faces``. ``track_spans``: each track's runs of
+frames and of uncertain frames in time (the app's timeline rows)."""
 
 from __future__ import annotations
 
@@ -29,15 +30,18 @@ from annotation.faces.service import (
     uncertain_runs,
     undo,
 )
+from annotation.faces.spans import Run, TrackSpans, track_spans
 
 __all__ = [
     "FaceBoxRow",
     "FaceScan",
     "FaceTrackRow",
     "FrameBox",
+    "Run",
     "ScanInfo",
     "TrackEdit",
     "TrackInfo",
+    "TrackSpans",
     "TrackState",
     "boxes_at",
     "confirm_frames",
@@ -54,6 +58,7 @@ __all__ = [
     "split_track",
     "track_frames",
     "track_recording",
+    "track_spans",
     "uncertain_runs",
     "undo",
 ]

@@ -74,7 +74,7 @@ def cmd_clip(args: argparse.Namespace) -> int:
     elif args.action == "blur-withheld":
         from consent.faces import blur_withheld
 
-        done = blur_withheld(store, args.clip, project_allows=args.project_allows, scope=args.scope)
+        done = blur_withheld(store, args.clip, scope=args.scope)
         print_version("new version of clip", done.version)
         names = ", ".join(done.blurred)
         print(
@@ -260,15 +260,11 @@ def add_clip_parser(subs: Any, sub: Callable[..., argparse.ArgumentParser], pars
     )
     a = acts.add_parser(
         "blur-withheld",
-        help="a new version with the faces of those who withheld blurred (their voices are not changed)",
+        help="a new version with the faces of those who withheld blurred (their voices are not changed); only "
+        "where the project allows it (frontdoor project set-blur-withheld)",
     )
     a.add_argument("clip")
     a.add_argument("--scope", choices=SCOPES, help="those who withheld this use (or a narrower one); default any")
-    a.add_argument(
-        "--project-allows",
-        action="store_true",
-        help="the project's ethics approval allows offering a blurred version to someone who withheld",
-    )
     a = acts.add_parser("presence", help="correct who is present in a clip's current version")
     a.add_argument("clip")
     a.add_argument("--add", action="append", metavar="P")

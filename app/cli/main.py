@@ -72,6 +72,7 @@ def _build_parser() -> argparse.ArgumentParser:
     from app.cli.faces import add_faces_parser
     from app.cli.identifiers import add_identifiers_parser
     from app.cli.media import add_media_parser
+    from app.cli.projects import add_project_parser
     from app.cli.records import add_records_parsers
     from app.cli.retention import add_retention_parsers
     from app.cli.store import add_db_parser, add_store_parsers
@@ -109,6 +110,7 @@ def _build_parser() -> argparse.ArgumentParser:
         add_analysis_parsers,
         add_identifiers_parser,
         add_faces_parser,
+        add_project_parser,
         add_store_parsers,
         add_retention_parsers,
         add_doctor_parser,

@@ -66,6 +66,13 @@ def test_blur_withheld_from_the_command_line(
         out, err = capsys.readouterr()
         return out if code == 0 else err
 
+    def usage_error(*args: str) -> str:
+        capsys.readouterr()
+        with pytest.raises(SystemExit) as exited:
+            main([*db, *args])
+        assert exited.value.code == 2
+        return capsys.readouterr().err
+
     for who in ("A", "B"):
         run("participant", "add", who, "--project", "Duty room study")
     rec = run("recording", "add", str(media), "--project", "Duty room study").split()[-1]
@@ -73,18 +80,30 @@ def test_blur_withheld_from_the_command_line(
     rows = [line.split() for line in run("faces", "tracks", rec).splitlines()[1:]]
     made = run("clip", "create", rec, "--start", "0s", "--end", "2s", "--present", "A", "--present", "B")
     clip, version = made.split()[-1], made.split("(")[1].split(")")[0]
-    err = run("clip", "blur-withheld", clip, "--project-allows", code=2)
-    assert err.strip() == f"frontdoor: error: clip {clip}: nobody withheld on version 1: nothing to blur"
-    run("consent", "record", clip, "A", "--scope", "research_team", "--decision", "withheld", "--version", version)
     err = run("clip", "blur-withheld", clip, code=2)
     assert err.strip() == (
-        f"frontdoor: error: clip {clip}: a version blurring someone who withheld needs the project's leave "
-        "(--project-allows, when its ethics approval allows it)"
+        f"frontdoor: error: clip {clip}: project 'Duty room study' does not allow offering a blurred version to "
+        "someone who withheld (setting blur-withheld: frontdoor project set-blur-withheld 'Duty room study' on "
+        "--reason TEXT)"
     )
-    err = run("clip", "blur-withheld", clip, "--project-allows", code=2)
+    assert "blur-withheld: off" in run("project", "show", "Duty room study")
+    assert "the following arguments are required: --reason" in usage_error(
+        "project", "set-blur-withheld", "Duty room study", "on"
+    )
+    out = run("project", "set-blur-withheld", "Duty room study", "on", "--reason", "ethics amendment 3")
+    assert out.splitlines()[0] == "project 'Duty room study': blur-withheld on (in the audit log, with the reason)"
+    assert "blur-withheld: on" in run("project", "show", "Duty room study")
+    assert "was on already" in run("project", "set-blur-withheld", "Duty room study", "on", "--reason", "x")
+    assert "ethics amendment 3" in run("audit", "show")
+    err = run("clip", "blur-withheld", clip, code=2)
+    assert err.strip() == f"frontdoor: error: clip {clip}: nobody withheld on version 1: nothing to blur"
+    run("consent", "record", clip, "A", "--scope", "research_team", "--decision", "withheld", "--version", version)
+    # the leave is the project's stored setting, not a flag of the command
+    assert "unrecognized arguments: --project-allows" in usage_error("clip", "blur-withheld", clip, "--project-allows")
+    err = run("clip", "blur-withheld", clip, code=2)
     assert "participant 'A': no face track assigned" in err and "frontdoor faces assign" in err
     run("faces", "assign", min(rows, key=lambda r: int(r[5]))[0], "A")
-    out = run("clip", "blur-withheld", clip, "--project-allows", "--scope", "publication").splitlines()
+    out = run("clip", "blur-withheld", clip, "--scope", "publication").splitlines()
     assert out[0].startswith(f"new version of clip {clip}: version 2 (")
     assert out[0].endswith("present: A, B")
     assert out[1] == (

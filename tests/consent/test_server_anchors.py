@@ -14,7 +14,7 @@ from sqlalchemy.exc import DBAPIError
 
 from annotation.errors import AccessDenied, AnnotationError
 from annotation.services import ensure_project
-from annotation.store.engine import Store, alembic_config, schema_revision, upgrade_schema
+from annotation.store.engine import HEAD_REVISION, Store, alembic_config, schema_revision, upgrade_schema
 from app.cli.main import main
 from consent import anchors, server_anchors
 from consent.decisions import record_decision
@@ -197,7 +197,7 @@ def test_migration_0012_goes_down_and_up(store: Store) -> None:
     assert schema_revision(store.engine) == "0011"
     assert "audit_anchor" not in inspect(store.engine).get_table_names()
     upgrade_schema(store.engine)
-    assert schema_revision(store.engine) == "0012" and "audit_anchor" in inspect(store.engine).get_table_names()
+    assert schema_revision(store.engine) == HEAD_REVISION and "audit_anchor" in inspect(store.engine).get_table_names()
     add_participant(store, PROJECT, "B")
     entry, _ = _last_entry(store)
     with store.engine.connect() as conn:

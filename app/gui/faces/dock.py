@@ -12,7 +12,7 @@ from app.gui.faces.panel import FacesPanel
 
 
 def add_faces_dock(window: Any) -> tuple[QDockWidget, FacesPanel]:
-    """Add the dock to ``window`` (a ``MainWindow``: its store, player, undo stack and message line).
+    """Add the dock to ``window`` (a ``MainWindow``: its store, player, timeline, undo stack and message line).
 
     The panel learns of each document the window loads from the player's ``durationChanged``, which every
     load emits (with a recording or without)."""
@@ -23,4 +23,8 @@ def add_faces_dock(window: Any) -> tuple[QDockWidget, FacesPanel]:
     window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
     dock.hide()
     window.player.durationChanged.connect(lambda _ms: panel.follow_document(window.doc_id))
+    # the face tracks as rows of the timeline while the panel is open; a click on one selects it here
+    panel.rowsChanged.connect(window.timeline.set_face_rows)
+    panel.trackSelected.connect(window.timeline.set_face_selected)
+    window.timeline.faceTrackClicked.connect(panel.select_track)
     return dock, panel

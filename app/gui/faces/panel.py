@@ -1,7 +1,9 @@
 """The Faces panel (a dock of the main window): the current document's recording's face tracks as rows
 (id, number, frames, times, uncertain frames, whose face, and a strip showing where in the recording the
 track lies), detection in the background with progress and cancel, and the corrections — assign, merge,
-split, fix a box, confirm uncertain frames — each a command on the window's undo stack.
+split, fix a box, confirm uncertain frames — each a command on the window's undo stack. While it is open,
+``rowsChanged`` hands the timeline its face rows (computed once per change of the tracks), and the project's
+setting ``blur-withheld`` is shown and changed here (with a reason, audited).
 
 It reads and writes through ``annotation.faces`` and ``consent.faces`` only; the boxes over the video are
 ``FaceOverlay``'s, fed the boxes of the frame the player shows.
@@ -12,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QModelIndex, QRect, Qt, Signal
+from PySide6.QtCore import QModelIndex, QRect, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QPainter, QUndoCommand
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -42,13 +44,17 @@ from annotation.faces import (
     recording_tracks,
     split_track,
     track_frames,
-    uncertain_runs,
+    track_spans,
 )
 from annotation.services import document_project, recording_of
 from annotation.store import Store
 from app.gui.faces.commands import AssignCommand, TrackEditCommand
 from app.gui.faces.jobs import FaceDetector
+from app.gui.faces.live import PLATFORMS, LiveBoxes
 from app.gui.faces.overlay import STATE_COLOURS, FaceOverlay
+from app.gui.timeline import FaceRow
+from consent.errors import ConsentError
+from consent.faces import SETTING, blur_withheld_allowed, set_blur_withheld
 from consent.participants import list_participants
 from media_tools.clock import clock_text
 from media_tools.faces import Box
@@ -96,6 +102,10 @@ class FacesPanel(QWidget):
 
     changed = Signal()
     """The tracks changed (detected, corrected, assigned, undone)."""
+    rowsChanged = Signal(object)
+    """The timeline's face rows (a list of ``FaceRow``; empty while the panel is closed)."""
+    trackSelected = Signal(object)
+    """The one track selected (its id), or None."""
 
     def __init__(
         self,
@@ -110,12 +120,17 @@ class FacesPanel(QWidget):
         self.recording_id: int | None = None
         self.scan: ScanInfo | None = None
         self.uncertain: dict[int, list[tuple[int, int]]] = {}  # each track's runs of uncertain frames
+        self.timeline_rows: list[FaceRow] = []
+        self.project: str | None = None
         self.names: dict[int, str] = {}
         self.frame: int | None = None
         self._pending: int | None = None  # a document opened while the panel was closed
         self.detector = FaceDetector(self)
         self.overlay = FaceOverlay(player.still_view, self)
         self.overlay.set_visible(False)
+        # while libvlc plays into its own X11 window: the boxes over it, in a shaped window (see live.py)
+        native = getattr(player, "video_window", None) in PLATFORMS
+        self.live = LiveBoxes(player, self._live_boxes, self) if native else None
 
         self.status = QLabel("no recording")
         self.status.setWordWrap(True)
@@ -176,6 +191,15 @@ class FacesPanel(QWidget):
         for b in (self.next_button, self.confirm_button):
             row.addWidget(b)
         lay.addLayout(row)
+        self.setting_label = QLabel()
+        self.setting_label.setWordWrap(True)
+        self.setting_button = QPushButton("Change…")
+        self.setting_button.setToolTip("whether the project allows offering a blurred version to someone who withheld")
+        row = QHBoxLayout()
+        row.addWidget(self.setting_label, 1)
+        row.addWidget(self.setting_button)
+        lay.addLayout(row)
+        self.setting_button.clicked.connect(self.open_setting_dialog)
 
         self.detect_button.clicked.connect(self.detect)
         self.cancel_button.clicked.connect(self.detector.cancel)
@@ -183,6 +207,8 @@ class FacesPanel(QWidget):
         self.detector.finished.connect(self._detected)
         self.detector.failed.connect(self._detect_failed)
         self.show_boxes.toggled.connect(lambda on: self.overlay.set_visible(on and self.isVisible()))
+        self.show_boxes.toggled.connect(lambda _on: self._playing(self.player.is_playing()))
+        player.playingChanged.connect(self._playing)
         self.table.itemSelectionChanged.connect(self._selection)
         self.assign_button.clicked.connect(self.assign_selected)
         self.merge_button.clicked.connect(self.merge_selected)
@@ -211,18 +237,22 @@ class FacesPanel(QWidget):
         super().showEvent(event)
         if self._pending is not None:
             self.set_document(self._pending)
+        else:
+            self.rowsChanged.emit(self.timeline_rows)
         self.overlay.set_visible(self.show_boxes.isChecked())
 
     def hideEvent(self, event: Any) -> None:
         super().hideEvent(event)
         self.overlay.set_visible(False)  # the boxes are the panel's: closed, the video is left as it is
+        self._playing(False)
+        self.rowsChanged.emit([])  # and so are the timeline's face rows
 
     def set_document(self, doc_id: int) -> None:
         """Show the faces of a document's recording: its stored tracks at once, if detected before."""
         self._pending = None
         rec = recording_of(self.store, doc_id)
         self.recording_id = rec[0] if rec else None
-        project = document_project(self.store, doc_id)[1]
+        project = self.project = document_project(self.store, doc_id)[1]
         people = list_participants(self.store, project) if project else []
         self.names = {p.id: p.pseudonym for p in people}
         self.who.clear()
@@ -235,18 +265,38 @@ class FacesPanel(QWidget):
     def reload(self) -> None:
         """Read the tracks again (after an edit, an undo, a detection) and show them."""
         selected = self.selected_tracks()
-        self.scan, self.uncertain = None, {}
+        self.scan, self.uncertain, self.timeline_rows = None, {}, []
         if self.recording_id is not None:
             try:
                 self.scan = recording_tracks(self.store, self.recording_id)
                 if self.scan is not None:
-                    self.uncertain = uncertain_runs(self.store, self.scan.id)
+                    spans = track_spans(self.store, self.scan.id)
+                    self.uncertain = {t: [(r.first, r.last) for r in sp.uncertain] for t, sp in spans.items()}
+                    self.uncertain = {t: runs for t, runs in self.uncertain.items() if runs}
+                    self.timeline_rows = [
+                        FaceRow.of(
+                            t.id,
+                            self.track_label(t),
+                            [(r.start_ms, r.end_ms) for r in spans[t.id].runs],
+                            [(r.start_ms, r.end_ms) for r in spans[t.id].uncertain],
+                        )
+                        for t in self.scan.tracks
+                        if t.id in spans
+                    ]
             except AnnotationError as exc:
                 self._say(str(exc))
         self._fill()
         self._select(selected)
+        self._show_setting()
         self.show_frame(self.player.still_frame_index())
+        self.rowsChanged.emit(self.timeline_rows if self.isVisible() else [])
         self.changed.emit()
+
+    def track_label(self, t: TrackInfo) -> str:
+        """A track's name on the timeline: whose face it is, or ``face N`` (N: the track's id)."""
+        if t.participant_id is None:
+            return f"face {t.id}"
+        return f"{self.names.get(t.participant_id, f'participant {t.participant_id}')} (face {t.id})"
 
     def _fill(self) -> None:
         self.table.setRowCount(0)
@@ -288,6 +338,21 @@ class FacesPanel(QWidget):
         self.overlay.set_boxes(index, boxes, self.names)
         self.table.viewport().update()
 
+    def _playing(self, playing: bool) -> None:
+        if self.live is not None:
+            self.live.run(playing and self.isVisible() and self.show_boxes.isChecked() and self.scan is not None)
+
+    def _live_boxes(self, frame: int) -> tuple[list[Any], dict[int, str], QSize]:
+        """The boxes of the frame playing (for ``LiveBoxes``); none when they cannot be read now."""
+        scan = self.scan
+        if scan is None:
+            return [], self.names, QSize()
+        try:
+            return boxes_at(self.store, scan.id, frame), self.names, QSize(scan.width, scan.height)
+        except AnnotationError as exc:
+            self._say(str(exc))
+            return [], self.names, QSize()
+
     # ---- selection --------------------------------------------------------------------------------------
 
     def selected_tracks(self) -> list[int]:
@@ -299,6 +364,9 @@ class FacesPanel(QWidget):
 
     def select_track(self, track_id: int) -> None:
         self._select([track_id])
+        for r in range(self.table.rowCount()):
+            if int(self.table.item(r, 0).text()) == track_id:
+                self.table.scrollToItem(self.table.item(r, 0))
 
     def _select(self, ids: list[int]) -> None:
         self.table.clearSelection()
@@ -312,6 +380,9 @@ class FacesPanel(QWidget):
     def _selection(self) -> None:
         ids = self.selected_tracks()
         self.overlay.set_selected(ids[0] if len(ids) == 1 else None)
+        if self.live is not None:
+            self.live.set_selected(ids[0] if len(ids) == 1 else None)
+        self.trackSelected.emit(ids[0] if len(ids) == 1 else None)
         t = self.track(ids[0]) if len(ids) == 1 else None
         if t is not None:
             i = self.who.findData(t.participant_id)
@@ -458,6 +529,53 @@ class FacesPanel(QWidget):
             return
         a, b = run
         self._edit(f"confirm face track {track}", lambda: confirm_frames(self.store, track, a, b))
+
+    # ---- the project's setting blur-withheld ------------------------------------------------------------
+
+    def _show_setting(self) -> None:
+        allowed = None
+        if self.project is not None:
+            try:
+                allowed = blur_withheld_allowed(self.store, self.project)
+            except ConsentError as exc:
+                self._say(str(exc))
+        self.setting_button.setEnabled(allowed is not None)
+        if allowed is None:
+            self.setting_label.setText("This document belongs to no project: no project settings.")
+        else:
+            self.setting_label.setText(
+                f"Project setting {SETTING}: <b>{'on' if allowed else 'off'}</b> — "
+                + ("those who withheld may be offered a version with their face blurred"
+                   if allowed else "nobody who withheld is offered a blurred version")
+            )  # fmt: skip
+
+    def open_setting_dialog(self) -> QWidget | None:
+        """Ask whether the project allows it, and why (the reason goes to the audit log)."""
+        from app.gui.faces.project_setting import BlurWithheldDialog
+
+        project = self.project
+        if project is None:
+            self._say("this document belongs to no project: no project settings")
+            return None
+        d = BlurWithheldDialog(project, blur_withheld_allowed(self.store, project), self)
+        d.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        d.chosen.connect(lambda on, why: self.set_blur_withheld(on, why))
+        d.show()
+        return d
+
+    def set_blur_withheld(self, allowed: bool, reason: str) -> bool:
+        """Store the project's setting (a researcher's change, audited with the reason); False when refused
+        (the one line is in the message bar)."""
+        if self.project is None:
+            return False
+        try:
+            set_blur_withheld(self.store, self.project, allowed, reason=reason)
+        except ConsentError as exc:
+            self._say(str(exc))
+            return False
+        finally:
+            self._show_setting()
+        return True
 
     def wait(self, ms: int = 60_000) -> bool:
         return self.detector.wait(ms)

@@ -236,6 +236,12 @@ class PlayerWidget(FollowerSync, StillOverlay, QWidget):
         return self._still_index
 
     @property
+    def video_window(self) -> str | None:
+        """How libvlc shows the playing video: in a native window of its own ("xwindow" on X11, "hwnd",
+        "nsobject"), or None (headless, QtMultimedia, stills only: all painted by Qt)."""
+        return self._how if self._engine is not None and self._how not in (None, "headless") else None
+
+    @property
     def still_view(self) -> StillView:
         """The view the still is painted in (``StillView.overlays`` draw over it: the face boxes)."""
         return self._view

@@ -228,6 +228,9 @@ class TimelineInteraction:
             return
         self.setFocus()
         pos = event.position()
+        if self._face_row_at(pos.y()) is not None:
+            self._press_face_row(pos.x(), pos.y())
+            return
         kind, row, seg = self._hit(pos.x(), pos.y())
         if kind in ("header", "none"):
             return
@@ -248,6 +251,19 @@ class TimelineInteraction:
         elif seg is not None and self._selected != (tier_id, seg.ann_id):
             self.set_selected(tier_id, seg.ann_id)
             self.annotationSelected.emit(tier_id, seg.ann_id)
+
+    def _press_face_row(self, x: float, y: float) -> None:
+        """A face track's row: its name selects the track; its time area seeks there (and selects the track
+        when on its bar or an uncertain mark)."""
+        j = self._face_row_at(y)
+        hit = self._face_hit(x, y)
+        track = self._face_rows[j].track_id if hit is None and j is not None else None
+        if hit is not None:
+            at, track = hit
+            self.seekRequested.emit(at)
+        if track is not None:
+            self.set_face_selected(track)
+            self.faceTrackClicked.emit(track)
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
         pos = event.position()

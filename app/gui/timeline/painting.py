@@ -166,6 +166,7 @@ class TimelinePainting:
             data = self._data.get(row.tier_id)
             if data is not None and b > a:
                 self._paint_boxes(painter, row.tier_id, data, y, a, b)
+        self._paint_face_rows(painter, exposed, a, b)
 
     def _paint_boxes(self, painter: QPainter, tier_id: str, data: TierData, y: int, a: int, b: int) -> None:
         idx = data.span(self.ms_at(a), self.ms_at(b))
@@ -283,3 +284,4 @@ class TimelinePainting:
             fm = metrics[min(row.depth, 1)]
             name = fm.elidedText(row.tier_id, Qt.TextElideMode.ElideRight, HEADER_W - indent - 6)
             painter.drawText(QRect(indent, y, HEADER_W - indent - 4, ROW_H), Qt.AlignmentFlag.AlignVCenter, name)
+        self._paint_face_header(painter, vh)

@@ -33,6 +33,7 @@ from PySide6.QtWidgets import QFrame, QGraphicsScene, QGraphicsView, QWidget
 from annotation.edits import SegmentPatch
 from annotation.elan import Segment, TierRow
 from app.gui.timeline.data import HUES, TierData, color_slot
+from app.gui.timeline.face_rows import FaceRow, FaceRowsPainting
 from app.gui.timeline.interaction import Drag, TimelineInteraction
 from app.gui.timeline.painting import TimelinePainting
 from app.gui.timeline.style import (
@@ -48,7 +49,7 @@ if TYPE_CHECKING:
     from media_tools.waveform import Peaks
 
 
-class TimelineView(TimelineInteraction, TimelinePainting, QGraphicsView):
+class TimelineView(TimelineInteraction, TimelinePainting, FaceRowsPainting, QGraphicsView):
     """Tiers of annotations against time, with a time ruler, an audio waveform and a playhead.
 
     Zoom with ctrl+wheel or +/- (0 shows the whole recording), scroll with the wheel or the scrollbar
@@ -58,7 +59,8 @@ class TimelineView(TimelineInteraction, TimelinePainting, QGraphicsView):
     delete, add a referring annotation). Double-click an annotation (or F2 in the window) to type its value
     in place, from the tier's vocabulary; double-click under a parent annotation on a referring tier to add
     one there. The view only asks, with these signals, and shows what ``set_segments`` and ``apply_patch``
-    give it back.
+    give it back. Under the tiers, ``set_face_rows`` shows a row per face track (``face_rows``): clicking one
+    seeks there and emits ``faceTrackClicked``.
     """
 
     seekRequested = Signal(int)
@@ -74,6 +76,7 @@ class TimelineView(TimelineInteraction, TimelinePainting, QGraphicsView):
     childRequested = Signal(str, str)  # referring tier, parent annotation: make one there and edit it
     errorShown = Signal(str)
     visibleRangeChanged = Signal(float, float)
+    faceTrackClicked = Signal(int)  # a face track's row clicked (on its bar or its name)
 
     def __init__(self, parent: QWidget | None = None, *, follow: bool = True) -> None:
         super().__init__(parent)
@@ -109,6 +112,8 @@ class TimelineView(TimelineInteraction, TimelinePainting, QGraphicsView):
         self._fm = QFontMetrics(self._label_font)
         self._elided: dict[tuple[str, int], str] = {}
         self._editor: ValueEditor | None = None
+        self._face_rows: list[FaceRow] = []
+        self._face_selected: int | None = None
 
     # -- data -------------------------------------------------------------------------------------------------
 
@@ -144,6 +149,44 @@ class TimelineView(TimelineInteraction, TimelinePainting, QGraphicsView):
                 known.patch(removed, segs)
         self._data_changed()
         self._place_editor()
+
+    def set_face_rows(self, rows: Sequence[FaceRow]) -> None:
+        """Show these face tracks as rows under the tiers (none: no face rows). Handed over once per change of
+        the tracks; painting only reads them."""
+        self._face_rows = list(rows)
+        if self._face_selected not in {r.track_id for r in self._face_rows}:
+            self._face_selected = None
+        self._sync_scrollbars()
+        self.viewport().update()
+
+    def face_rows(self) -> list[FaceRow]:
+        return list(self._face_rows)
+
+    def set_face_selected(self, track_id: int | None) -> None:
+        """Highlight a face track's row (or none), scrolled into view; emits no signal."""
+        if track_id != self._face_selected:
+            self._face_selected = track_id
+            self.viewport().update()
+        if track_id is not None and any(r.track_id == track_id for r in self._face_rows):
+            rect, bar = self.face_row_rect(track_id), self.verticalScrollBar()
+            if rect.top() < TOP_H:
+                bar.setValue(bar.value() - (TOP_H - rect.top()))
+            elif rect.bottom() > self.viewport().height():
+                bar.setValue(bar.value() + rect.bottom() - self.viewport().height() + 1)
+
+    def face_selected(self) -> int | None:
+        return self._face_selected
+
+    def face_row_rect(self, track_id: int) -> QRect:
+        """The viewport rectangle of a face track's row (time area only).
+
+        Raises:
+            KeyError: no row for that track.
+        """
+        j = next((j for j, r in enumerate(self._face_rows) if r.track_id == track_id), None)
+        if j is None:
+            raise KeyError(track_id)
+        return QRect(HEADER_W, self._face_top(j), self._track_w(), ROW_H)
 
     def segment(self, tier_id: str, ann_id: str) -> Segment | None:
         data = self._data.get(tier_id)
@@ -311,7 +354,7 @@ class TimelineView(TimelineInteraction, TimelinePainting, QGraphicsView):
         width = HEADER_W + self._extent * ppm
         self._syncing = True
         try:
-            self.setSceneRect(QRectF(0, 0, width, TOP_H + len(self._rows) * ROW_H))
+            self.setSceneRect(QRectF(0, 0, width, TOP_H + (len(self._rows) + len(self._face_rows)) * ROW_H))
             bar = self.horizontalScrollBar()
             bar.setPageStep(self._track_w())
             bar.setSingleStep(max(1, self._track_w() // 10))
