@@ -43,7 +43,17 @@ from annotation.records.referrals import (
     record_segments,
 )
 from annotation.records.sample import store_sample
-from annotation.records.suppression import MARK, SECONDARY, THRESHOLD, Quantity, cell_text, is_small, protect, suppress
+from annotation.records.suppression import (
+    MARK,
+    OPEN_MARK,
+    SECONDARY,
+    THRESHOLD,
+    Quantity,
+    cell_text,
+    is_small,
+    protect,
+    suppress,
+)
 
 __all__ = [
     "FIELDS",
@@ -51,6 +61,7 @@ __all__ = [
     "MONTE_CARLO_RESAMPLES",
     "NON_PROFESSIONAL",
     "NOT_RECORDED",
+    "OPEN_MARK",
     "PROFESSIONAL",
     "SECONDARY",
     "THRESHOLD",

@@ -5,7 +5,8 @@ sdcTable): the *base cells* are the finest counts (referrals by period, referrer
 every count a set of tables publishes is a :class:`~annotation.records.suppression.Quantity`, the sum of
 some base cells, and tables that repeat a count share one quantity. A reader sees each quantity either as
 its number or as a mark that stands for a band: ``<5`` for 0 to 4 (every count of 1 to 4 is hidden; a zero
-may be hidden too, to protect another count) and ``c`` for 5 or more.
+may be hidden too, to protect another count) and ``c`` for 5 or more; or, for an *open* quantity
+(``Quantity.open``: the report marks it ``x``), any number from 0 up (:func:`band_of`).
 
 **Protection.** Given every number published, every mark's band and the additive relations between the
 counts (a row adds up to its total, a period's table and the other periods' add up to the all-records
@@ -53,12 +54,20 @@ WIDTH = NEED_HIGH - NEED_LOW
 #: Rounds of the exact method before the heuristic finishes the job.
 ROUNDS = 10
 _BATCH = 25  # cuts per round before the master is solved again
+#: What each referral hidden over a budget costs (a count's weight is its value times a factor; 20 or more
+#: referrals in a one-way table weigh 1,000 times their value, so a budget gives way before such a count).
+OVER_BUDGET = 200.0
 _TOL = 1e-6
 
 
 def band(value: int) -> tuple[int, int | None]:
     """The band a hidden count stands for: 0 to 4 (shown '<5') or 5 or more (shown 'c')."""
     return SMALL_BAND if value < THRESHOLD else LARGE_BAND
+
+
+def band_of(q: Quantity) -> tuple[int, int | None]:
+    """What a reader takes a hidden count for: its band, or any number from 0 up when its mark is open."""
+    return (0, None) if q.open else band(q.value)
 
 
 def is_sensitive(value: int) -> bool:
@@ -101,11 +110,11 @@ class _Attack:
         live: Any = sub.any(axis=1)
         done: Any = self.matrix @ self.fixed  # what the constant cells already add to each count
         self.shown = [k for k in range(len(quantities)) if k not in hidden and live[k]]
-        self.upper = [k for k in hidden if live[k] and band(quantities[k].value)[1] is not None]
-        self.lower = [k for k in hidden if live[k] and band(quantities[k].value)[0] > 0]
+        self.upper = [k for k in hidden if live[k] and band_of(quantities[k])[1] is not None]
+        self.lower = [k for k in hidden if live[k] and band_of(quantities[k])[0] > 0]
         a_ub = [sub[k] for k in self.upper] + [-sub[k] for k in self.lower]
-        b_ub = [band(quantities[k].value)[1] - done[k] for k in self.upper]
-        b_ub += [done[k] - band(quantities[k].value)[0] for k in self.lower]
+        b_ub = [band_of(quantities[k])[1] - done[k] for k in self.upper]
+        b_ub += [done[k] - band_of(quantities[k])[0] for k in self.lower]
         self.a_eq = sub[self.shown] if self.shown else None
         self.b_eq = [quantities[k].value - done[k] for k in self.shown]
         self.a_ub, self.b_ub = a_ub, b_ub
@@ -228,7 +237,7 @@ class _Attack:
         const, g = 0.0, {}
         for k, (a, b) in duals.items():
             v = self.q[k].value
-            lo, hi = band(v)
+            lo, hi = band_of(self.q[k])
             const += (a - b) * v
             coef = a * ((self.big if hi is None else hi) - v) + b * (v - lo)
             if coef > _TOL:
@@ -298,15 +307,20 @@ def protect_optimal(
     weights: Sequence[float],
     *,
     never: Collection[int] = (),
+    hide: Collection[int] = (),
     lines: Sequence[tuple[int, Sequence[int]]] = (),
+    budgets: Sequence[tuple[Sequence[int], float]] = (),
     rounds: int = ROUNDS,
 ) -> Protection:
     """The counts to hide: every count of 1 to 4 and the further ones of least total ``weights`` that
     protect them (see the module docstring); ``never`` are always shown (the grand totals). Zeros may be
     hidden too (they show as '<5'), at their weight.
 
-    ``lines`` (a total and the counts that add up to it: a table's row, a column) only speed it up: each
-    gives the cuts of its own arithmetic from the start, which otherwise the rounds would find one by one.
+    ``hide`` are always hidden (decided elsewhere). ``lines`` (a total and the counts that add up to it: a
+    table's row, a column) only speed it up: each gives the cuts of its own arithmetic from the start, which
+    otherwise the rounds would find one by one. ``budgets`` (counts and a number of referrals: a one-way
+    table and a tenth of its total) ask the choice to hide no more of them than that: each referral hidden
+    over a budget costs :data:`OVER_BUDGET`, so a budget gives way only where nothing cheaper protects.
 
     Raises:
         ValueError: a count of 1 to 4 is in ``never``.
@@ -319,16 +333,18 @@ def protect_optimal(
     primary = {k for k, q in enumerate(quantities) if is_sensitive(q.value)}
     if primary & never:
         raise ValueError("a count of 1 to 4 cannot be always shown")
+    hide = set(hide) - never
     if not primary:
-        return Protection(frozenset(), "optimal", 0, time.perf_counter() - t0)
+        return Protection(frozenset(hide), "optimal", 0, time.perf_counter() - t0)
     big = max(q.value for q in quantities)
-    lb = np.array([1.0 if k in primary else 0.0 for k in range(n)])
+    lb = np.array([1.0 if k in primary or k in hide else 0.0 for k in range(n)])
     ub = np.array([0.0 if k in never else 1.0 for k in range(n)])
     cost = np.array(weights, dtype=float)
+    spend = [({k: float(quantities[k].value) for k in ks if quantities[k].value}, float(cap)) for ks, cap in budgets]
     cuts = _line_cuts(quantities, lines, primary, big)
-    hidden = set(primary)
+    hidden = primary | hide
     if cuts:
-        hidden = _master(cost, lb, ub, cuts) or hidden
+        hidden = _master(cost, lb, ub, cuts, spend) or hidden
     first: list[int] = []  # the counts that failed last: checked first, and a round stops at _BATCH cuts
     for rnd in range(1, rounds + 1):
         failed, who = _failing_cuts(quantities, cells, hidden, primary, big, first, _BATCH)
@@ -336,7 +352,7 @@ def protect_optimal(
         if not failed:
             return Protection(frozenset(hidden), "optimal", rnd - 1, time.perf_counter() - t0)
         cuts += failed
-        chosen = _master(cost, lb, ub, cuts)
+        chosen = _master(cost, lb, ub, cuts, spend)
         if chosen is None:  # cannot happen while 'never' leaves a way (hiding all else); fall back
             break
         hidden = chosen
@@ -441,26 +457,45 @@ def _failing_cuts(
     return out, who
 
 
-def _master(cost: object, lb: object, ub: object, cuts: Sequence[tuple[dict[int, float], float]]) -> set[int] | None:
-    """The hidden set of least cost that satisfies every cut (None: none does)."""
+def _master(
+    cost: Any,
+    lb: Any,
+    ub: Any,
+    cuts: Sequence[tuple[dict[int, float], float]],
+    budgets: Sequence[tuple[dict[int, float], float]] = (),
+) -> set[int] | None:
+    """The hidden set of least cost that satisfies every cut (None: none does); each budget (value per count,
+    cap) is a soft limit: the referrals hidden over it cost :data:`OVER_BUDGET` each (a continuous variable)."""
     import numpy as np
     from scipy.optimize import Bounds, LinearConstraint, milp
     from scipy.sparse import coo_array
 
-    n = len(cost)  # type: ignore[arg-type]
+    n, m = len(cost), len(budgets)
     rows, cols, vals = [], [], []
     for i, (coefs, _) in enumerate(cuts):
         for k, v in coefs.items():
             rows.append(i)
             cols.append(k)
             vals.append(v)
-    g = coo_array((vals, (rows, cols)), shape=(len(cuts), n)).tocsr()
-    rhs = np.array([r for _, r in cuts]) - _TOL
+    lo = [r - _TOL for _, r in cuts]
+    hi = [np.inf] * len(cuts)
+    for j, (values, cap) in enumerate(budgets):  # Σ value·y - over_j <= cap
+        i = len(cuts) + j
+        for k, v in values.items():
+            rows.append(i)
+            cols.append(k)
+            vals.append(v)
+        rows.append(i)
+        cols.append(n + j)
+        vals.append(-1.0)
+        lo.append(-np.inf)
+        hi.append(cap)
+    g = coo_array((vals, (rows, cols)), shape=(len(cuts) + m, n + m)).tocsr()
     res = milp(
-        cost,
-        integrality=np.ones(n),
-        bounds=Bounds(lb, ub),
-        constraints=LinearConstraint(g, rhs, np.inf),
+        np.concatenate([cost, np.full(m, OVER_BUDGET)]),
+        integrality=np.concatenate([np.ones(n), np.zeros(m)]),
+        bounds=Bounds(np.concatenate([lb, np.zeros(m)]), np.concatenate([ub, np.full(m, np.inf)])),
+        constraints=LinearConstraint(g, np.array(lo), np.array(hi)),
         options={"mip_rel_gap": 1e-4, "node_limit": 20_000},
     )
     if res.x is None:
@@ -470,7 +505,7 @@ def _master(cost: object, lb: object, ub: object, cuts: Sequence[tuple[dict[int,
 
 def _slack(q: Quantity, big: int) -> tuple[float, float]:
     """How far a count can move once hidden, as a reader takes its band: (down, up)."""
-    lo, hi = band(q.value)
+    lo, hi = band_of(q)
     return float(q.value - lo), float((big if hi is None else hi) - q.value)
 
 

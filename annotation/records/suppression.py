@@ -31,6 +31,8 @@ from dataclasses import dataclass
 THRESHOLD = 5
 MARK = "<5"
 SECONDARY = "c"
+#: A cross-tabulation's hidden inner cell: any number from 0 up (the mark says nothing of its size).
+OPEN_MARK = "x"
 _TRIES = 12  # candidates tried for one hidden count before the nearest smallest is taken anyway
 
 
@@ -116,12 +118,14 @@ def suppress(
     )
 
 
-def cell_text(n: int, hidden: bool, primary: bool = False) -> str:
+def cell_text(n: int, hidden: bool, primary: bool = False, *, open: bool = False) -> str:
     """A count as published: the number, or '<5' when hidden and below 5 (a count of 1 to 4, or a zero hidden
-    to protect another), or 'c' when hidden and 5 or more. ``primary`` is kept for old callers: the mark
-    depends on the count alone."""
+    to protect another), or 'c' when hidden and 5 or more; with ``open`` (a cross-tabulation's inner cell)
+    'x' whatever its size. ``primary`` is kept for old callers: the mark depends on the count alone."""
     if not hidden:
         return str(n)
+    if open:
+        return OPEN_MARK
     return MARK if n < THRESHOLD else SECONDARY
 
 
@@ -131,10 +135,13 @@ def cell_text(n: int, hidden: bool, primary: bool = False) -> str:
 @dataclass(frozen=True)
 class Quantity:
     """A published count: the sum of some base cells (a table's cell, a row or column total, a cell of a
-    table of groups); tables that publish the same count share one quantity."""
+    table of groups); tables that publish the same count share one quantity. ``open``: once hidden, its mark
+    says nothing of its size (a cross-tabulation's inner cell, shown ``x``: any number from 0 up), where
+    otherwise a hidden count reads as 0 to 4 (``<5``) or 5 or more (``c``)."""
 
     support: frozenset[int]
     value: int
+    open: bool = False
 
 
 def _bounds(q: Quantity, hidden: bool) -> tuple[float, float | None]:

@@ -14,6 +14,7 @@ from typing import Any
 from annotation.elan import REFERRAL_SCHEME
 from annotation.records import (
     MARK,
+    OPEN_MARK,
     PROFESSIONAL,
     SECONDARY,
     THRESHOLD,
@@ -149,7 +150,8 @@ def report_sections(
     out.append(s)
 
     s = Section("decision-time", "Time to decision")
-    s.tables.append(time_table([a.decision_time for a in analyses], publication=publication))
+    withheld = hidden[0].withheld if hidden else frozenset()
+    s.tables.append(time_table([a.decision_time for a in analyses], publication=publication, withheld=withheld))
     if not publication:
         s.figures.append(figs.decision_time_figure([(label, rows) for label, rows in selections]))
     out.append(s)
@@ -256,15 +258,18 @@ def method_section(
     rule = (
         f"Small cells: no count of 1 to {THRESHOLD - 1} referrals is shown. A hidden count is marked '{MARK}' "
         f"(0 to {THRESHOLD - 1}: every count of 1 to {THRESHOLD - 1}, and a zero where hiding it protects another) "
-        f"or '{SECONDARY}' ({THRESHOLD} or more, hidden to protect a small count). The further counts to hide are "
+        f"or, in tables 1 to 8, '{OPEN_MARK}' (any other hidden count, and every hidden inner cell of a "
+        f"cross-tabulation: any number from 0 up); tables 9 to 13 mark a hidden count of {THRESHOLD} or more "
+        f"'{SECONDARY}'. The further counts to hide are "
         "chosen by optimisation over tables 1 to 8 of all records and of every period of the project together, "
         "the same for every report of the project, so that reports of different periods and of all records can be "
         "read side by side: from everything they publish and the sums that tie them (a row and its total, a "
         "period's table and the all-records table), each hidden count of 1 to 4 can still be any of 1, 2, 3 or 4 "
         "(checked by linear programming; where the published totals allow no more, any of at least four values), "
-        "and as few referrals as possible are hidden — a cross-tabulation's "
-        "inner cells before its margins (the one-way tables), a one-way count of 20 or more almost never and a "
-        "total never. Shares of hidden counts are left blank."
+        "and as few referrals as possible are hidden. The one-way tables are chosen first (each within a tenth of "
+        "its referrals where the arithmetic allows, a count of 20 or more only where a small count has no other "
+        "partner), then the cross-tabulations' inner cells with those margins fixed, so the cross-tabulations "
+        "absorb the protection; a total is never hidden. Shares of hidden counts are left blank."
     )
     if publication:
         tests = (
@@ -275,8 +280,11 @@ def method_section(
         )
         small = rule + (
             " 'Not recorded' counts are suppressed like the others: where it or the number recorded is 1 to 4, both "
-            "are hidden (they add up to a published count). There are no plots, and the coded video's tables are "
-            "left out (they are not suppressed)."
+            "are hidden (they add up to a published count). A measure of the recommendation 19 and 11 table, the "
+            "times recorded of the time table and the share decided within 24 hours are hidden in every period and "
+            "in all records where any of their counts (yes, no, not recorded) is 1 to 4 in any of them: the "
+            "periods add up to all records, so hiding it in one alone would let the others give it back. There "
+            "are no plots, and the coded video's tables are left out (they are not suppressed)."
         )
     else:
         tests = (

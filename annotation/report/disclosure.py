@@ -5,23 +5,33 @@ tables 1 to 6 and the cross-tabulations 7 (referrer type by response) and 8 (ref
 Their counts are tied together: a cross-tab's margins are tables 1, 2 and 4, table 8 adds table 7's rows up
 by group, and a period's tables and the other periods' add up to the all-records tables, which another
 report publishes. So the hidden counts are chosen once for all of them (:func:`plan_hiding`): every period
-of the project and all records, as one system per group of linked tables (referrer type, group and
-response; concern; outcome; age band), by :func:`annotation.records.protection.protect_optimal`. Each report
-then shows its part of that one pattern, and any of the project's reports can be put side by side without
-giving a count of 1 to 4 away (a difference of two published counts is a sum the optimisation saw).
+of the project and all records, by :func:`annotation.records.protection.protect_optimal`. Each report then
+shows its part of that one pattern, and any of the project's reports can be put side by side without giving
+a count of 1 to 4 away (a difference of two published counts is a sum the optimisation saw).
 
-The weights (what hiding a count costs): a cross-tab's inner cell its value; a cell of table 8 twice that (it
-is a sum of table 7's cells); a margin, which is a count of a one-way table, 20 times its value, and 20,000
-times when it is 20 or more; a one-way table's count of its own (concern, outcome, age band) its value, and
-1,000 times when it is 20 or more; a zero 3 (hiding it shows '<5' for nothing); a period's total, and all
-records', is never hidden (the report states it).
+Two stages (:func:`_plan`). First the one-way tables, each group over every selection (referrer type with
+group; response; concern; outcome; age band): a count weighs its value (1,000 times when it is 20 or more),
+and each table of each selection has a budget of a tenth of its referrals (hiding more costs 200 a
+referral), so the choice meets the issue's bar wherever the arithmetic allows. Then the cross-tabs
+(tables 7 and 8 with their margins, every selection) with those one-way counts as decided: the hidden ones
+stay hidden, those of 20 or more are shown, those under 20 may still be hidden at 20 times their value
+(where no set of inner cells protects a count); an inner cell weighs its value, a cell of table 8 twice
+that. A zero weighs 3 (hiding it shows '<5' for nothing); a total is never hidden (the report states it).
+
+Marks: a hidden count of 1 to 4 (or a hidden zero) reads '<5', 0 to 4; any other hidden count, and every
+hidden inner cell of a cross-tab, 'x', any number from 0 up (``Quantity.open``). A reader who knew that a
+hidden count was 5 or more could bound its neighbours by it; 'x' tells nothing, so fewer counts need hiding.
+
+Tables 9 to 11 (Laming's measures, the times recorded, the share decided within 24 hours) are not in the
+optimisation: a measure with a count of 1 to 4 (yes, no or not recorded) in any selection is withheld in
+every selection (:func:`_withheld`), since the periods add up to all records.
 """
 
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,11 +39,13 @@ from annotation.records import (
     NON_PROFESSIONAL,
     NOT_RECORDED,
     PROFESSIONAL,
+    THRESHOLD,
     Protection,
     Quantity,
     Vocabularies,
     group_of,
     protect_optimal,
+    unprotected,
 )
 
 ALL_RECORDS = "all records"
@@ -41,6 +53,13 @@ ALL_RECORDS = "all records"
 ALONE = ("concern", "outcome", "age_band")
 _INNER, _GROUP_CELL, _MARGIN, _LARGE_MARGIN, _LARGE_ALONE, _ZERO = 1.0, 2.0, 20.0, 20_000.0, 1_000.0, 3.0
 _LARGE = 20  # a one-way count of 20 or more is hidden almost never (the issue's bar)
+#: The share of a one-way table's referrals it may hide before the choice pays extra (the issue's bar: 90% shown).
+BUDGET = 0.1
+#: The cross-tabs' inner cells (tables 7 and 8): a hidden one is marked 'x' (any number from 0 up) whatever its
+#: size; elsewhere a hidden count of 5 or more is 'x' and one of 0 to 4 '<5' (0 to 4).
+INNER = ("t7", "t8")
+#: The one-way tables whose counts are the cross-tabs' margins (tables 1, 2 and 4).
+MARGINS = ("referrer_type", "referrer_group", "response")
 
 
 @dataclass(frozen=True)
@@ -52,6 +71,7 @@ class Hiding:
     categories: dict[str, frozenset[str]]
     referrer_cells: frozenset[tuple[str, str]]
     group_cells: frozenset[tuple[str, str]]
+    withheld: frozenset[str] = frozenset()  # measures of tables 9 to 11 withheld in every selection (_withheld)
 
 
 @dataclass(frozen=True)
@@ -78,6 +98,7 @@ class _System:
         self.never: set[int] = set()
         self.by_name: dict[tuple[str, str, tuple[str, ...]], int] = {}
         self.lines: list[tuple[int, list[int]]] = []
+        self.budgets: list[tuple[list[int], float]] = []
 
     def cell(self, key: tuple[Any, ...]) -> int:
         return self.base.setdefault(key, len(self.base))
@@ -86,13 +107,16 @@ class _System:
         value = sum(self.tally.get(i, 0) for i in support)
         k = self.index.get(support)
         weight = _ZERO if value == 0 else value * factor
+        inner = name[1] in INNER or value >= THRESHOLD  # once hidden, marked 'x' (any number from 0 up)
         if k is None:
             k = self.index[support] = len(self.quantities)
-            self.quantities.append(Quantity(support, value))
+            self.quantities.append(Quantity(support, value, open=inner))
             self.weights.append(weight)
             self.names.append([])
         else:
             self.weights[k] = max(self.weights[k], weight)
+            if not inner and self.quantities[k].open:  # also a one-way count of 1 to 4: '<5' shows its band
+                self.quantities[k] = Quantity(support, value)
         self.names[k].append(name)
         self.by_name[name] = k
 
@@ -108,9 +132,38 @@ class _System:
             if label == ALL_RECORDS:
                 self.line((label, what, key), [(p, what, key) for p in periods])
 
-    def solve(self) -> tuple[set[tuple[str, str, tuple[str, ...]]], Protection]:
-        p = protect_optimal(self.quantities, len(self.base), self.weights, never=self.never, lines=self.lines)
+    def budget(self, label: str, field: str, cats: Sequence[str]) -> None:
+        """A one-way table of a selection may hide a tenth of its referrals (the issue's bar): a soft limit."""
+        ks = list(dict.fromkeys(self.by_name[(label, field, (c,))] for c in cats))
+        self.budgets.append((ks, BUDGET * self.quantities[self.by_name[(label, "total", ())]].value))
+
+    def solve(
+        self, decided: Collection[tuple[str, str, tuple[str, ...]]] | None = None
+    ) -> tuple[set[tuple[str, str, tuple[str, ...]]], Protection]:
+        """The names of the counts to hide. ``decided``: the one-way counts to hide (the first stage's
+        choice, see :func:`_plan`); the other one-way counts of 20 or more are then always shown, and those
+        under 20 only at a margin's weight (rarely: where a cross-tab's cells cannot protect a count)."""
+        hide: set[int] = set()
+        never = set(self.never)
+        if decided is not None:
+            hide = {k for name, k in self.by_name.items() if name in decided}
+            large = {k for name, k in self.by_name.items() if name[1] in MARGINS and self.quantities[k].value >= _LARGE}
+            never |= large - hide
+        p = protect_optimal(
+            self.quantities,
+            len(self.base),
+            self.weights,
+            never=never,
+            hide=hide,
+            lines=self.lines,
+            budgets=self.budgets,
+        )
         return {name for k in p.hidden for name in self.names[k]}, p
+
+    def exposed(self, hidden: Collection[tuple[str, str, tuple[str, ...]]]) -> bool:
+        """Whether the audit finds a count of 1 to 4 narrowed when the counts named ``hidden`` are hidden."""
+        ks = {k for name, k in self.by_name.items() if name in hidden}
+        return bool(unprotected(self.quantities, len(self.base), ks))
 
 
 def _selections(periods: Mapping[str, Sequence[Any]]) -> dict[str, list[str]]:
@@ -120,17 +173,22 @@ def _selections(periods: Mapping[str, Sequence[Any]]) -> dict[str, list[str]]:
     return out
 
 
-def _linked(periods: Mapping[str, Sequence[Any]], vocab: Vocabularies) -> _System:
-    """Referrer type, group and response: tables 1, 2, 4, 7 and 8 of every selection."""
+def _linked(periods: Mapping[str, Sequence[Any]], vocab: Vocabularies, *, cross: bool = True) -> _System:
+    """Referrer type, group and response: tables 1, 2, 4, 7 and 8 of every selection; without ``cross``,
+    referrer type and group only (tables 1 and 2: the first stage, where a one-way count weighs its value)."""
     sys = _System()
-    rtypes, resps = list(vocab.referrer_types), list(vocab.responses)
+    rtypes, resps = list(vocab.referrer_types), list(vocab.responses) if cross else [""]
     groups_of: dict[str, set[str]] = {}
     for r in rtypes:
         p = vocab.is_professional(r)
         groups_of[r] = {NOT_RECORDED if p is None else PROFESSIONAL if p else NON_PROFESSIONAL}
+
+    def response(rec: Any) -> str:
+        return (rec.response or NOT_RECORDED) if cross else ""
+
     for rows in periods.values():
         for rec in rows:
-            rt, resp = rec.referrer_type, rec.response or NOT_RECORDED
+            rt, resp = rec.referrer_type, response(rec)
             if rt not in rtypes:
                 rtypes.append(rt)
             if resp not in resps:
@@ -142,7 +200,7 @@ def _linked(periods: Mapping[str, Sequence[Any]], vocab: Vocabularies) -> _Syste
                 for c in resps:
                     sys.cell((period, r, g, c))
         for rec in rows:
-            i = sys.cell((period, rec.referrer_type, group_of(rec), rec.response or NOT_RECORDED))
+            i = sys.cell((period, rec.referrer_type, group_of(rec), response(rec)))
             sys.tally[i] = sys.tally.get(i, 0) + 1
     groups = sorted({g for gs in groups_of.values() for g in gs})
 
@@ -150,35 +208,46 @@ def _linked(periods: Mapping[str, Sequence[Any]], vocab: Vocabularies) -> _Syste
         return frozenset(i for key, i in sys.base.items() if key[0] in ps and test(key))
 
     for label, ps in _selections(periods).items():
-        for r in rtypes:
-            for c in resps:
-                sys.add((label, "t7", (r, c)), pick(ps, lambda k, r=r, c=c: k[1] == r and k[3] == c), _INNER)
-        for g in groups:
-            for c in resps:
-                sys.add((label, "t8", (g, c)), pick(ps, lambda k, g=g, c=c: k[2] == g and k[3] == c), _GROUP_CELL)
+        if cross:
+            for r in rtypes:
+                for c in resps:
+                    sys.add((label, "t7", (r, c)), pick(ps, lambda k, r=r, c=c: k[1] == r and k[3] == c), _INNER)
+            for g in groups:
+                for c in resps:
+                    support = pick(ps, lambda k, g=g, c=c: k[2] == g and k[3] == c)
+                    sys.add((label, "t8", (g, c)), support, _GROUP_CELL)
         margins = [("referrer_type", r, 1) for r in rtypes] + [("referrer_group", g, 2) for g in groups]
-        margins += [("response", c, 3) for c in resps]
+        margins += [("response", c, 3) for c in resps] if cross else []
         for field, cat, pos in margins:
             support = pick(ps, lambda k, cat=cat, pos=pos: k[pos] == cat)
             value = sum(sys.tally.get(i, 0) for i in support)
-            sys.add((label, field, (cat,)), support, _LARGE_MARGIN if value >= _LARGE else _MARGIN)
+            if cross:
+                factor = _LARGE_MARGIN if value >= _LARGE else _MARGIN
+            else:
+                factor = _LARGE_ALONE if value >= _LARGE else _INNER
+            sys.add((label, field, (cat,)), support, factor)
         total = pick(ps, lambda k: True)
         sys.add((label, "total", ()), total, 1.0)
         sys.never.add(sys.index[total])
-        for r in rtypes:
-            sys.line((label, "referrer_type", (r,)), [(label, "t7", (r, c)) for c in resps])
-        for c in resps:
-            sys.line((label, "response", (c,)), [(label, "t7", (r, c)) for r in rtypes])
-            sys.line((label, "response", (c,)), [(label, "t8", (g, c)) for g in groups])
+        if cross:
+            for r in rtypes:
+                sys.line((label, "referrer_type", (r,)), [(label, "t7", (r, c)) for c in resps])
+            for c in resps:
+                sys.line((label, "response", (c,)), [(label, "t7", (r, c)) for r in rtypes])
+                sys.line((label, "response", (c,)), [(label, "t8", (g, c)) for g in groups])
         for g in groups:
-            sys.line((label, "referrer_group", (g,)), [(label, "t8", (g, c)) for c in resps])
+            if cross:
+                sys.line((label, "referrer_group", (g,)), [(label, "t8", (g, c)) for c in resps])
             members = [r for r in rtypes if groups_of[r] == {g}]
             if all(groups_of[r] <= {g} or g not in groups_of[r] for r in rtypes):
                 sys.line((label, "referrer_group", (g,)), [(label, "referrer_type", (r,)) for r in members])
-                for c in resps:
-                    sys.line((label, "t8", (g, c)), [(label, "t7", (r, c)) for r in members])
-        for field, cats in (("referrer_type", rtypes), ("referrer_group", groups), ("response", resps)):
+                if cross:
+                    for c in resps:
+                        sys.line((label, "t8", (g, c)), [(label, "t7", (r, c)) for r in members])
+        one_way = [("referrer_type", rtypes), ("referrer_group", groups)] + ([("response", resps)] if cross else [])
+        for field, cats in one_way:
             sys.line((label, "total", ()), [(label, field, (x,)) for x in cats])
+            sys.budget(label, field, cats)
     sys.periods_add_up(list(periods))
     return sys
 
@@ -204,6 +273,7 @@ def _alone(periods: Mapping[str, Sequence[Any]], field: str, categories: Sequenc
         sys.add((label, "total", ()), total, 1.0)
         sys.never.add(sys.index[total])
         sys.line((label, "total", ()), [(label, field, (c,)) for c in cats])
+        sys.budget(label, field, cats)
     sys.periods_add_up(list(periods))
     return sys
 
@@ -246,16 +316,62 @@ def forget_plans() -> None:
         _CACHE.clear()
 
 
+#: The measures of tables 9 to 11 (their labels): Laming's three shares, the times recorded, and the share
+#: decided within 24 hours.
+TIMES, WITHIN = "time to decision", "decided within 24 hours"
+_MEASURES: tuple[tuple[str, Callable[[Any], bool], Callable[[Any], bool | None]], ...] = (
+    (
+        "initial assessment after a professional referral",
+        lambda r: r.professional is True,
+        lambda r: r.initial_assessment,
+    ),
+    ("feedback to the professional referrer", lambda r: r.professional is True, lambda r: r.feedback),
+    ("manager or senior practitioner consulted", lambda r: True, lambda r: r.manager_consulted),
+    (TIMES, lambda r: True, lambda r: True if r.decision_minutes is not None else None),
+    (WITHIN, lambda r: r.decision_minutes is not None, lambda r: r.decision_minutes <= 24 * 60),
+)
+
+
+def _withheld(periods: Mapping[str, Sequence[Any]]) -> frozenset[str]:
+    """The measures of tables 9 to 11 whose counts (yes, no, not recorded) are 1 to 4 in any selection: they
+    are withheld in every selection. Their selections add up (all records = the periods), so hiding a small
+    count in one selection alone would let the others give it back by subtraction; withheld everywhere, only
+    the totals (published in tables 1 and 2) remain, and they say nothing of the split."""
+    out = set()
+    for ps in _selections(periods).values():
+        rows = [r for p in ps for r in periods[p]]
+        for name, base, value in _MEASURES:
+            vals = [value(r) for r in rows if base(r)]
+            yes, no = sum(v is True for v in vals), sum(v is False for v in vals)
+            if any(0 < n < THRESHOLD for n in (yes, no, len(vals) - yes - no)):
+                out.add(name)
+    return frozenset(out)
+
+
 def _plan(periods: Mapping[str, Sequence[Any]], vocab: Vocabularies) -> Plan:
-    systems = [_linked(periods, vocab)]
-    systems += [_alone(periods, f, getattr(vocab, f + "s")) for f in ALONE]
+    """Two stages. First the one-way tables alone, each over every selection (referrer type with group;
+    response; concern; outcome; age band): the fewest referrals hidden there, within a tenth of each table
+    where the arithmetic allows. Then the cross-tabs (tables 7 and 8) with those one-way counts as decided
+    (the rest shown): only their inner cells are chosen, so they absorb the protection. Should that leave a
+    count of 1 to 4 narrowed (a cross-tab that cannot be protected with its margins as decided), the
+    linked tables are chosen together instead, margins included."""
+    first = [_linked(periods, vocab, cross=False), _alone(periods, "response", vocab.responses)]
+    first += [_alone(periods, f, getattr(vocab, f + "s")) for f in ALONE]
     names: set[tuple[str, str, tuple[str, ...]]] = set()
     found = []
-    for sys in systems:
+    for sys in first:
         hid, p = sys.solve()
         names |= hid
         found.append(p)
+    linked = _linked(periods, vocab)
+    hid, p = linked.solve({name for name in names if name[1] in MARGINS})
+    if p.method != "optimal" and linked.exposed(hid):
+        found.append(p)
+        hid, p = linked.solve()
+    names |= hid
+    found.append(p)
     out = {}
+    withheld = _withheld(periods)
     for label in _selections(periods):
         mine = [(what, key) for lab, what, key in names if lab == label]
         fields = ("referrer_type", "referrer_group", "response", *ALONE)
@@ -263,5 +379,6 @@ def _plan(periods: Mapping[str, Sequence[Any]], vocab: Vocabularies) -> Plan:
             {f: frozenset(key[0] for what, key in mine if what == f) for f in fields},
             frozenset((key[0], key[1]) for what, key in mine if what == "t7"),
             frozenset((key[0], key[1]) for what, key in mine if what == "t8"),
+            withheld,
         )
     return Plan(out, tuple(p.method for p in found), sum(p.rounds for p in found), sum(p.seconds for p in found))

@@ -17,8 +17,10 @@ from annotation.records import (
     MONTE_CARLO_RESAMPLES,
     NON_PROFESSIONAL,
     NOT_RECORDED,
+    OPEN_MARK,
     PROFESSIONAL,
     SECONDARY,
+    THRESHOLD,
     CrossTab,
     Frequency,
     PeriodComparison,
@@ -29,7 +31,7 @@ from annotation.records import (
     is_small,
     suppress,
 )
-from annotation.report.disclosure import Hiding
+from annotation.report.disclosure import TIMES, WITHIN, Hiding
 from annotation.report.model import Table
 
 # ---- formatting ---------------------------------------------------------------------------------------
@@ -65,8 +67,9 @@ def frequency_table(
     hidden: Sequence[Collection[str]] | None = None,
 ) -> Table:
     """Categories by period: count and share. ``hidden[j]`` names the categories hidden in period ``j``
-    (from :func:`annotation.report.disclosure.plan_hiding`); without it small counts are suppressed within
-    each period's column by the line rule."""
+    (from :func:`annotation.report.disclosure.plan_hiding`: a hidden count of 5 or more is then marked 'x',
+    any number from 0 up); without it small counts are suppressed within each period's column by the line
+    rule."""
     cats = [c.category for c in freqs[0].counts]
     for f in freqs[1:]:
         cats += [c.category for c in f.counts if c.category not in cats]
@@ -88,7 +91,7 @@ def frequency_table(
         row = [c] + ([extra.get(c, "")] if extra is not None else [])
         for j, f in enumerate(freqs):
             row += [
-                cell_text(counts[i][j], hide[i][j], is_small(counts[i][j])),
+                cell_text(counts[i][j], hide[i][j], open=hidden is not None and counts[i][j] >= THRESHOLD),
                 "" if hide[i][j] else pct(counts[i][j] / f.total if f.total else 0),
             ]
         rows.append(tuple(row))
@@ -112,9 +115,11 @@ def crosstab_table(
     hidden_cols: Collection[str] = (),
 ) -> Table:
     """A cross-tabulation with its totals. ``hidden_cells`` (row, column), ``hidden_rows`` and ``hidden_cols``
-    (totals) say what to hide (from :func:`annotation.report.disclosure.plan_hiding`); without them the line
-    rule decides."""
+    (totals) say what to hide (from :func:`annotation.report.disclosure.plan_hiding`: a hidden inner cell is
+    then marked 'x', any number from 0 up, and so is a hidden total of 5 or more); without them the line rule
+    decides."""
     counts = [list(r) for r in t.counts]
+    planned = hidden_cells is not None
     if hidden_cells is None:
         sup = suppress(counts)
         cell_hidden, row_hidden, col_hidden = sup.cells, sup.row_totals, sup.col_totals
@@ -131,14 +136,14 @@ def crosstab_table(
         rows.append(
             (
                 r,
-                *(cell_text(counts[i][j], cell_hidden[i][j], is_small(counts[i][j])) for j in range(len(t.cols))),
-                cell_text(total, row_hidden[i], is_small(total)),
+                *(cell_text(counts[i][j], cell_hidden[i][j], open=planned) for j in range(len(t.cols))),
+                cell_text(total, row_hidden[i], open=planned and total >= THRESHOLD),
             )
         )
     rows.append(
         (
             "total",
-            *(cell_text(n, col_hidden[j], is_small(n)) for j, n in enumerate(t.col_totals)),
+            *(cell_text(n, col_hidden[j], open=planned and n >= THRESHOLD) for j, n in enumerate(t.col_totals)),
             str(t.total),
         )
     )
@@ -184,7 +189,8 @@ def laming_table(
     number (``hidden[k]``, see :func:`annotation.report.disclosure.plan_hiding`), ``not recorded`` is hidden
     too. With ``publication``, where
     ``n (recorded)`` or ``not recorded`` is 1 to 4 both are hidden (:func:`_recorded_hidden`), and so are
-    the yes count, the share and its interval (they would give ``n`` back)."""
+    the yes count, the share and its interval (they would give ``n`` back); and so they are in every period
+    and all records for a measure the plan withholds (``Hiding.withheld``: a small count in any of them)."""
     rows = []
     for attr in ("ia_after_professional", "feedback_to_professional", "manager_consulted"):
         for k, a in enumerate(analyses):
@@ -193,7 +199,8 @@ def laming_table(
             group = hidden[k].categories["referrer_group"] if hidden else frozenset()
             hide_missing = attr != "manager_consulted" and PROFESSIONAL in group and p.missing > 0
             n, missing = str(p.n), cell_text(p.missing, hide_missing, False)
-            if publication and _recorded_hidden(p.n, p.missing):
+            withheld = bool(hidden) and p.label in hidden[k].withheld  # type: ignore[index]
+            if publication and (withheld or _recorded_hidden(p.n, p.missing)):
                 yes, share, ci = cell_text(p.successes, True, is_small(p.successes)), "", ""
                 n, missing = _hidden_count(p.n), _hidden_count(p.missing)
             rows.append((p.label, a.label, yes, n, share, ci, missing))
@@ -206,18 +213,21 @@ def laming_table(
     )
 
 
-def time_table(summaries: Sequence[TimeSummary], *, publication: bool = False) -> Table:
+def time_table(summaries: Sequence[TimeSummary], *, publication: bool = False, withheld: Collection[str] = ()) -> Table:
     """Time to decision per period. ``n`` plus ``not recorded`` is the period's referrals: with
-    ``publication``, where either is 1 to 4 both are hidden (:func:`_recorded_hidden`)."""
+    ``publication``, where either is 1 to 4 both are hidden (:func:`_recorded_hidden`), and in every period
+    when the plan withholds them (``withheld``, see ``Hiding.withheld``), and so is the share decided within
+    24 hours."""
     rows = []
     for s in summaries:
-        hide = publication and _recorded_hidden(s.n, s.missing)
+        hide = publication and (TIMES in withheld or _recorded_hidden(s.n, s.missing))
         missing = _hidden_count(s.missing) if hide else str(s.missing)
         if is_small(s.n):
             rows.append((s.label, MARK, "", "", "", "", missing))
             continue
         w = s.within_24h
-        within = pct(w.share) if not (is_small(w.successes) or is_small(w.n - w.successes)) else ""
+        small = is_small(w.successes) or is_small(w.n - w.successes) or (publication and WITHIN in withheld)
+        within = "" if small else pct(w.share)
         rows.append(
             (
                 s.label,
@@ -258,8 +268,8 @@ def publication_comparison(c: PeriodComparison, hidden: Sequence[Hiding] | None)
     a, b = c.period_a, c.period_b
     # the 'decided within 24 hours' share rests on the times the time table counts
     times_hidden = [
-        any(_recorded_hidden(tc.a.n, tc.a.missing) for tc in c.times),
-        any(_recorded_hidden(tc.b.n, tc.b.missing) for tc in c.times),
+        any(_recorded_hidden(tc.a.n, tc.a.missing) for tc in c.times) or bool(hidden and TIMES in hidden[0].withheld),
+        any(_recorded_hidden(tc.b.n, tc.b.missing) for tc in c.times) or bool(hidden and TIMES in hidden[1].withheld),
     ]
     prop_rows = []
     for pc in c.proportions:
@@ -270,7 +280,10 @@ def publication_comparison(c: PeriodComparison, hidden: Sequence[Hiding] | None)
             also = also or _recorded_hidden(p.n, p.missing)
             if pc.measure == "decided within 24 hours":
                 also = also or times_hidden[k]
+            also = also or (bool(hidden) and pc.measure in hidden[k].withheld)  # type: ignore[index]
             yes, share, _ = _prop_cells(p, also)
+            if pc.measure == "referral from a professional" and yes == SECONDARY:
+                yes = OPEN_MARK  # table 2's count, marked as table 2 marks it (any number: no band to read)
             cells.append(yes if _hides(p, also) else share)
         prop_rows.append((pc.measure, *cells))
     time_rows = [(tc.measure, _time_cell(tc.a, True), _time_cell(tc.b, True)) for tc in c.times]
