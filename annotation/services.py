@@ -125,20 +125,21 @@ def export_other(
     export_document(get_document(store, doc_id), fmt, out, tiers)
 
 
-def roundtrip(store: Store, src: str | os.PathLike[str], out: str | os.PathLike[str]) -> int:
+def roundtrip(store: Store, src: str | os.PathLike[str], out: str | os.PathLike[str]) -> tuple[int, tuple[Repair, ...]]:
     """Import ``src`` and export it again to ``out`` through the store (what is written is what was stored,
-    read back); returns the document id. Stored as :func:`import_file` stores it, without its report.
+    read back); returns the document id and what the reader repaired (one per kind, empty for a valid file).
+    Stored as :func:`import_file` stores it, without its overlap report.
 
     Raises:
         EafError: ``src`` is not an ELAN file that can be read (nothing is stored), or ``out`` cannot be written.
     """
     p = Path(src)
-    doc, _repairs = read_eaf_report(p)
+    doc, repairs = read_eaf_report(p)
     with store.session() as s:
         did = store_document(s, doc, p.name, source_path=str(p.resolve()))
     del doc  # the export reads the stored document back
     export_eaf(store, did, out)
-    return did
+    return did, tuple(repairs)
 
 
 def documents(store: Store) -> list[DocumentInfo]:

@@ -2,16 +2,17 @@
 
 Run by hand::
 
-    .venv/bin/python bench/roundtrip_bench.py [--annotations 80000] [--runs 5] [--seed 1] [--keep]
+    .venv/bin/python bench/roundtrip_bench.py [--annotations 80000] [--runs 5] [--seed 1] [--baseline DIR] [--keep]
 
 It generates (seeded: every run sees the same bytes) the EAF of ``bench/store_bench.py`` with 80,000
 annotations on 6 tiers, two of them referring tiers (about 24 MB), then runs, alternating, each side as a
 whole process started from scratch, as a user would:
 
 - pympi-ling: ``python -c "import pympi; pympi.Elan.to_eaf(OUT, pympi.Elan.Eaf(IN))"``;
-- Frontdoor, fresh store: ``frontdoor --db sqlite:///NEW.sqlite roundtrip IN OUT`` (creates and migrates the
-  store: a user's first import);
-- Frontdoor, existing store: the same on a copy of a store already at the newest schema (the usual case).
+- Frontdoor, fresh store: ``frontdoor --db sqlite:///NEW.sqlite roundtrip IN OUT`` (creates the store: a
+  user's first import);
+- Frontdoor, existing store: the same on a copy of a store already at the newest schema (the usual case);
+- with ``--baseline DIR``, another copy of the code (``git archive`` of a commit) run the same two ways.
 
 Both sides run from cached bytecode, as an installed copy does (a first run of each fills a cache in the
 temporary folder, whatever ``PYTHONDONTWRITEBYTECODE`` says). Each process's wall time is measured around
@@ -113,8 +114,10 @@ def main() -> None:
         )
         info = json.loads(made.stdout)
         frontdoor = {"fresh": [str(_FRONTDOOR)], "existing": [str(_FRONTDOOR)]}
-        if args.baseline:  # another copy of the code, first on sys.path, on a store at its own newest schema
+        if args.baseline:  # another copy of the code, first on sys.path: on a new store, and on a store at its
+            # own newest schema
             frontdoor["baseline"] = [str(_PYTHON), "-c", _BASELINE, str(Path(args.baseline).resolve())]
+            frontdoor["baseline-fresh"] = frontdoor["baseline"]
         warm = tmp / "warm.eaf"  # a first run of each side fills the bytecode cache
         warm.write_bytes(_WARM)
         run([str(_PYTHON), "-c", _PYMPI, str(warm), str(tmp / "warm-pympi.eaf")], env)
@@ -123,7 +126,7 @@ def main() -> None:
             db = tmp / f"warm-{side}.sqlite"
             run([*frontdoor[side], "--db", f"sqlite:///{db}", "roundtrip", str(warm), str(tmp / "warm-out.eaf")], env)
 
-        names = ["pympi", "fresh", "existing", *(["baseline"] if args.baseline else [])]
+        names = ["pympi", "fresh", "existing", *(["baseline-fresh", "baseline"] if args.baseline else [])]
         sides: dict[str, list[tuple[float, float, float]]] = {name: [] for name in names}
         for r in range(args.runs):
             order = names if r % 2 == 0 else names[::-1]
@@ -133,7 +136,7 @@ def main() -> None:
                     cmd = [str(_PYTHON), "-c", _PYMPI, str(src), str(out)]
                 else:
                     db = tmp / f"{side}-{r}.sqlite"
-                    if side != "fresh":
+                    if side not in ("fresh", "baseline-fresh"):
                         shutil.copyfile(tmp / f"{side}-head.sqlite", db)
                     cmd = [*frontdoor[side], "--db", f"sqlite:///{db}", "roundtrip", str(src), str(out)]
                 sides[side].append(run(cmd, env))
@@ -153,9 +156,10 @@ def main() -> None:
         p_rss = statistics.median(m for _, m, _ in sides["pympi"])
         labels = {
             "pympi": "python -c pympi Eaf() + to_eaf()",
-            "fresh": "frontdoor roundtrip (new store, migrated)",
+            "fresh": "frontdoor roundtrip (new store)",
             "existing": "frontdoor roundtrip (store at newest schema)",
             "baseline": "baseline copy (store at its newest schema)",
+            "baseline-fresh": "baseline copy (new store)",
         }
         for side in names:
             label = labels[side]
@@ -172,8 +176,8 @@ def main() -> None:
             for side in names[1:]
         }
         print(
-            f"wall-time ratio of each run (to the pympi run beside it): new store {per_run['fresh']}; "
-            f"existing store {per_run['existing']}"
+            "wall-time ratio of each run (to the pympi run beside it): "
+            + "; ".join(f"{labels[side].split('(')[0].strip()} ({side}) {per_run[side]}" for side in names[1:])
         )
         print(
             f"peak RSS ÷ pympi's: new store {statistics.median(m for _, m, _ in sides['fresh']) / p_rss:.2f}, "

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from itertools import groupby, islice
+from itertools import chain, groupby, islice
 from operator import itemgetter
 from typing import Any
 
@@ -131,15 +131,42 @@ def _bulk(session: Session, model: Any, rows: list[dict[str, Any]]) -> None:
 
 
 def _bulk_tuples(session: Session, model: Any, columns: tuple[str, ...], rows: Iterable[tuple[Any, ...]]) -> None:
-    """The two big tables (time slots, annotations): tuples straight to the driver's executemany, made and sent
-    in chunks (never all rows at once in memory). Measured on 100k annotations: about half the time of Core
-    inserts with dicts."""
+    """The two big tables (time slots, annotations): tuples straight to the driver, made and sent in chunks
+    (never all rows at once in memory). Measured on 100k annotations: about half the time of Core inserts with
+    dicts.
+
+    On SQLite each statement inserts a few hundred rows (``VALUES (...), (...), ...``): SQLite then opens the
+    table and its seven indexes once per statement instead of once per row, which took about a fifth off
+    the insert of 80,000 annotations (CPU 1.4 s against 1.8 s, best of four). PostgreSQL keeps the driver's
+    ``executemany``."""
     conn = session.connection()
-    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    sql = f"INSERT INTO {model.__tablename__} ({', '.join(columns)}) VALUES ({', '.join([mark] * len(columns))})"
+    head = f"INSERT INTO {model.__tablename__} ({', '.join(columns)}) VALUES "
     it = iter(rows)
-    while chunk := list(islice(it, 20_000)):
-        conn.exec_driver_sql(sql, chunk)
+    if conn.dialect.name != "sqlite":
+        sql = head + f"({', '.join(['%s'] * len(columns))})"
+        while chunk := list(islice(it, 20_000)):
+            conn.exec_driver_sql(sql, chunk)
+        return
+    per = _rows_per_statement(conn, len(columns))
+    one = f"({', '.join('?' * len(columns))})"
+    full = head + ", ".join([one] * per)
+    while chunk := list(islice(it, per)):
+        sql = full if len(chunk) == per else head + ", ".join([one] * len(chunk))
+        conn.exec_driver_sql(sql, tuple(chain.from_iterable(chunk)))
+
+
+def _rows_per_statement(conn: Any, columns: int) -> int:
+    """Rows in one multi-row SQLite insert: 500 at most, fewer if the library allows fewer bound variables per
+    statement (999 before SQLite 3.32 and in builds that keep that limit; 32,766 by default since)."""
+    dbc = conn.connection.driver_connection
+    try:
+        limit = int(dbc.getlimit(_SQLITE_LIMIT_VARIABLE_NUMBER))
+    except (AttributeError, TypeError, ValueError):  # a driver without getlimit (sqlcipher3, Python before 3.11)
+        limit = 999
+    return max(1, min(500, limit // columns))
+
+
+_SQLITE_LIMIT_VARIABLE_NUMBER = 9  # sqlite3.h; the same number in every driver (sqlite3, sqlcipher3)
 
 
 def store_document(

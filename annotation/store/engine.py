@@ -3,7 +3,8 @@
 SQLite (the default, one file per user) runs in WAL mode with foreign keys on and a busy timeout, so the
 app, the CLI and a consent station on the same machine can use it at once. PostgreSQL serves a team on a
 shared server; the schema is the same. Opening a store brings its schema to the newest Alembic revision
-(``HEAD_REVISION``; a store already there is opened without loading Alembic).
+(``HEAD_REVISION``; a store already there is opened without loading Alembic, and a new SQLite file is made
+from the recorded schema of a migrated store, :mod:`annotation.store.fresh`).
 
 Service functions take a :class:`Store` and open a unit of work with ``with store.session() as s:``;
 it commits when the block ends and rolls back on any error, so each edit is saved as it is made and a
@@ -252,6 +253,10 @@ def open_store(
                 _quick_check(conn, label)
             stored = _stored_revisions(conn)
             behind = migrate and stored != [HEAD_REVISION]
+        if behind and not stored and path is not None:  # a new SQLite file: the recorded schema, at once
+            from annotation.store.fresh import create_from_recording
+
+            behind = not create_from_recording(engine, HEAD_REVISION)
         if behind:  # Alembic and its scripts are loaded only when there is work for them
             unknown = sorted(set(stored) - known_revisions())
             if unknown:

@@ -21,8 +21,8 @@ def cmd_import_eaf(args: argparse.Namespace) -> int:
     r = import_file(store, args.file, recording_id=args.recording, name=args.name, strict=args.strict)
     for repair in r.repairs:
         sys.stderr.write(f"{PROG}: warning: {one_line(str(repair))}\n")
-    for line in r.overlaps:
-        sys.stderr.write(f"{PROG}: warning: {line}\n")
+    for line in r.overlaps:  # named like the repairs: every warning line says which file it is about
+        sys.stderr.write(f"{PROG}: warning: {args.file}: {line}\n")
     for note in r.notes:
         print(f"note: {note}")
     print(f"imported {args.file} ({r.kind}): {r.tiers} tiers, {r.annotations} annotations")
@@ -60,7 +60,9 @@ def cmd_export_eaf(args: argparse.Namespace) -> int:
 def cmd_roundtrip(args: argparse.Namespace) -> int:
     from annotation.services import roundtrip
 
-    did = roundtrip(command_store(args), args.input, args.output)
+    did, repairs = roundtrip(command_store(args), args.input, args.output)
+    for repair in repairs:  # as import-eaf prints them: one line per kind, naming the file
+        sys.stderr.write(f"{PROG}: warning: {one_line(str(repair))}\n")
     print(f"wrote {args.output} (stored as document {did})")
     print(did)
     return 0

@@ -62,7 +62,8 @@ def test_an_empty_database_has_no_revision_and_is_brought_to_the_head(db_url: st
     engine, _ = create_store_engine(db_url)
     assert schema_revision(engine) is None
     engine.dispose()
-    assert "alembic" in _modules_loaded_by_opening(db_url)  # there was work for it
+    # there was work for it on PostgreSQL; a new SQLite file is made from the recorded schema (test_store_fresh)
+    assert ("alembic" in _modules_loaded_by_opening(db_url)) is db_url.startswith("postgresql")
     engine, _ = create_store_engine(db_url)
     assert schema_revision(engine) == HEAD_REVISION
     engine.dispose()

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from annotation.elan.compare import compare_eaf
 from annotation.elan.repairs import DUPLICATE_ANNOTATION_ID, NEGATIVE_TIME, NO_HEADER
 from annotation.services import documents
 from annotation.store.engine import open_store, sqlite_url
@@ -83,3 +84,54 @@ def test_check_eaf_lists_repairs_and_refusals_without_importing(
     assert out.splitlines() == [f"{valid}: readable, valid"]
     assert err == f"frontdoor: error: {refused}: annotation 'a4' refers to annotation 'a9', which does not exist\n"
     assert not db.exists()
+
+
+def test_roundtrip_prints_each_repair_once_as_import_does(
+    broken: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = sqlite_url(tmp_path / "s.sqlite")
+    assert main(["--db", db, "import-eaf", str(broken)]) == 0
+    imported = capsys.readouterr().err.splitlines()
+    out_file = tmp_path / "out.eaf"
+    assert main(["--db", db, "roundtrip", str(broken), str(out_file)]) == 0
+    out, err = capsys.readouterr()
+    assert err.splitlines()[:3] == [
+        f"frontdoor: warning: {broken}: {NO_HEADER} (once)",
+        f"frontdoor: warning: {broken}: {NEGATIVE_TIME} (once)",
+        f"frontdoor: warning: {broken}: {DUPLICATE_ANNOTATION_ID} (2 times)",
+    ]
+    # one line per kind of repair (4 here), the same lines import-eaf printed for this file
+    assert len(err.splitlines()) == 4 and err.splitlines() == imported
+    assert out.splitlines()[-1] == "2" and _count(db) == 2
+    # what was written is the repaired document: it reads back with only the negative time to report
+    assert main(["check-eaf", str(out_file)]) == 0
+    assert capsys.readouterr().err == f"frontdoor: warning: {out_file}: {NEGATIVE_TIME} (once)\n"
+
+
+def test_roundtrip_of_a_valid_file_prints_no_warning(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    valid = tmp_path / "valid.eaf"
+    valid.write_text(make(), encoding="utf-8")
+    out_file = tmp_path / "out.eaf"
+    assert main(["--db", sqlite_url(tmp_path / "s.sqlite"), "roundtrip", str(valid), str(out_file)]) == 0
+    out, err = capsys.readouterr()
+    assert err == "" and out.splitlines()[-1] == "1"
+    assert compare_eaf(valid, out_file) == []
+
+
+def test_import_names_the_file_on_its_overlap_warnings_too(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from annotation.elan import Annotation, EafDocument, Tier, TimeSlot, write_eaf
+
+    slots = [TimeSlot("ts1", 0), TimeSlot("ts2", 5000), TimeSlot("ts3", 3000), TimeSlot("ts4", 8000)]
+    tier = Tier(
+        attrs={"TIER_ID": "Speaker", "LINGUISTIC_TYPE_REF": "default-lt"},
+        annotations=[Annotation("a1", "one", ts1="ts1", ts2="ts2"), Annotation("a2", "two", ts1="ts3", ts2="ts4")],
+    )
+    doc = EafDocument(time_slots=slots, tiers=[tier])
+    doc.linguistic_types = [{"LINGUISTIC_TYPE_ID": "default-lt", "TIME_ALIGNABLE": "true"}]
+    path = tmp_path / "overlapping ü.eaf"
+    write_eaf(doc, path)
+    assert main(["--db", sqlite_url(tmp_path / "s.sqlite"), "import-eaf", str(path)]) == 0
+    assert capsys.readouterr().err == (
+        f"frontdoor: warning: {path}: tier 'Speaker': 1 overlapping pair of annotations, first a1 and a2 at "
+        "0:03.000; kept as in the file\n"
+    )
