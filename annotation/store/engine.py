@@ -12,9 +12,11 @@ failed import leaves nothing behind.
 
 An embedded store can be encrypted (SQLCipher, :mod:`annotation.store.cipher`): it is opened with a passphrase,
 which is handed to each connection with ``PRAGMA key`` and never appears in a URL, label or message. Every
-SQLite store is checked (``PRAGMA quick_check``) when it is opened; a damaged one is refused in one line
-(:class:`StoreCorrupt`). The store knows nothing of backups: the front ends open it through
-:func:`annotation.backup.catalogue.open_store_naming_backup`, which adds the latest good backup to that line.
+SQLite store is checked (``PRAGMA quick_check``) when it is opened, unless Frontdoor closed it cleanly and nothing
+has touched it since (:mod:`annotation.store.checked`: at least weekly); a damaged one is refused in one line
+(:class:`StoreCorrupt`), as is a damaged page a query comes upon. The store knows nothing of backups: the front
+ends open it through :func:`annotation.backup.catalogue.open_store_naming_backup`, which adds the latest good
+backup to that line.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +42,7 @@ from annotation.errors import (
     ValueOutOfRange,
     WrongPassphrase,
 )
-from annotation.store import cipher
+from annotation.store import checked, cipher
 
 ENV_DB = "FRONTDOOR_DB"
 #: the newest schema revision, the head of ``migrations/versions``: a store already there is opened without
@@ -101,6 +104,8 @@ class Store:
         self.label = label
         self.path = path
         self._passphrase = passphrase
+        self.checked_at: datetime | None = None
+        """When an embedded store was last checked in full (set by :func:`open_store`; None: not checked)."""
         self._sessions = sessionmaker(engine, expire_on_commit=False)
 
     @property
@@ -134,9 +139,15 @@ class Store:
             s.rollback()
             why = _short(exc)
             raise ValueOutOfRange(f"{self.label}: a value does not fit the store ({why}); nothing saved") from exc
-        except OperationalError as exc:
+        except DBAPIError as exc:
             s.rollback()
-            raise StoreUnavailable(f"{self.label}: {_short(exc)}") from exc
+            if self.path is not None and _is_corruption(exc):  # a damaged page the opening check did not read
+                self.checked_at = None  # not stamped at close: the next opening checks it in full
+                checked.forget(self.path)
+                raise _corrupt(self.label, _short(exc)) from exc
+            if isinstance(exc, OperationalError):
+                raise StoreUnavailable(f"{self.label}: {_short(exc)}") from exc
+            raise
         except BaseException:
             s.rollback()
             raise
@@ -144,7 +155,11 @@ class Store:
             s.close()
 
     def close(self) -> None:
+        """Close every connection; a checked embedded store is stamped so that the next opening need not read
+        it through again (:mod:`annotation.store.checked`)."""
         self.engine.dispose()
+        if self.path is not None and self.checked_at is not None:
+            checked.write_stamp(self.path, self.checked_at)
 
 
 def _short(exc: DBAPIError) -> str:
@@ -231,7 +246,8 @@ def open_store(
     its schema up to date.
 
     A new SQLite file given a ``passphrase`` is created encrypted; an encrypted one needs it. ``check``
-    runs SQLite's ``quick_check`` (every page read once; PostgreSQL checks itself).
+    runs SQLite's ``quick_check`` (every page read once; PostgreSQL checks itself), unless the store was closed
+    cleanly after its last check and nothing has touched it since (:mod:`annotation.store.checked`).
 
     Raises:
         PassphraseRequired: an encrypted store and no passphrase.
@@ -246,11 +262,13 @@ def open_store(
             user_data_dir().mkdir(parents=True, exist_ok=True)
     engine, label = create_store_engine(url, passphrase=passphrase)
     path = sqlite_file(url)
+    checked_at = checked.last_full_check(path) if path is not None and check else None  # before the WAL opens
     try:
         with engine.connect() as conn:
             conn.execute(text("SELECT count(*) FROM sqlite_master" if path else "SELECT 1"))
-            if path is not None and check:
+            if path is not None and check and checked_at is None:
                 _quick_check(conn, label)
+                checked_at = datetime.now(UTC)
             stored = _stored_revisions(conn)
             behind = migrate and stored != [HEAD_REVISION]
         if behind and not stored and path is not None:  # a new SQLite file: the recorded schema, at once
@@ -275,7 +293,9 @@ def open_store(
     except BaseException:
         engine.dispose()
         raise
-    return Store(engine, label, path=path, passphrase=passphrase)
+    store = Store(engine, label, path=path, passphrase=passphrase)
+    store.checked_at = checked_at
+    return store
 
 
 def _is_corruption(exc: DBAPIError) -> bool:
