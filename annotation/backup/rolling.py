@@ -250,7 +250,7 @@ def set_aside_copies(url: str) -> list[Path]:
     return sorted(
         p
         for p in path.parent.glob(f"{glob.escape(path.name)}.before-restore-*")
-        if p.is_file() and not p.name.endswith(("-wal", "-shm", "-journal"))
+        if p.is_file() and not p.name.endswith(("-wal", "-shm", "-journal", "-checked"))
     )
 
 

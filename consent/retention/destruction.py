@@ -505,7 +505,7 @@ def stale_backups(store: Store) -> list[StaleBackup]:
             out.append(StaleBackup(b.path, b.created, b.sha256, (b.path.with_name(b.path.name + ".json"),)))
     if store.path is not None:
         for p in store.path.parent.glob(f"{store.path.name}.before-restore-*"):
-            if p.name.endswith(("-wal", "-shm")):
+            if p.name.endswith(("-wal", "-shm", "-journal", "-checked")):
                 continue
             try:
                 made = datetime.strptime(p.name.rsplit("-", 1)[-1], "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
