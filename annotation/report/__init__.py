@@ -1,7 +1,8 @@
 """The referral report: tables, plots and the method from the store alone, as HTML, PDF and CSV files.
 
 ``builder`` gathers the data and assembles the report; ``model`` (a table, a section), ``disclosure``
-(which counts to hide, chosen once for all the tables), ``tables`` (the tables, marked), ``content`` (the
+(which counts to hide, chosen once for all the tables), ``recoding`` (categories combined first where
+hiding alone cannot keep a table's bar), ``tables`` (the tables, marked), ``content`` (the
 sections and the method) and ``figures`` (the plots) make its parts; ``html_page``, ``pdf`` and
 ``data_folder`` write it; ``pdf_page`` is the A4 page set-up that the consent forms share.
 """

@@ -64,6 +64,7 @@ from annotation.report.data_folder import write_data
 from annotation.report.disclosure import ALL_RECORDS, plan_hiding
 from annotation.report.html_page import render_html
 from annotation.report.model import Section
+from annotation.report.recoding import recode_rows, recode_vocab
 from annotation.store import Document, Recording, Store, get_or_not_found, project_by_name, schema_revision
 
 
@@ -198,14 +199,18 @@ def report_content(
         selections = [(period, by_period[period])]
         if compare is not None:
             selections.append((compare, by_period[compare]))
-    plan = plan_hiding(by_period, vocab)
+    plan = plan_hiding(by_period, vocab, recode=publication)  # the research version: categories as recorded
+    fingerprinted = [r for _, rows in selections for r in rows]
+    if plan.recodings:  # categories combined in every table and selection (annotation.report.recoding)
+        vocab = recode_vocab(vocab, plan.recodings)
+        selections = [(label, recode_rows(rows, plan.recodings)) for label, rows in selections]
     analyses = [analyse(rows, vocab, label) for label, rows in selections]
     comparison = (
         compare_periods(selections[0][1], selections[1][1], vocab, selections[0][0], selections[1][0])
         if compare is not None
         else None
     )
-    all_rows = [r for _, rows in selections for r in rows]
+    all_rows = fingerprinted
     doc_list = project_documents(store, pid) if documents is None else _named_documents(store, documents)
     budgets = _budgets(store, doc_list)
 

@@ -28,6 +28,7 @@ from annotation.records import (
 from annotation.report import figures as figs
 from annotation.report.disclosure import Hiding, Plan
 from annotation.report.model import Section, Table, shown_text
+from annotation.report.recoding import describe
 from annotation.report.tables import (
     comparison_tables,
     crosstab_table,
@@ -268,7 +269,8 @@ def method_section(
         "(checked by linear programming; where the published totals allow no more, any of at least four values), "
         "and as few referrals as possible are hidden. The one-way tables are chosen first (each within a tenth of "
         "its referrals where the arithmetic allows, a count of 20 or more only where a small count has no other "
-        "partner), then the cross-tabulations' inner cells with those margins fixed, so the cross-tabulations "
+        "partner; where hiding alone cannot keep that, categories are first combined), then the cross-tabulations' "
+        "inner cells with those margins fixed, so the cross-tabulations "
         "absorb the protection; a total is never hidden. Shares of hidden counts are left blank."
     )
     if publication:
@@ -317,11 +319,23 @@ def method_section(
         "decision on it, in hours; quartiles are linearly interpolated.",
         tests,
         small,
+        *([_recoding_paragraph(plan)] if plan is not None and plan.recodings else []),
         *([loss] if loss else []),
         f"Reproduce: {meta['command']} (store {meta['store']}, schema {meta['schema']}). Records fingerprint "
         f"{meta['fingerprint'][:16]}; software: {meta['versions']}.",
     ]
     return s
+
+
+def _recoding_paragraph(plan: Plan) -> str:
+    """The categories combined before any count was hidden, and why."""
+    return (
+        "Combined categories: where hiding counts alone would have hidden a count of 20 or more, or over a tenth "
+        "of a frequency table's referrals, a small category was combined with another (global recoding) before "
+        "the counts to hide were chosen. The combination holds in every table, period and report of the "
+        "project, the cross-tabulations' rows and columns included, so no two published figures can be "
+        "subtracted to split it: " + "; ".join(describe(rc) for rc in plan.recodings) + "."
+    )
 
 
 def _loss_paragraph(sections: Sequence[Section], plan: Plan | None) -> str:

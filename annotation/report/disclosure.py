@@ -18,6 +18,12 @@ stay hidden, those of 20 or more are shown, those under 20 may still be hidden a
 (where no set of inner cells protects a count); an inner cell weighs its value, a cell of table 8 twice
 that. A zero weighs 3 (hiding it shows '<5' for nothing); a total is never hidden (the report states it).
 
+Where the first stage cannot meet that bar by hiding (a lone 'not recorded' of 1 beside counts all of 20
+or more; a period's small counts over a tenth of its table), the offending small category is combined with
+another of its variable first and the stage chosen again (:func:`_recode`; global recoding, see
+:mod:`annotation.report.recoding`): the plan's ``recodings`` hold in every table and selection, and the
+report applies them to the records before it makes any table.
+
 Marks: a hidden count of 1 to 4 (or a hidden zero) reads '<5', 0 to 4; any other hidden count, and every
 hidden inner cell of a cross-tab, 'x', any number from 0 up (``Quantity.open``). A reader who knew that a
 hidden count was 5 or more could bound its neighbours by it; 'x' tells nothing, so fewer counts need hiding.
@@ -30,7 +36,7 @@ every selection (:func:`_withheld`), since the periods add up to all records.
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -46,6 +52,14 @@ from annotation.records import (
     group_of,
     protect_optimal,
     unprotected,
+)
+from annotation.report.recoding import (
+    RECODABLE,
+    Recoding,
+    label_for,
+    partner_for,
+    recode_periods,
+    recode_vocab,
 )
 
 ALL_RECORDS = "all records"
@@ -83,6 +97,7 @@ class Plan:
     methods: tuple[str, ...]
     rounds: int
     seconds: float
+    recodings: tuple[Recoding, ...] = ()  # categories combined in every table first (recoding.py)
 
 
 class _System:
@@ -291,18 +306,20 @@ def _key(periods: Mapping[str, Sequence[Any]], vocab: Vocabularies) -> tuple[Any
     return (voc, rows)
 
 
-def plan_hiding(periods: Mapping[str, Sequence[Any]], vocab: Vocabularies) -> Plan:
+def plan_hiding(periods: Mapping[str, Sequence[Any]], vocab: Vocabularies, *, recode: bool = True) -> Plan:
     """The hidden counts of tables 1 to 8 for all records and for each period of ``periods`` (the project's
     records by period, every period: see the module docstring).
 
     The plan is kept for the same records and vocabularies (the last few: a key of their categories), so a
-    project's reports and the Analysis tab's views of it share one optimisation until a record changes."""
-    key = _key(periods, vocab)
+    project's reports and the Analysis tab's views of it share one optimisation until a record changes.
+    ``recode``: combine categories where hiding alone cannot meet the one-way tables' bar (the publication
+    version); without it, the categories as recorded (the research team's version)."""
+    key = (_key(periods, vocab), recode)
     with _LOCK:
         if key in _CACHE:
             _CACHE.move_to_end(key)
             return _CACHE[key]
-    plan = _plan(periods, vocab)
+    plan = _plan(periods, vocab, recode)
     with _LOCK:
         _CACHE[key] = plan
         while len(_CACHE) > _CACHE_SIZE:
@@ -348,19 +365,97 @@ def _withheld(periods: Mapping[str, Sequence[Any]]) -> frozenset[str]:
     return frozenset(out)
 
 
-def _plan(periods: Mapping[str, Sequence[Any]], vocab: Vocabularies) -> Plan:
+#: At most this many recodings of one variable (each one is a new first-stage solve: 0.1 to 0.3 s).
+MAX_RECODINGS = 6
+
+
+def _first(periods: Mapping[str, Sequence[Any]], vocab: Vocabularies, field: str) -> _System:
+    """The first-stage system of a one-way table (referrer type brings its group along)."""
+    if field == "referrer_type":
+        return _linked(periods, vocab, cross=False)
+    return _alone(periods, field, vocab.values(field))
+
+
+def _shortfall(
+    sys: _System, hid: Collection[tuple[str, str, tuple[str, ...]]]
+) -> tuple[float, list[tuple[int, str, str, str]]]:
+    """How far the one-way tables of ``sys`` miss the bar with ``hid`` hidden (referrals in hidden counts of
+    20 or more, plus those hidden over a tenth of a table), and the counts of 1 to 4 of the tables that
+    miss it: (count, selection, field, category), the candidates for a recoding, with why."""
+    tables: dict[tuple[str, str], list[tuple[str, int, bool]]] = {}
+    for (label, what, key), k in sys.by_name.items():
+        if what in RECODABLE or what == "referrer_group":
+            tables.setdefault((label, what), []).append((key[0], sys.quantities[k].value, (label, what, key) in hid))
+    bad, offenders, spare = 0.0, [], []
+    failing: dict[str, str] = {}
+    for (label, what), cells in tables.items():
+        total = sys.quantities[sys.by_name[(label, "total", ())]].value
+        gone = [(c, v) for c, v, h in cells if h or 0 < v < THRESHOLD]
+        large = sum(v for _, v in gone if v >= _LARGE)
+        over = max(0.0, sum(v for _, v in gone) - BUDGET * total)
+        small = [(c, v) for c, v in gone if 0 < v < THRESHOLD]
+        if large or over > 0:
+            bad += large + over
+            why = f"a count of 20 or more would be hidden in {label}" if large else f"{label} would lose over a tenth"
+            failing.setdefault(what, why)
+            if what in RECODABLE:
+                offenders += [(v, label, c, f"1 to 4 in {label}; otherwise {why}") for c, v in small]
+        elif what in RECODABLE:
+            spare += [(v, label, c, what) for c, v in small]
+    if not offenders:  # a table misses the bar for another selection's small count (they add up): combine that
+        offenders = [(v, lab, c, f"1 to 4 in {lab}; otherwise {failing[w]}") for v, lab, c, w in spare if w in failing]
+    return bad, offenders
+
+
+_Stage = tuple[Mapping[str, Sequence[Any]], Vocabularies, list[Recoding], set[tuple[str, str, tuple[str, ...]]], Any]
+
+
+def _recode(periods: Mapping[str, Sequence[Any]], vocab: Vocabularies, field: str, most: int) -> _Stage:
+    """The first stage of ``field``, with the recodings that help it meet the bar: while a table misses it,
+    the smallest offending count's category is combined (:func:`annotation.report.recoding.partner_for`) and
+    the stage solved again; the recodings up to the best result are kept (none if none helps)."""
+    sys = _first(periods, vocab, field)
+    hid, p = sys.solve()
+    bad, offenders = _shortfall(sys, hid)
+    best: tuple[float, _Stage] = (bad, (periods, vocab, [], hid, p))
+    done: list[Recoding] = []
+    for _ in range(most):
+        if bad <= 0:
+            break
+        counts = Counter(getattr(r, field) for rows in periods.values() for r in rows)
+        rc = None
+        for _v, _label, cat, why in sorted(offenders, key=lambda o: (o[0], o[1] != ALL_RECORDS, o[2])):
+            small = None if cat == NOT_RECORDED and field != "referrer_type" else cat
+            partner = partner_for(field, small, counts, vocab)
+            if partner is not None:
+                rc = Recoding(field, small, partner, label_for(field, small, partner, vocab), why)
+                break
+        if rc is None:
+            break
+        done.append(rc)
+        periods, vocab = recode_periods(periods, [rc]), recode_vocab(vocab, [rc])
+        sys = _first(periods, vocab, field)
+        hid, p = sys.solve()
+        bad, offenders = _shortfall(sys, hid)
+        if bad < best[0]:
+            best = (bad, (periods, vocab, list(done), hid, p))
+    return best[1]
+
+
+def _plan(periods: Mapping[str, Sequence[Any]], vocab: Vocabularies, recode: bool = True) -> Plan:
     """Two stages. First the one-way tables alone, each over every selection (referrer type with group;
     response; concern; outcome; age band): the fewest referrals hidden there, within a tenth of each table
-    where the arithmetic allows. Then the cross-tabs (tables 7 and 8) with those one-way counts as decided
-    (the rest shown): only their inner cells are chosen, so they absorb the protection. Should that leave a
-    count of 1 to 4 narrowed (a cross-tab that cannot be protected with its margins as decided), the
-    linked tables are chosen together instead, margins included."""
-    first = [_linked(periods, vocab, cross=False), _alone(periods, "response", vocab.responses)]
-    first += [_alone(periods, f, getattr(vocab, f + "s")) for f in ALONE]
+    where the arithmetic allows, and where it does not, categories combined first (:func:`_recode`). Then the
+    cross-tabs (tables 7 and 8) with those one-way counts as decided (the rest shown): only their inner cells
+    are chosen, so they absorb the protection. Should that leave a count of 1 to 4 narrowed (a cross-tab
+    that cannot be protected with its margins as decided), the linked tables are chosen together instead,
+    margins included."""
     names: set[tuple[str, str, tuple[str, ...]]] = set()
     found = []
-    for sys in first:
-        hid, p = sys.solve()
+    recodings: list[Recoding] = []
+    for field in ("referrer_type", "response", *ALONE):
+        periods, vocab, done, hid, p = _recode(periods, vocab, field, 0 if not recode else MAX_RECODINGS)
+        recodings += done
         names |= hid
         found.append(p)
     linked = _linked(periods, vocab)
@@ -381,4 +476,10 @@ def _plan(periods: Mapping[str, Sequence[Any]], vocab: Vocabularies) -> Plan:
             frozenset((key[0], key[1]) for what, key in mine if what == "t8"),
             withheld,
         )
-    return Plan(out, tuple(p.method for p in found), sum(p.rounds for p in found), sum(p.seconds for p in found))
+    return Plan(
+        out,
+        tuple(p.method for p in found),
+        sum(p.rounds for p in found),
+        sum(p.seconds for p in found),
+        tuple(recodings),
+    )

@@ -29,6 +29,7 @@ from annotation.report.builder import build_report
 from annotation.report.content import AUDIENCE_PUBLICATION, AUDIENCE_RESEARCH
 from annotation.report.disclosure import plan_hiding
 from annotation.report.model import Table
+from annotation.report.recoding import recode_rows, recode_vocab
 from annotation.report.tables import crosstab_table, frequency_table
 from annotation.store.engine import Store
 
@@ -191,8 +192,11 @@ def _published(
 ) -> tuple[dict[str, Grid], list[list[int]], dict[str, list[int]]]:
     """Tables 1 to 8 of one period as the report makes them (or as the line rule alone made them, each table
     on its own), with the true counts the audit needs."""
-    a = analyse(rows, V, "A")
-    h = None if line_rule else plan_hiding({"A": rows}, V).hiding["A"]
+    plan = None if line_rule else plan_hiding({"A": rows}, V)
+    v = V if plan is None else recode_vocab(V, plan.recodings)  # categories combined as the publication does
+    a = analyse(rows if plan is None else recode_rows(rows, plan.recodings), v, "A")
+    h = None if plan is None else plan.hiding["A"]
+    prof = {c: ("yes" if v.is_professional(c) else "no") for c in v.referrer_types}
 
     def grid(t: Table) -> Grid:
         return [list(t.header), *[list(r) for r in t.rows]]
@@ -208,7 +212,7 @@ def _published(
         t7 = crosstab_table("t", "t", a.referrer_by_response, h.referrer_cells, c["referrer_type"], c["response"])
         t8 = crosstab_table("t", "t", a.group_by_response, h.group_cells, c["referrer_group"], c["response"])
     tables = {
-        "table01": freq("referrer_type", PROF),
+        "table01": freq("referrer_type", prof),
         "table02": freq("referrer_group"),
         "table03": freq("concern"),
         "table04": freq("response"),

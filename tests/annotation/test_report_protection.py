@@ -11,7 +11,9 @@ import csv
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
+from html import unescape
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -20,10 +22,19 @@ from hypothesis import strategies as st
 from scipy.optimize import linprog
 from scipy.sparse import csr_array
 
-from annotation.records import Quantity, analyse, load_vocabularies, protect_optimal, store_sample, unprotected
+from annotation.records import (
+    Quantity,
+    Vocabularies,
+    analyse,
+    load_vocabularies,
+    protect_optimal,
+    store_sample,
+    unprotected,
+)
 from annotation.records.protection import interval
 from annotation.report.builder import build_report
 from annotation.report.disclosure import ALL_RECORDS, Plan, plan_hiding
+from annotation.report.recoding import recode_periods, recode_vocab
 from annotation.report.tables import crosstab_table, frequency_table
 from annotation.store.engine import Store
 
@@ -97,19 +108,27 @@ def by_period(rows: Sequence[Rec]) -> dict[str, list[Rec]]:
 Grid = list[list[str]]
 
 
+def recoded(periods: dict[str, list[Rec]], plan: Plan) -> tuple[dict[str, list[Rec]], Vocabularies]:
+    """The records and vocabularies with the plan's combined categories, as the report publishes them."""
+    return recode_periods(periods, plan.recodings), recode_vocab(V, plan.recodings)
+
+
 def published(periods: dict[str, list[Rec]], plan: Plan) -> dict[str, dict[str, Grid]]:
-    """Tables 1 to 8 of every selection (each period, all records) as the report makes them."""
+    """Tables 1 to 8 of every selection (each period, all records) as the report makes them (from the records
+    as recoded)."""
     out = {}
+    periods, v = recoded(periods, plan)
+    prof = {c: ("yes" if v.is_professional(c) else "no") for c in v.referrer_types}
     every = [r for rows in periods.values() for r in rows]
     for label, rows in [*periods.items(), (ALL_RECORDS, every)]:
-        a, h = analyse(rows, V, label), plan.hiding[label]
+        a, h = analyse(rows, v, label), plan.hiding[label]
 
         def grid(t: object) -> Grid:
             return [list(t.header), *[list(r) for r in t.rows]]  # type: ignore[attr-defined]
 
         c = h.categories
         tables = {
-            f: grid(frequency_table(f, f, f, [getattr(a, f)], PROF if f == "referrer_type" else None, [c[f]]))
+            f: grid(frequency_table(f, f, f, [getattr(a, f)], prof if f == "referrer_type" else None, [c[f]]))
             for f in ONE_WAY
         }
         tables["t7"] = grid(
@@ -241,11 +260,12 @@ def audit(tables: dict[str, dict[str, Grid]], periods: dict[str, list[Rec]]) -> 
 
 def one_way_loss(periods: dict[str, list[Rec]], plan: Plan) -> list[str]:
     """Where a one-way table of a selection shows less than 90% of its referrals or hides a count of 20 or
-    more."""
+    more (a combined category's count is a count shown)."""
     out = []
+    periods, v = recoded(periods, plan)
     every = [r for rows in periods.values() for r in rows]
     for label, rows in [*periods.items(), (ALL_RECORDS, every)]:
-        a = analyse(rows, V, label)
+        a = analyse(rows, v, label)
         for f in ONE_WAY:
             freq = getattr(a, f)
             hidden = plan.hiding[label].categories[f]
@@ -259,37 +279,53 @@ def one_way_loss(periods: dict[str, list[Rec]], plan: Plan) -> list[str]:
 # ---- the demo sample and realistic extracts --------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("seed", "n"), [(1, 400), (3, 400), (6, 400), (1, 1500)])  # more: bench/report_bench.py
+#: The generated extracts where hiding alone cannot meet the bar (a lone 'not recorded' of 1 beside counts
+#: all of 20 or more, a period's small counts over a tenth of its table, another period's small count), so
+#: categories are combined first. The other twelve of seeds 1 to 6 at 400, 1,500 and 5,000 need no combining
+#: and meet the bar too, as does seed 2 at 1,500 (combined like seed 6 at 1,500): checked by hand with these
+#: helpers, too slow to run each time; the demo sample's test is one more without.
+EXTRACTS = [(2, 400), (4, 400), (5, 400), (3, 1500), (6, 1500)]
+
+
+@pytest.mark.parametrize(("seed", "n"), EXTRACTS)
 def test_realistic_extracts_show_their_one_way_tables_and_give_nothing_away(seed: int, n: int) -> None:
     periods = by_period(extract(seed, n))
     plan = plan_hiding(periods, V)
+    assert plan.recodings
     assert one_way_loss(periods, plan) == []
-    assert audit(published(periods, plan), periods) == []
+    assert audit(published(periods, plan), recoded(periods, plan)[0]) == []
 
 
-def test_a_lone_small_count_beside_large_ones_costs_one_large_count_and_no_more() -> None:
-    """Where the criterion cannot be met. Seed 5, 400 records: all records' responses are 67, 36, 92, 157, 22,
-    25 and one 'not recorded'. The total is published, so the 1 needs a second hidden count in its table, and
-    every other is 20 or more: no pattern of hidden counts protects it without hiding one. The plan hides the
-    smallest (22) and nothing else of 20 or more anywhere, keeps every table within its tenth, and the
+def test_a_lone_small_count_beside_large_ones_is_combined_with_the_smallest_category() -> None:
+    """Where hiding alone cannot meet the bar. Seed 5, 400 records: all records' responses are 67, 36, 92,
+    157, 22, 25 and one 'not recorded'. The total is published, so hiding the 1 alone would need a second
+    hidden count in its table, and every other is 20 or more. Instead the 'not recorded' is combined with the
+    smallest response (22; there is no 'other'), in every selection: each period's and all records' tables
+    and cross-tab columns show the combined label and neither part; nothing of 20 or more is hidden, and the
     independent reader finds nothing."""
     periods = by_period(extract(5, 400))
-    plan = plan_hiding(periods, V)
     freq = analyse([r for rows in periods.values() for r in rows], V, ALL_RECORDS).response
     counts = {c.category: c.count for c in freq.counts}
     assert all(0 < n < 5 or n >= 20 for n in counts.values()) and sum(0 < n < 5 for n in counts.values()) == 1
     smallest_large = min((n, c) for c, n in counts.items() if n >= 20)[1]
-    assert one_way_loss(periods, plan) == [f"{ALL_RECORDS} response: {smallest_large} 22 hidden"]
-    assert audit(published(periods, plan), periods) == []
+    plan = plan_hiding(periods, V)
+    assert [(rc.field, rc.small, rc.partner) for rc in plan.recodings] == [("response", None, smallest_large)]
+    label = plan.recodings[0].label
+    assert label == f"{smallest_large} or not recorded"
+    tables = published(periods, plan)
+    for sel in (*periods, ALL_RECORDS):
+        for cats in ([row[0] for row in tables[sel]["response"][1:-1]], tables[sel]["t7"][0], tables[sel]["t8"][0]):
+            assert label in cats and smallest_large not in cats and "not recorded" not in cats
+    assert one_way_loss(periods, plan) == []
+    assert audit(tables, recoded(periods, plan)[0]) == []
 
 
-def test_the_demo_sample_reports_show_their_one_way_tables_and_give_nothing_away(store: Store, tmp_path: Path) -> None:
-    """The issue's case: 'records demo-sample 400', the all-records report and the two periods compared,
-    read back from their CSV files and audited together."""
-    store_sample(store, "D", 400)
-    everything = build_report(store, "D", tmp_path / "all" / "r.html", publication=True)
+def _reports(store: Store, tmp_path: Path) -> tuple[dict[str, dict[str, Grid]], dict[str, list[Any]], str, str]:
+    """The project's all-records report and its two periods compared (publication versions), tables 1 to 8
+    of each selection read back from their CSV files; the records by period; the two HTML pages."""
     from annotation.records import list_records, record_periods
 
+    everything = build_report(store, "D", tmp_path / "all" / "r.html", publication=True)
     a, b = record_periods(store, "D")
     both = build_report(store, "D", tmp_path / "ab" / "r.html", period=a, compare=b, publication=True)
 
@@ -314,18 +350,51 @@ def test_the_demo_sample_reports_show_their_one_way_tables_and_give_nothing_away
             g = read(both.data_dir, n)
             first = g[0].index(f"n ({p})")
             tables[p][f] = [[row[0], *([row[1]] if f == "referrer_type" else []), row[first]] for row in g]
-            if f == "referrer_type":  # keep the shape (category, professional, n)
-                tables[p][f] = [[row[0], row[1], row[first]] for row in g]
         tables[p]["t7"] = read(both.data_dir, f"table07{'ab'[k]}_referrer_by_response")
         tables[p]["t8"] = read(both.data_dir, f"table08{'ab'[k]}_group_by_response")
     records = list_records(store, "D")
     periods = {p: [r for r in records if r.period == p] for p in (a, b)}
+    html = [r.html.read_text(encoding="utf-8") for r in (everything, both)]
+    return tables, periods, html[0], html[1]
+
+
+def test_the_demo_sample_reports_show_their_one_way_tables_and_give_nothing_away(store: Store, tmp_path: Path) -> None:
+    """The issue's case: 'records demo-sample 400', the all-records report and the two periods compared,
+    read back from their CSV files and audited together."""
+    store_sample(store, "D", 400)
+    tables, periods, html, _ = _reports(store, tmp_path)
+    plan = plan_hiding(periods, V)
+    assert plan.recodings == ()  # the demo needs no combined categories
     assert tables[ALL_RECORDS]["referrer_type"][1][2] != "c"  # the issue: every referrer count was hidden
     assert audit(tables, periods) == []  # type: ignore[arg-type]
-    plan = plan_hiding(periods, V)
     assert one_way_loss(periods, plan) == []  # type: ignore[arg-type]
-    html = everything.html.read_text(encoding="utf-8")
     assert "Information loss" in html and "of referrals in cells shown" in html
+
+
+def test_a_combined_category_is_the_same_in_every_table_and_selection(store: Store, tmp_path: Path) -> None:
+    """Global recoding end to end (sample seed 2027, 400 records): its all-records 'not recorded' response
+    and age band are 1 to 4 beside large counts, so each is combined with another category. Both reports'
+    CSV files carry the combined label, and only it, in every selection's one-way table and the
+    cross-tabulations' columns; the method lists each combination and why; the independent reader, given
+    the records as combined, finds nothing, and every one-way table meets the bar."""
+    store_sample(store, "D", 400, seed=2027, coded_documents=0)
+    tables, periods, html, html_ab = _reports(store, tmp_path)
+    plan = plan_hiding(periods, V)
+    combined = {(rc.field, rc.label, rc.small, rc.partner) for rc in plan.recodings}
+    assert {(f, s) for f, _, s, _ in combined} == {("response", None), ("age_band", None)}
+    for field, label, small, partner in combined:
+        parts = {partner, small or "not recorded"}
+        for sel, t in tables.items():
+            cats = [row[0] for row in t[field][1:-1]]
+            assert label in cats and not parts & set(cats), (sel, field, cats)
+            if field == "response":
+                for x in ("t7", "t8"):
+                    assert label in t[x][0] and not parts & set(t[x][0]), (sel, x, t[x][0])
+        for page in (html, html_ab):
+            text = unescape(page)
+            assert "Combined categories" in text and f"as '{label}'" in text
+    assert audit(tables, recoded(periods, plan)[0]) == []  # type: ignore[arg-type]
+    assert one_way_loss(periods, plan) == []  # type: ignore[arg-type]
 
 
 # ---- the cases the issue names ---------------------------------------------------------------------------------
@@ -374,7 +443,7 @@ def test_a_period_subtracted_from_all_records_gives_nothing_away() -> None:
         "A": recs("A", {"neglect": 3, "domestic abuse": 50, "physical abuse": 60}),
         "B": recs("B", {"neglect": 10, "domestic abuse": 40, "physical abuse": 70}),
     }
-    plan = plan_hiding(periods, V)
+    plan = plan_hiding(periods, V, recode=False)  # the hiding itself (recoded, neglect is combined)
     assert "neglect" in plan.hiding["A"].categories["concern"]
     assert (
         "neglect" in plan.hiding["B"].categories["concern"]
@@ -442,11 +511,12 @@ def test_a_plan_is_kept_for_the_same_records_and_made_again_when_one_changes() -
             for p, k in (("A", 3), ("B", 12))
         }
 
-    first = plan_hiding(periods(), V)
-    assert plan_hiding(periods(), V) is first  # equal records, other objects
+    first = plan_hiding(periods(), V, recode=False)
+    assert plan_hiding(periods(), V, recode=False) is first  # equal records, other objects
+    assert plan_hiding(periods(), V) is not first  # the publication's plan (categories combined) is another
     changed = periods()
     changed["B"][0].concern = "domestic abuse"  # B: neglect 11, domestic abuse 41
-    again = plan_hiding(changed, V)
+    again = plan_hiding(changed, V, recode=False)
     assert again is not first
     assert "neglect" in again.hiding["A"].categories["concern"]
 
