@@ -9,7 +9,7 @@ run: setup
 	.venv/bin/frontdoor demo
 
 test: setup
-	FRONTDOOR_TEST_PG="$$(bash scripts/start-postgres.sh)" .venv/bin/python -m pytest -n 2 -q
+	FRONTDOOR_TEST_PG="$$(bash scripts/start-postgres.sh)" .venv/bin/python -m pytest -n 2 --dist worksteal -q
 
 # The inner loop: SQLite only, no fault injection, lint or docs build, nothing measured over 0.5 s (under a minute).
 test-fast: setup

@@ -7,6 +7,7 @@ is a failure, never a skip.
 
 from __future__ import annotations
 
+import gc
 import os
 import uuid
 
@@ -18,10 +19,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, make_url, text
 
 from annotation.store.engine import Store, open_store, sqlite_url
 from tests.fixtures.elan_files import corpus_files
+from tests.fixtures.stores import copy_sqlite_store, fill_pg_schema, migrated_pg_sql, migrated_sqlite_file
+
+# The cycle collector at its default thresholds (700, 10, 10) walked the whole heap dozens of times a test when a
+# test held a large document (9,000 annotations, a main window) and read it again each step: a third of such a
+# test's time. Collecting after 50,000 new objects lets the short-lived ones die first; nothing depends on when.
+gc.set_threshold(50_000, 20, 20)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -84,8 +91,35 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return str(request.getfixturevalue("pg_url"))
 
 
+@pytest.fixture(scope="session")
+def _migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return migrated_sqlite_file(tmp_path_factory.mktemp("migrated"))
+
+
+@pytest.fixture(scope="session")
+def _migrated_pg() -> tuple[str, str] | None:
+    base = _pg_base_url()
+    return None if base is None else migrated_pg_sql(base)
+
+
 @pytest.fixture
-def store(db_url: str) -> Iterator[Store]:
+def migrated_pg_url(pg_url: str, _migrated_pg: tuple[str, str] | None) -> str:
+    """``pg_url`` with its schema at the newest revision: a copy of one the migrations made once per test
+    process (``tests/fixtures/stores.py``)."""
+    base = _pg_base_url()
+    assert base is not None and _migrated_pg is not None  # pg_url skipped the test otherwise
+    fill_pg_schema(base, pg_url.rsplit("%3D", 1)[1], _migrated_pg)
+    return pg_url
+
+
+@pytest.fixture
+def store(db_url: str, request: pytest.FixtureRequest) -> Iterator[Store]:
+    """The store of ``db_url`` at the newest schema: a copy of one the migrations made once per test process
+    (``tests/fixtures/stores.py``); the migrations themselves are tested on empty databases."""
+    if db_url.startswith("sqlite"):
+        copy_sqlite_store(request.getfixturevalue("_migrated_sqlite"), Path(make_url(db_url).database or ""))
+    else:
+        request.getfixturevalue("migrated_pg_url")
     s = open_store(db_url)
     try:
         yield s
@@ -100,8 +134,22 @@ SLOW_TESTS = frozenset((Path(__file__).parent / "slow_tests.txt").read_text(enco
 SLOW_FILES = ("tests/faults/", "tests/test_architecture.py", "tests/test_docs.py", "test_corpus_roundtrip.py")
 
 
+#: The longest single tests (15-40 s each in a full run): started first, so that with ``-n 2`` neither worker
+#: is left running one of them alone at the end (collection order had the mypy and docs tests last).
+LONGEST_FIRST = (
+    "tests/annotation/test_display_machine.py::",
+    "tests/test_architecture.py::test_mypy_clean_on_model_packages",
+    "tests/app/test_window_patches.py::",
+    "tests/app/test_cli.py::test_demo_runs_headless",
+    "tests/consent/test_gate_properties.py::test_the_gate_exports_exactly_what_the_rule_allows",
+    "tests/app/test_analysis_views.py::",
+    "tests/test_docs.py::",
+)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         node = item.nodeid
         if node in SLOW_TESTS or "postgresql" in node or any(part in node for part in SLOW_FILES):
             item.add_marker(pytest.mark.slow)
+    items.sort(key=lambda item: not item.nodeid.startswith(LONGEST_FIRST))  # stable: the rest keep their order

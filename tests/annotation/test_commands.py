@@ -145,7 +145,8 @@ def test_shared_slots_are_not_moved_under_other_annotations(store: Store, corpus
     moved = next(s for t in after for s in after[t] if s.ann_id == aid)
     assert (moved.start, moved.end) == (10, 20)
     # Only the moved annotation and referring annotations that inherit its span may change.
-    changed = {s.ann_id for t in after for s in after[t] if s not in set(before[t])}
+    was = {t: set(segs) for t, segs in before.items()}  # once per tier, not once per segment
+    changed = {s.ann_id for t in after for s in after[t] if s not in was[t]}
     assert aid in changed
     assert changed <= {aid} | {s.ann_id for t in after for s in after[t] if s.parent}
     revert_edit(store, move)

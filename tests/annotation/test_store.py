@@ -13,7 +13,15 @@ import annotation.store.documents as repository
 from annotation.elan.reader import read_eaf
 from annotation.errors import EafError, NotFound
 from annotation.services import documents, get_document, import_file
-from annotation.store.engine import Store, head_revision, open_store, schema_revision, sqlite_url
+from annotation.store.engine import (
+    Store,
+    create_store_engine,
+    head_revision,
+    open_store,
+    schema_revision,
+    sqlite_url,
+    upgrade_schema,
+)
 from annotation.store.tables import AnnotationRow, Base, TimeSlotRow, VocabularyEntry
 
 
@@ -25,7 +33,7 @@ def test_sqlite_runs_in_wal_with_foreign_keys(sqlite_path: Path) -> None:
         assert conn.execute(text("PRAGMA busy_timeout")).scalar() == 10000
 
 
-def test_migrations_create_exactly_the_models(store: Store) -> None:
+def _holds_exactly_the_models(store: Store) -> None:
     import annotation.schema  # noqa: F401  (every table of annotation)
     import consent.models  # noqa: F401  (the consent tables live on the same Base)
 
@@ -33,6 +41,30 @@ def test_migrations_create_exactly_the_models(store: Store) -> None:
     with store.engine.connect() as conn:
         diffs = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     assert diffs == []
+
+
+def test_migrations_create_exactly_the_models(db_url: str) -> None:
+    engine, label = create_store_engine(db_url)
+    upgrade_schema(engine)  # an empty database: every migration runs
+    store = Store(engine, label)
+    try:
+        _holds_exactly_the_models(store)
+    finally:
+        store.close()
+
+
+def test_a_new_store_holds_exactly_the_models(db_url: str) -> None:
+    """Opening an empty database: migrated on PostgreSQL, made from the recorded schema on SQLite."""
+    store = open_store(db_url)
+    try:
+        _holds_exactly_the_models(store)
+    finally:
+        store.close()
+
+
+def test_the_store_each_test_starts_from_holds_exactly_the_models(store: Store) -> None:
+    """The ``store`` fixture's copy of a migrated store (``tests/fixtures/stores.py``) is one too."""
+    _holds_exactly_the_models(store)
 
 
 def test_db_upgrade_on_an_empty_database(db_url: str, capsys: pytest.CaptureFixture[str]) -> None:

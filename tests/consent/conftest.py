@@ -55,9 +55,10 @@ def shared_store_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def team(pg_url: str, duty_recording: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Team]:
+def team(migrated_pg_url: str, duty_recording: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Team]:
     """A team on PostgreSQL: ME and OTHER in two clips, roles under a prefix of this test's own and a login
     of each kind; every role it made is dropped afterwards, and one left behind fails the test."""
+    pg_url = migrated_pg_url
     monkeypatch.setenv("FRONTDOOR_USER", "researcher")
     monkeypatch.setenv("FRONTDOOR_CACHE", str(tmp_path / "cache"))
     owner = open_store(pg_url)
