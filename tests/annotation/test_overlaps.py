@@ -10,10 +10,10 @@ import pytest
 
 from annotation.edits import CreateAnnotation, SetAnnotationTimes, SplitAnnotation
 from annotation.edits.overlaps import tier_overlaps
-from annotation.elan import Annotation, EafDocument, Tier, TimeSlot, write_eaf
 from annotation.errors import OverlapError
 from annotation.services import apply_edit, document_display, import_file, new_document, revert_edit
 from annotation.store import Store
+from tests.fixtures.elan_files import write_overlapping_eaf
 
 
 def _spans(store: Store, doc: int, tier: str = "Call phase") -> list[tuple[str, int, int, str]]:
@@ -75,15 +75,7 @@ def test_moving_or_resizing_into_a_neighbour_is_refused_and_split_keeps_the_tier
 
 
 def test_a_file_with_overlaps_is_kept_as_it_is_flagged_and_not_made_worse(store: Store, tmp_path: Path) -> None:
-    slots = [TimeSlot("ts1", 0), TimeSlot("ts2", 5000), TimeSlot("ts3", 3000), TimeSlot("ts4", 8000)]
-    tier = Tier(
-        attrs={"TIER_ID": "Speaker", "LINGUISTIC_TYPE_REF": "default-lt"},
-        annotations=[Annotation("a1", "one", ts1="ts1", ts2="ts2"), Annotation("a2", "two", ts1="ts3", ts2="ts4")],
-    )
-    doc = EafDocument(time_slots=slots, tiers=[tier])
-    doc.linguistic_types = [{"LINGUISTIC_TYPE_ID": "default-lt", "TIME_ALIGNABLE": "true"}]
-    path = tmp_path / "overlapping.eaf"
-    write_eaf(doc, path)
+    path = write_overlapping_eaf(tmp_path / "overlapping.eaf")
     result = import_file(store, path)
     assert list(result.overlaps) == [
         "tier 'Speaker': 1 overlapping pair of annotations, first a1 and a2 at 0:03.000; kept as in the file"

@@ -13,6 +13,7 @@ from annotation.services import documents
 from annotation.store.engine import open_store, sqlite_url
 from app.cli.main import main
 from tests.annotation.test_eaf_repairs import SLOTS, make
+from tests.fixtures.elan_files import write_overlapping_eaf
 
 
 def _count(db: str) -> int:
@@ -119,17 +120,7 @@ def test_roundtrip_of_a_valid_file_prints_no_warning(tmp_path: Path, capsys: pyt
 
 
 def test_import_names_the_file_on_its_overlap_warnings_too(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from annotation.elan import Annotation, EafDocument, Tier, TimeSlot, write_eaf
-
-    slots = [TimeSlot("ts1", 0), TimeSlot("ts2", 5000), TimeSlot("ts3", 3000), TimeSlot("ts4", 8000)]
-    tier = Tier(
-        attrs={"TIER_ID": "Speaker", "LINGUISTIC_TYPE_REF": "default-lt"},
-        annotations=[Annotation("a1", "one", ts1="ts1", ts2="ts2"), Annotation("a2", "two", ts1="ts3", ts2="ts4")],
-    )
-    doc = EafDocument(time_slots=slots, tiers=[tier])
-    doc.linguistic_types = [{"LINGUISTIC_TYPE_ID": "default-lt", "TIME_ALIGNABLE": "true"}]
-    path = tmp_path / "overlapping ü.eaf"
-    write_eaf(doc, path)
+    path = write_overlapping_eaf(tmp_path / "overlapping ü.eaf")
     assert main(["--db", sqlite_url(tmp_path / "s.sqlite"), "import-eaf", str(path)]) == 0
     assert capsys.readouterr().err == (
         f"frontdoor: warning: {path}: tier 'Speaker': 1 overlapping pair of annotations, first a1 and a2 at "
