@@ -140,6 +140,13 @@ def run_demo(db: str | None = None, open_app: bool = True) -> int:
     media = folder / f"{DEMO_NAME}.mp4"
     url = db or default_db_url()
     store = open_store(url)
+    try:
+        return _run_demo(store, folder, media, open_app)
+    finally:
+        store.close()  # stamps the store as checked (annotation.store.checked)
+
+
+def _run_demo(store: Store, folder: Path, media: Path, open_app: bool) -> int:
     print(f"store:      {store.label}")
     existing = [d for d in documents(store) if d.name == DEMO_NAME]
     if existing:
