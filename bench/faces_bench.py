@@ -35,7 +35,7 @@ import numpy as np
 from media_tools.faces import ScanSettings, TrackSettings, scan_faces, track_redactions
 from media_tools.render import render
 from media_tools.spec import EditSpec
-from tests.fixtures.faces import Mover, linear, make_face_video
+from tests.fixtures.faces import Mover, detail, linear, make_face_video
 
 W, H, FPS = 1280, 720, 25
 
@@ -52,12 +52,6 @@ def movers(seconds: float) -> list[Mover]:
         Mover(64, linear(-60, 620, 700, 600, 0, 0.5 * s)),  # enters from the left
         Mover(100, linear(1000, 560, 1000, 560, 0, s), 0, 0.6 * s, mirror=True),  # still, then gone
     ]
-
-
-def _detail(gray: np.ndarray) -> float:
-    g = gray.astype(np.float32)
-    lap = np.abs(4 * g[1:-1, 1:-1] - g[:-2, 1:-1] - g[2:, 1:-1] - g[1:-1, :-2] - g[1:-1, 2:])
-    return float(lap.mean()) if lap.size else 0.0
 
 
 def _crop(gray: np.ndarray, box: tuple[float, float, float, float]) -> np.ndarray:
@@ -128,7 +122,7 @@ def main() -> None:
             size = ms[n].size
             row = rows.setdefault(size, [0, 0, 0])
             row[0] += 1
-            a, b = _detail(_crop(before[i], box)), _detail(_crop(after[i], box))
+            a, b = detail(_crop(before[i], box)), detail(_crop(after[i], box))
             if b < 0.4 * a:
                 row[1] += 1
             else:

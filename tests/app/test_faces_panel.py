@@ -12,7 +12,6 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("FRONTDOOR_NO_AUDIO", "1")
 
 import av
-import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, Qt
 from pytestqt.qtbot import QtBot
@@ -25,7 +24,7 @@ from consent.clips import create_clip
 from consent.decisions import record_decision
 from consent.faces import with_faces_blurred
 from consent.participants import add_appearance, add_participant
-from tests.fixtures.faces import two_faces_video
+from tests.fixtures.faces import detail, two_faces_video
 
 PROJECT = "Duty room study"
 
@@ -75,11 +74,6 @@ def _detect(qtbot: QtBot, w) -> list[tuple[int, int]]:
 
 def _row(panel, track_id: int) -> int:
     return next(r for r in range(panel.table.rowCount()) if panel.table.item(r, 0).text() == str(track_id))
-
-
-def _detail(gray: np.ndarray) -> float:
-    g = gray.astype(np.float32)
-    return float(np.abs(4 * g[1:-1, 1:-1] - g[:-2, 1:-1] - g[2:, 1:-1] - g[1:-1, :-2] - g[1:-1, 2:]).mean())
 
 
 def test_a_track_assigned_in_the_app_is_blurred_in_the_exported_clip(
@@ -150,7 +144,7 @@ def test_a_track_assigned_in_the_app_is_blurred_in_the_exported_clip(
         for n, (fx, fy, fw, fh) in faces:
             x0, y0 = max(0, round(fx + 0.1 * fw)), max(0, round(fy + 0.1 * fh))
             x1, y1 = min(320, round(fx + 0.9 * fw)), min(round(fy + 0.9 * fh), 200)  # the watermark: bottom
-            ratio = _detail(after[i][y0:y1, x0:x1]) / _detail(before[i][y0:y1, x0:x1])
+            ratio = detail(after[i][y0:y1, x0:x1]) / detail(before[i][y0:y1, x0:x1])
             assert ratio < 0.4 if n == 0 else ratio > 0.7, (i, n, ratio)
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import av
-import numpy as np
 import pytest
 
 from annotation.errors import AccessDenied
@@ -22,7 +21,7 @@ from consent.export import export_clips
 from consent.faces import assign_track, blur_faces, with_faces_blurred
 from consent.participants import add_appearance, add_participant
 from media_tools.faces import TrackFrame
-from tests.fixtures.faces import two_faces_video
+from tests.fixtures.faces import detail, two_faces_video
 from tests.fixtures.team import ME, OTHER, Team
 
 PROJECT = "Duty room study"
@@ -32,11 +31,6 @@ PROJECT = "Duty room study"
 def faces_mp4(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
     out = tmp_path_factory.mktemp("faces") / "duty room faces.mp4"
     return out, two_faces_video(out)
-
-
-def _detail(gray: np.ndarray) -> float:
-    g = gray.astype(np.float32)
-    return float(np.abs(4 * g[1:-1, 1:-1] - g[:-2, 1:-1] - g[2:, 1:-1] - g[1:-1, :-2] - g[1:-1, 2:]).mean())
 
 
 def _grant(store: Store, clip: int, a_id: int) -> None:
@@ -79,7 +73,7 @@ def test_a_person_is_blurred_through_their_tracks_and_the_gate_checks_every_fram
             x1, y1 = min(320, round(fx + 0.9 * fw)), round(fy + 0.9 * fh)
             # the watermark runs along the bottom: compare the upper part of B's face there
             y1 = min(y1, 200)
-            ratio = _detail(after[i][y0:y1, x0:x1]) / _detail(before[i][y0:y1, x0:x1])
+            ratio = detail(after[i][y0:y1, x0:x1]) / detail(before[i][y0:y1, x0:x1])
             assert ratio < 0.4 if n == 0 else ratio > 0.7, (i, n, ratio)
 
     # an uncertain stretch of A's track stops the clip until someone confirms it

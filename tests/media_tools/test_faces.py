@@ -7,7 +7,6 @@ import threading
 from pathlib import Path
 
 import av
-import numpy as np
 import pytest
 
 from media_tools.errors import Cancelled
@@ -24,7 +23,7 @@ from media_tools.faces import (
 from media_tools.frame_times import frame_times
 from media_tools.render import render
 from media_tools.spec import EditSpec
-from tests.fixtures.faces import two_faces_video
+from tests.fixtures.faces import detail, two_faces_video
 
 W, H, FPS = 320, 240, 25
 
@@ -134,11 +133,6 @@ def test_redactions_cover_every_frame_of_the_track(scanned: ScanResult) -> None:
         assert uncovered_runs(moved, reds, t.frames[7].ms / 1000, 2.0, fs) == []
 
 
-def _detail(gray: np.ndarray) -> float:
-    g = gray.astype(np.float32)
-    return float(np.abs(4 * g[1:-1, 1:-1] - g[:-2, 1:-1] - g[2:, 1:-1] - g[1:-1, :-2] - g[1:-1, 2:]).mean())
-
-
 def test_the_rendered_clip_blurs_the_tracked_face_on_every_frame(
     faces_video: tuple[Path, dict], scanned: ScanResult, tmp_path: Path
 ) -> None:
@@ -154,7 +148,7 @@ def test_the_rendered_clip_blurs_the_tracked_face_on_every_frame(
         for n, (x, y, w, h) in faces:
             x0, y0 = max(0, round(x + 0.1 * w)), max(0, round(y + 0.1 * h))
             x1, y1 = min(W, round(x + 0.9 * w)), min(H, round(y + 0.9 * h))
-            ratio = _detail(after[i][y0:y1, x0:x1]) / _detail(before[i][y0:y1, x0:x1])
+            ratio = detail(after[i][y0:y1, x0:x1]) / detail(before[i][y0:y1, x0:x1])
             if n == 0:
                 assert ratio < 0.4, (i, ratio)  # blurred on every frame
             else:
