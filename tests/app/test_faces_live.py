@@ -79,7 +79,15 @@ SCRIPT = textwrap.dedent(
                           "rgb": [c.red(), c.green(), c.blue()], "state": b.frame.state})
         shot = QGuiApplication.primaryScreen().grabWindow(0)
         video = shot.copy(*area).toImage().convertToFormat(QImage.Format.Format_Grayscale8)
-        if len({video.pixel(x, y) for x in range(0, video.width(), 16) for y in range(0, video.height(), 16)}) > 20:
+        screen = shot.toImage()
+        drawn_under_boxes = all(  # libvlc may expose its first picture a moment after the rest of the window
+            len({screen.pixel(round(b["x"] + b["w"] / 2) + dx, round(b["y"] + b["h"] / 2) + dy)
+                 for dx in (-6, 0, 6) for dy in (-6, 0, 6)}) > 1
+            for b in boxes
+        )
+        if drawn_under_boxes and len(
+            {video.pixel(x, y) for x in range(0, video.width(), 16) for y in range(0, video.height(), 16)}
+        ) > 20:
             break
     report["playing"] = player.is_playing()
     report["live_visible"] = live.isVisible()
